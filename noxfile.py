@@ -1,0 +1,39 @@
+"""Developer sessions: lint and tests run in CI; bench and submit act on demand.
+
+Every session installs from ``uv.lock`` (``uv sync --locked``) into its own virtualenv;
+none re-resolves dependencies.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2024.10.9"
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["lint", "tests"]
+
+
+def _sync(session: nox.Session, *groups: str) -> None:
+    """Install the locked workspace (every member) plus the named dependency groups."""
+    args = ["uv", "sync", "--locked", "--no-default-groups"]
+    for group in groups:
+        args += ["--group", group]
+    session.run_install(
+        *args, env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check, and a lock file that matches every pyproject."""
+    _sync(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("uv", "lock", "--check", external=True)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The full pytest suite (slow, Slurm and process tests included); args go to pytest."""
+    _sync(session, "test")
+    session.run("pytest", *session.posargs)

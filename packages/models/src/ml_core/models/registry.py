@@ -1,0 +1,93 @@
+"""Pick an architecture by name from a config's ``model:`` section.
+
+New models register themselves with :func:`register_model`; the trainer only ever calls
+:func:`build_model`, so adding a model needs no trainer change.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from torch import nn
+
+from ml_core.models.mlp import MLP
+
+ModelFactory = Callable[..., nn.Module]
+
+DEFAULT_MODEL = "mlp"
+
+
+class ModelConfigError(ValueError):
+    """A ``model:`` config section names an unknown model or has a bad key."""
+
+
+_REGISTRY: dict[str, ModelFactory] = {}
+
+
+def register_model(name: str) -> Callable[[ModelFactory], ModelFactory]:
+    """Decorator: make ``factory(input_shape=..., **options)`` buildable by ``name``."""
+
+    def decorator(factory: ModelFactory) -> ModelFactory:
+        if name in _REGISTRY:
+            raise ModelConfigError(f"model name {name!r} is already registered")
+        _REGISTRY[name] = factory
+        return factory
+
+    return decorator
+
+
+def available_models() -> list[str]:
+    """Registered model names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def model_options(name: str) -> list[str]:
+    """The config keys (besides ``name``) that model ``name`` accepts."""
+    factory = _lookup(name)
+    return [
+        parameter
+        for parameter in inspect.signature(factory).parameters
+        if parameter != "input_shape"
+    ]
+
+
+def build_model(
+    model_config: Mapping[str, Any], input_shape: Sequence[int]
+) -> nn.Module:
+    """Build the model named by ``model_config["name"]`` (default ``mlp``).
+
+    Every other key of ``model_config`` is passed to the model's factory; unknown keys
+    raise :class:`ModelConfigError` naming the key.
+    """
+    options = dict(model_config)
+    name = options.pop("name", DEFAULT_MODEL)
+    factory = _lookup(name)
+    accepted = set(model_options(name))
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise ModelConfigError(
+            f"model.{unknown[0]}: unknown option for model {name!r} "
+            f"(accepted: {', '.join(sorted(accepted))})"
+        )
+    return factory(input_shape=input_shape, **options)
+
+
+def _lookup(name: object) -> ModelFactory:
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ModelConfigError(
+            f"model.name: unknown model {name!r} "
+            f"(available: {', '.join(available_models())})"
+        )
+    return _REGISTRY[name]
+
+
+@register_model("mlp")
+def _build_mlp(
+    input_shape: Sequence[int],
+    hidden_units: Sequence[int] = (64, 32),
+    num_classes: int = 2,
+    dropout_rate: float = 0.2,
+) -> nn.Module:
+    return MLP(input_shape, hidden_units, num_classes, dropout_rate)

@@ -1,0 +1,3 @@
+"""Plots and reports for runs and PCAM data."""
+
+__all__: list[str] = []
