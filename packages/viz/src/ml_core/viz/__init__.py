@@ -1,3 +1,6 @@
-"""Plots and reports for runs and PCAM data."""
+"""Plots and reports for runs and PCAM data: learning curves, data EDA, run reports."""
 
-__all__: list[str] = []
+from ml_core.viz.curves import build_curves_figure, plot_curves
+from ml_core.viz.errors import VizInputError
+
+__all__ = ["VizInputError", "build_curves_figure", "plot_curves"]

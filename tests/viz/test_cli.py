@@ -1,0 +1,60 @@
+"""``ml-viz`` as a real subprocess: files written, bad input -> one line, exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def ml_viz(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ml_core.viz.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_help_lists_commands() -> None:
+    result = ml_viz("--help")
+    assert result.returncode == 0
+    assert "curves" in result.stdout
+
+
+def test_curves_writes_png(tmp_path: Path, write_run) -> None:
+    run = write_run(tmp_path / "run")
+    result = ml_viz("curves", run)
+    assert result.returncode == 0, result.stderr
+    assert (run / "curves.png").is_file()
+    assert str(run / "curves.png") in result.stdout
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "epoch,train_loss\n1,0.5\n", "epoch,train_loss\n1,not-a-number\n"],
+    ids=["empty", "missing-columns", "non-numeric"],
+)
+def test_curves_bad_input_one_line_exit_2(tmp_path: Path, text: str) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.csv").write_text(text)
+    out = tmp_path / "out" / "curves.png"
+    result = ml_viz("curves", run, "--out", out)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "metrics.csv" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.parent.exists()
+    assert [p.name for p in run.iterdir()] == ["metrics.csv"]
+
+
+def test_curves_on_dir_without_metrics(tmp_path: Path) -> None:
+    result = ml_viz("curves", tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "no metrics.csv" in result.stderr
+    assert not list(tmp_path.iterdir())
