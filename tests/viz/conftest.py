@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,44 @@ def write_run() -> RunWriter:
             config = {"training": {"epochs": epochs, "learning_rate": 0.001}}
         config = {"experiment_name": run_dir.name, "seed": seed, **config}
         (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+        return run_dir
+
+    return write
+
+
+@pytest.fixture
+def write_evaluated_run(write_run: RunWriter) -> RunWriter:
+    """A run with test_metrics.json, test_predictions.csv and env.json too."""
+
+    def write(run_dir: Path, n_test: int = 400, seed: int = 0) -> Path:
+        write_run(run_dir, epochs=4, seed=seed)
+        rng = np.random.default_rng(seed)
+        labels = rng.integers(0, 2, n_test)
+        noise = rng.normal(0, 1, n_test)
+        # Rounded so that tied scores occur, as they do with real float32 outputs.
+        prob = np.round(1 / (1 + np.exp(-(2 * labels - 1) - noise)), 2)
+        predicted = (prob >= 0.5).astype(int)
+        lines = ["index,label,prob_positive,prediction"]
+        lines += [f"{i},{labels[i]},{prob[i]},{predicted[i]}" for i in range(n_test)]
+        (run_dir / "test_predictions.csv").write_text("\n".join(lines) + "\n")
+        matrix = np.bincount(2 * labels + predicted, minlength=4).reshape(2, 2)
+        test_metrics = {
+            "split": "test",
+            "checkpoint": "best",
+            "num_samples": n_test,
+            "loss": 0.5,
+            "accuracy": float((labels == predicted).mean()),
+            "f1": 0.75,
+            "auroc": 0.8,
+            "confusion_matrix": matrix.tolist(),
+        }
+        (run_dir / "test_metrics.json").write_text(json.dumps(test_metrics))
+        env = {
+            "python": "3.11",
+            "note": "<b>not bold</b> & co",
+            "git": {"dirty": False},
+        }
+        (run_dir / "env.json").write_text(json.dumps(env))
         return run_dir
 
     return write

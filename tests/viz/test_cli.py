@@ -58,3 +58,17 @@ def test_curves_on_dir_without_metrics(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1
     assert "no metrics.csv" in result.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_report_writes_html(tmp_path: Path, write_evaluated_run) -> None:
+    run = write_evaluated_run(tmp_path / "run")
+    result = ml_viz("report", run)
+    assert result.returncode == 0, result.stderr
+    assert (run / "report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_report_without_metrics_exit_2(tmp_path: Path) -> None:
+    result = ml_viz("report", tmp_path, "--out", tmp_path / "r.html")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert not list(tmp_path.iterdir())

@@ -2,6 +2,7 @@
 
     ml-viz curves RUN_DIR [RUN_DIR ...] [--out FILE]
     ml-viz curves AGGREGATE_CSV [--out FILE]
+    ml-viz report RUN_DIR [--out FILE] [--figures-dir DIR]
 
 Bad input prints one line on stderr and exits with status 2; nothing is written.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from ml_core.viz.curves import plot_curves
 from ml_core.viz.errors import VizInputError
+from ml_core.viz.report import write_report
 
 BAD_INPUT_EXIT_CODE = 2
 
@@ -49,6 +51,30 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         "directory, curves_<n>runs.png next to several runs, <csv>_curves.png "
         "next to an aggregate CSV)",
     )
+    report = commands.add_parser(
+        "report",
+        help="one self-contained HTML page summing up a run",
+        description="Write an HTML report of a run: curves, final and test metrics, "
+        "confusion matrix and ROC curve (from test_predictions.csv), config and "
+        "environment. Images are embedded, so the page is a single file.",
+    )
+    report.add_argument(
+        "run_dir", type=Path, metavar="RUN_DIR", help="run directory to report on"
+    )
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="HTML file to write (replaced if it exists; default: RUN_DIR/report.html)",
+    )
+    report.add_argument(
+        "--figures-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write the page's figures there as PNG files (for slides)",
+    )
     return parser
 
 
@@ -68,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> list[Path]:
     if args.command == "curves":
         return [plot_curves(args.inputs, args.out)]
+    if args.command == "report":
+        return write_report(args.run_dir, args.out, args.figures_dir)
     raise AssertionError(f"unhandled command {args.command}")
 
 
