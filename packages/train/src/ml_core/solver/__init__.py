@@ -1,3 +1,5 @@
 """Course facade: ``ml_core.solver.Trainer`` over :mod:`ml_core.train`."""
 
-__all__: list[str] = []
+from ml_core.train.course_trainer import Trainer
+
+__all__ = ["Trainer"]

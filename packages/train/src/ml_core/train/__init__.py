@@ -1,3 +1,56 @@
-"""Training: config to a trained, tracked, exactly resumable model."""
+"""Training: config to a trained, tracked, exactly resumable model (CLIs ml-train, ml-eval)."""
 
-__all__: list[str] = []
+from ml_core.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ml_core.train.config import (
+    DataConfig,
+    ModelConfig,
+    TrainConfig,
+    TrainingConfig,
+    build_config,
+)
+from ml_core.train.config_files import ConfigError, apply_overrides, load_config
+from ml_core.train.course_trainer import Trainer
+from ml_core.train.device import DeviceUnavailableError, select_device
+from ml_core.train.epoch_metrics import EpochAccumulator, auroc, binary_metrics
+from ml_core.train.fit import TrainingRun
+from ml_core.train.invocation import TrainRequest
+from ml_core.train.logs import setup_logger
+from ml_core.train.loop import evaluate, train_one_epoch
+from ml_core.train.main_job import TrainOutcome, train
+from ml_core.train.run_directory import RunExistsError, RunPaths
+from ml_core.train.seeding import seed_everything
+from ml_core.train.stop_signals import REQUEUE_EXIT_CODE
+from ml_core.train.tracking import METRIC_COLUMNS, ExperimentTracker
+
+__all__ = [
+    "METRIC_COLUMNS",
+    "REQUEUE_EXIT_CODE",
+    "CheckpointError",
+    "ConfigError",
+    "DataConfig",
+    "DeviceUnavailableError",
+    "EpochAccumulator",
+    "ExperimentTracker",
+    "ModelConfig",
+    "RunExistsError",
+    "RunPaths",
+    "TrainConfig",
+    "TrainOutcome",
+    "TrainRequest",
+    "Trainer",
+    "TrainingConfig",
+    "TrainingRun",
+    "apply_overrides",
+    "auroc",
+    "binary_metrics",
+    "build_config",
+    "evaluate",
+    "load_checkpoint",
+    "load_config",
+    "save_checkpoint",
+    "seed_everything",
+    "select_device",
+    "setup_logger",
+    "train",
+    "train_one_epoch",
+]

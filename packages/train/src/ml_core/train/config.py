@@ -1,0 +1,249 @@
+"""The typed training config: frozen dataclasses built from the course YAML layout.
+
+Everything is checked here, before anything runs: unknown keys, wrong types, values out
+of range, a missing ``data_path`` for real PCAM, and experiment names that could escape
+``save_dir``. Errors are :class:`ConfigError` with one line naming the key and its source.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ml_core.models import available_models
+from ml_core.train.config_fields import SectionReader
+from ml_core.train.device import DEVICE_CHOICES
+
+EXPERIMENT_NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
+PCAM_INPUT_SHAPE = (3, 96, 96)
+DATASET_TYPES = ("synthetic", "pcam")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+LR_SCHEDULES = ("none", "cosine", "step")
+BEST_METRICS = ("val_auroc", "val_loss")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """``data:``: where the patches come from and how they are batched."""
+
+    dataset_type: str = "synthetic"
+    data_path: str | None = None
+    input_shape: tuple[int, int, int] = PCAM_INPUT_SHAPE
+    batch_size: int = 64
+    num_workers: int = 0
+    in_memory: bool = True
+    filter_data: bool = False
+    balance: bool = True
+    pin_memory: bool = False
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """``model:``: the architecture (``name`` from the ml_core.models registry)."""
+
+    name: str = "mlp"
+    hidden_units: tuple[int, ...] = (64, 32)
+    dropout_rate: float = 0.2
+    num_classes: int = 2
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """``training:``: optimisation, schedule, checkpoint choice, device and logging."""
+
+    epochs: int = 5
+    learning_rate: float = 0.001
+    save_dir: str = "./experiments/results"
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    lr_schedule: str = "none"
+    lr_step_size: int = 1
+    lr_gamma: float = 0.1
+    grad_clip_norm: float | None = None
+    best_metric: str = "val_auroc"
+    device: str = "auto"
+    bf16: bool = True
+    deterministic: bool = True
+    log_every_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A whole, validated experiment config."""
+
+    experiment_name: str
+    seed: int = 42
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config in the course's key layout (lists, not tuples), for YAML and dicts."""
+        return _plain(dataclasses.asdict(self))
+
+    def data_loader_config(self, data_path: Path) -> dict[str, Any]:
+        """The course dict that ``ml_core.data.get_dataloaders`` takes."""
+        data = dict(self.to_dict()["data"], data_path=str(data_path))
+        data["uint8_batches"] = True
+        return {"seed": self.seed, "data": data}
+
+    def model_options(self) -> dict[str, Any]:
+        """The ``model:`` section as ``ml_core.models.build_model`` takes it."""
+        return self.to_dict()["model"]
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.training.save_dir) / self.experiment_name
+
+
+def build_config(
+    raw: Mapping[str, Any],
+    *,
+    source: str,
+    default_experiment_name: str,
+    overridden: frozenset[str] = frozenset(),
+) -> TrainConfig:
+    """Validate ``raw`` (a YAML dict) into a :class:`TrainConfig`.
+
+    ``source`` names the file in messages; keys in ``overridden`` are blamed on ``--set``.
+    """
+
+    def source_of(dotted: str) -> str:
+        prefixes = {
+            ".".join(dotted.split(".")[: i + 1]) for i in range(dotted.count(".") + 1)
+        }
+        return "--set" if prefixes & overridden else source
+
+    top = SectionReader(raw, "", source_of)
+    name = top.text("experiment_name", default_experiment_name)
+    if not EXPERIMENT_NAME_PATTERN.fullmatch(name) or name in {".", ".."}:
+        top.fail(
+            "experiment_name", f"use only letters, digits, '.', '_', '-'; got {name!r}"
+        )
+    seed = top.integer("seed", 42, minimum=0)
+    data = _data_section(SectionReader(top.take("data", None), "data.", source_of))
+    model = _model_section(SectionReader(top.take("model", None), "model.", source_of))
+    training = _training_section(
+        SectionReader(top.take("training", None), "training.", source_of)
+    )
+    top.finish()
+    return TrainConfig(name, seed, data, model, training)
+
+
+def _data_section(section: SectionReader) -> DataConfig:
+    dataset_type = section.choice("dataset_type", "synthetic", DATASET_TYPES)
+    data_path = section.text("data_path", None, optional=True)
+    if dataset_type == "pcam" and data_path is None:
+        section.fail("data_path", "required when data.dataset_type is 'pcam'")
+    if data_path is not None:
+        resolved = Path(data_path).expanduser().resolve()
+        if not resolved.is_dir():
+            section.fail("data_path", f"directory {data_path} does not exist")
+        data_path = str(resolved)
+    input_shape = section.integers("input_shape", PCAM_INPUT_SHAPE)
+    if input_shape != PCAM_INPUT_SHAPE:
+        section.fail(
+            "input_shape", f"PCAM patches are [3, 96, 96], got {list(input_shape)}"
+        )
+    config = DataConfig(
+        dataset_type=dataset_type,
+        data_path=data_path,
+        input_shape=PCAM_INPUT_SHAPE,
+        batch_size=section.integer("batch_size", 64, minimum=1),
+        num_workers=section.integer("num_workers", 0, minimum=0),
+        in_memory=section.boolean("in_memory", default=dataset_type == "synthetic"),
+        filter_data=section.boolean("filter_data", default=False),
+        balance=section.boolean("balance", default=True),
+        pin_memory=section.boolean("pin_memory", default=False),
+    )
+    section.finish()
+    return config
+
+
+def _model_section(section: SectionReader) -> ModelConfig:
+    name = section.take("name", "mlp")
+    if name not in available_models():
+        section.fail(
+            "name",
+            f"unknown model {name!r} (available: {', '.join(available_models())})",
+        )
+    config = ModelConfig(
+        name=name,
+        hidden_units=section.integers("hidden_units", (64, 32)),
+        dropout_rate=section.number(
+            "dropout_rate",
+            0.2,
+            _in_range(0.0, 1.0, upper_open=True),
+            "a number in [0, 1)",
+        ),
+        num_classes=section.integer("num_classes", 2, minimum=2),
+    )
+    if config.num_classes != 2:
+        section.fail("num_classes", f"PCAM has 2 classes, got {config.num_classes}")
+    section.finish()
+    return config
+
+
+def _training_section(section: SectionReader) -> TrainingConfig:
+    positive = "a number > 0"
+    config = TrainingConfig(
+        epochs=section.integer("epochs", 5, minimum=1),
+        learning_rate=section.number("learning_rate", 0.001, _positive, positive),
+        save_dir=section.text("save_dir", "./experiments/results"),
+        optimizer=section.choice("optimizer", "adam", OPTIMIZERS),
+        momentum=section.number(
+            "momentum", 0.9, _in_range(0.0, 1.0), "a number in [0, 1]"
+        ),
+        weight_decay=section.number(
+            "weight_decay", 0.0, _non_negative, "a number >= 0"
+        ),
+        lr_schedule=section.choice("lr_schedule", "none", LR_SCHEDULES),
+        lr_step_size=section.integer("lr_step_size", 1, minimum=1),
+        lr_gamma=section.number(
+            "lr_gamma", 0.1, _in_range(0.0, 1.0, lower_open=True), "a number in (0, 1]"
+        ),
+        grad_clip_norm=section.number(
+            "grad_clip_norm", None, _positive, "null or a number > 0", optional=True
+        ),
+        best_metric=section.choice("best_metric", "val_auroc", BEST_METRICS),
+        device=section.choice("device", "auto", DEVICE_CHOICES),
+        bf16=section.boolean("bf16", default=True),
+        deterministic=section.boolean("deterministic", default=True),
+        log_every_seconds=section.number(
+            "log_every_seconds", 10.0, _non_negative, "a number >= 0"
+        ),
+    )
+    section.finish()
+    return config
+
+
+def _positive(value: float) -> bool:
+    return value > 0
+
+
+def _non_negative(value: float) -> bool:
+    return value >= 0
+
+
+def _in_range(
+    low: float, high: float, *, lower_open: bool = False, upper_open: bool = False
+) -> Callable[[float], bool]:
+    def check(value: float) -> bool:
+        above = value > low if lower_open else value >= low
+        below = value < high if upper_open else value <= high
+        return above and below
+
+    return check
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value

@@ -1,0 +1,119 @@
+"""Typed reading of one config section, with errors that name the key and its source.
+
+Used by :mod:`ml_core.train.config`; every check raises :class:`ConfigError` with one line
+``<source>: <section.key>: <problem>``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ml_core.train.config_files import ConfigError
+
+_MISSING = object()
+# PyYAML reads 1e-3 (no dot) as a string; accept such numbers for float keys.
+_FLOAT_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+class SectionReader:
+    """Take typed values out of one mapping; :meth:`finish` rejects what is left."""
+
+    def __init__(
+        self,
+        raw: Any,
+        prefix: str,
+        source_of: Callable[[str], str],
+    ) -> None:
+        self.prefix = prefix
+        self.source_of = source_of
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            self.fail_at(prefix.rstrip("."), f"expected a mapping, got {raw!r}")
+        self.remaining = dict(raw)
+        self.known: list[str] = []
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def fail_at(self, dotted: str, problem: str) -> None:
+        raise ConfigError(f"{self.source_of(dotted)}: {dotted}: {problem}")
+
+    def fail(self, name: str, problem: str) -> None:
+        self.fail_at(self.key(name), problem)
+
+    def has(self, name: str) -> bool:
+        return name in self.remaining
+
+    def take(self, name: str, default: Any) -> Any:
+        self.known.append(name)
+        return self.remaining.pop(name, default)
+
+    def integer(self, name: str, default: int, minimum: int | None = None) -> int:
+        value = self.take(name, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(name, f"expected an integer, got {value!r}")
+        if minimum is not None and value < minimum:
+            self.fail(name, f"must be at least {minimum}, got {value}")
+        return value
+
+    def number(
+        self,
+        name: str,
+        default: float | None,
+        check: Callable[[float], bool] | None = None,
+        expected: str = "a number",
+        optional: bool = False,
+    ) -> float | None:
+        value = self.take(name, default)
+        if value is None and optional:
+            return None
+        if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
+            value = float(value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(name, f"expected {expected}, got {value!r}")
+        value = float(value)
+        if not math.isfinite(value) or (check is not None and not check(value)):
+            self.fail(name, f"expected {expected}, got {value!r}")
+        return value
+
+    def boolean(self, name: str, *, default: bool) -> bool:
+        value = self.take(name, default)
+        if not isinstance(value, bool):
+            self.fail(name, f"expected true or false, got {value!r}")
+        return value
+
+    def choice(self, name: str, default: str, choices: Sequence[str]) -> str:
+        value = self.take(name, default)
+        if value not in choices:
+            self.fail(name, f"expected one of {', '.join(choices)}; got {value!r}")
+        return value
+
+    def text(
+        self, name: str, default: str | None, optional: bool = False
+    ) -> str | None:
+        value = self.take(name, default)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value:
+            self.fail(name, f"expected a non-empty string, got {value!r}")
+        return value
+
+    def integers(
+        self, name: str, default: Sequence[int], minimum: int = 1
+    ) -> tuple[int, ...]:
+        value = self.take(name, default)
+        if not isinstance(value, list | tuple):
+            self.fail(name, f"expected a list of integers, got {value!r}")
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, int) or item < minimum:
+                self.fail(name, f"expected integers >= {minimum}, got {list(value)!r}")
+        return tuple(value)
+
+    def finish(self) -> None:
+        if self.remaining:
+            name = min(self.remaining, key=str)
+            self.fail(str(name), f"unknown key (known: {', '.join(self.known)})")

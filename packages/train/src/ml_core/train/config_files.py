@@ -1,0 +1,75 @@
+"""Reading YAML configs into plain dicts and applying ``--set key.path=value`` overrides.
+
+This layer only checks YAML syntax and shape; :mod:`ml_core.train.config` checks meaning.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config file, key or override is wrong; the message is one line naming it."""
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file into a plain dict (the course's ``load_config``)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read config file ({error})") from None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: invalid YAML{where}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    return loaded
+
+
+def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
+    """Split ``"training.epochs=3"`` into ``(("training", "epochs"), 3)``.
+
+    The value is parsed as YAML, so ``3`` is an int, ``[64, 32]`` a list and ``null`` None.
+    """
+    key, separator, raw_value = text.partition("=")
+    parts = tuple(key.strip().split("."))
+    if not separator or not all(parts):
+        raise ConfigError(f"--set {text}: expected key.path=value")
+    try:
+        value = yaml.safe_load(raw_value) if raw_value.strip() else ""
+    except yaml.YAMLError:
+        raise ConfigError(f"--set {text}: the value is not valid YAML") from None
+    return parts, value
+
+
+def apply_overrides(
+    raw: Mapping[str, Any], overrides: Sequence[str]
+) -> tuple[dict[str, Any], set[str]]:
+    """Return a copy of ``raw`` with every override applied, and the dotted keys set."""
+    result = copy.deepcopy(dict(raw))
+    touched = set()
+    for text in overrides:
+        parts, value = parse_override(text)
+        section = result
+        for depth, part in enumerate(parts[:-1]):
+            child = section.setdefault(part, {})
+            if not isinstance(child, dict):
+                prefix = ".".join(parts[: depth + 1])
+                raise ConfigError(f"--set {text}: {prefix} is not a section")
+            section = child
+        section[parts[-1]] = value
+        touched.add(".".join(parts))
+    return result, touched

@@ -1,0 +1,90 @@
+"""``env.json``: what a run ran on, so a result can be traced and reproduced.
+
+Records package versions of the ml-core members and key libraries, torch/CUDA, the git
+commit and dirty flag, the uv.lock hash, the host, Slurm job ids and the data fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import platform
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+PACKAGES = (
+    "ml-core-data",
+    "ml-core-models",
+    "ml-core-train",
+    "ml-core-viz",
+    "ml-core-slurm",
+    "torch",
+    "numpy",
+    "h5py",
+)
+SLURM_VARIABLES = (
+    "SLURM_JOB_ID",
+    "SLURM_ARRAY_JOB_ID",
+    "SLURM_ARRAY_TASK_ID",
+    "SLURM_RESTART_COUNT",
+)
+
+
+def collect_environment(data_fingerprint: dict[str, str]) -> dict[str, Any]:
+    """A JSON-able description of this process's software, machine and data."""
+    return {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+        "packages": {name: _version(name) for name in PACKAGES},
+        "torch_cuda": torch.version.cuda,
+        "cuda_available": torch.cuda.is_available(),
+        "cuda_devices": [
+            torch.cuda.get_device_name(index)
+            for index in range(torch.cuda.device_count())
+        ],
+        "git": _git_state(),
+        "uv_lock_sha256": _uv_lock_hash(Path.cwd()),
+        "slurm": {name: os.environ.get(name) for name in SLURM_VARIABLES},
+        "data_fingerprint": data_fingerprint,
+    }
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _git_state() -> dict[str, Any]:
+    """Commit and dirty flag of the repository around cwd; nulls without git."""
+    try:
+        commit = _git("rev-parse", "HEAD")
+        dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": dirty}
+
+
+def _git(*args: str) -> str:
+    result = subprocess.run(
+        ["git", *args], capture_output=True, text=True, check=True, timeout=10
+    )
+    return result.stdout.strip()
+
+
+def _uv_lock_hash(start: Path) -> str | None:
+    for directory in [start, *start.parents]:
+        lock = directory / "uv.lock"
+        if lock.is_file():
+            return hashlib.sha256(lock.read_bytes()).hexdigest()
+    return None

@@ -1,0 +1,74 @@
+"""Evaluation outputs: the metrics JSON and the per-sample predictions CSV.
+
+Shared by the end of training (best checkpoint on the test split) and ``ml-eval``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ml_core.train.atomic_files import atomic_write_text
+from ml_core.train.epoch_metrics import (
+    DECISION_THRESHOLD,
+    EpochAccumulator,
+    confusion_matrix,
+)
+
+
+def evaluation_report(
+    split: str, checkpoint: str, accumulator: EpochAccumulator
+) -> dict[str, Any]:
+    """Metrics of one evaluation pass, ``test_metrics.json`` layout (NaN as None)."""
+    metrics = accumulator.compute()
+    report = {
+        "split": split,
+        "checkpoint": checkpoint,
+        "num_samples": accumulator.count,
+        "loss": metrics["loss"],
+        "accuracy": metrics["acc"],
+        "f1": metrics["f1"],
+        "auroc": metrics["auroc"],
+        "confusion_matrix": confusion_matrix(accumulator.probs, accumulator.labels),
+    }
+    return {key: _json_value(value) for key, value in report.items()}
+
+
+def write_report(path: Path, report: dict[str, Any]) -> None:
+    """The report as indented JSON, atomically."""
+    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
+
+
+def write_predictions(path: Path, accumulator: EpochAccumulator) -> None:
+    """``index,label,prob_positive,prediction`` per sample, in loader order."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["index", "label", "prob_positive", "prediction"])
+    probs = accumulator.probs.tolist()
+    for index, (label, prob) in enumerate(
+        zip(accumulator.labels.tolist(), probs, strict=True)
+    ):
+        writer.writerow([index, label, repr(prob), int(prob > DECISION_THRESHOLD)])
+    atomic_write_text(path, buffer.getvalue())
+
+
+def format_confusion_matrix(matrix: list[list[int]]) -> str:
+    """A small text table: rows are true labels, columns predictions."""
+    (tn, fp), (fn, tp) = matrix
+    width = max(len(str(value)) for value in (tn, fp, fn, tp, "pred 0"))
+    lines = [
+        f"{'':>8} {'pred 0':>{width}} {'pred 1':>{width}}",
+        f"{'true 0':>8} {tn:>{width}} {fp:>{width}}",
+        f"{'true 1':>8} {fn:>{width}} {tp:>{width}}",
+    ]
+    return "\n".join(lines)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):  # NaN is not valid JSON
+        return None
+    return value

@@ -1,0 +1,124 @@
+"""What one ``ml-train`` invocation means: the validated config and whether it resumes.
+
+Fresh runs take ``--config`` plus ``--set`` overrides (defaults without a file);
+``--resume RUN_DIR`` takes the run's own ``config.yaml``; ``--auto-resume`` resumes when
+the configured run directory has ``checkpoints/last.pt`` and starts fresh otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ml_core.train.config import TrainConfig, build_config
+from ml_core.train.config_files import ConfigError, apply_overrides, load_config
+from ml_core.train.run_directory import RunPaths, refuse_existing
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """The ``ml-train`` flags, parsed."""
+
+    config_path: Path | None = None
+    overrides: tuple[str, ...] = ()
+    resume: Path | None = None
+    auto_resume: bool = False
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedRun:
+    """The config to train with, and the run directory to resume (None: fresh run)."""
+
+    config: TrainConfig
+    resume_dir: Path | None
+
+
+def resolve_run(request: TrainRequest) -> ResolvedRun:
+    """Validate everything about the request; raise ConfigError/RunExistsError."""
+    if request.resume is not None:
+        if request.config_path is not None or request.overrides or request.auto_resume:
+            raise ConfigError(
+                "--resume: the run's own config.yaml is used; "
+                "drop --config, --set and --auto-resume"
+            )
+        return ResolvedRun(
+            _with_device(saved_config(request.resume), request), request.resume
+        )
+
+    raw = load_config(request.config_path) if request.config_path else {}
+    raw, overridden = apply_overrides(raw, request.overrides)
+    source = str(request.config_path) if request.config_path else "defaults"
+    config = build_config(
+        raw,
+        source=source,
+        default_experiment_name="run",
+        overridden=frozenset(overridden),
+    )
+    if "experiment_name" not in raw:
+        if request.auto_resume:
+            raise ConfigError(
+                f"{source}: experiment_name: --auto-resume needs a fixed name "
+                "(set it in the config or with --set experiment_name=NAME)"
+            )
+        config = dataclasses.replace(config, experiment_name=_default_name(config))
+    config = _with_device(config, request)
+
+    paths = RunPaths(config.run_dir)
+    if request.auto_resume and paths.last_checkpoint.is_file():
+        _require_same_config(config, saved_config(paths.root), paths.config)
+        return ResolvedRun(config, paths.root)
+    refuse_existing(paths.root)
+    return ResolvedRun(config, None)
+
+
+def saved_config(run_dir: Path) -> TrainConfig:
+    """The validated ``config.yaml`` of an existing run directory."""
+    paths = RunPaths(Path(run_dir))
+    if not paths.root.is_dir():
+        raise ConfigError(f"{paths.root}: run directory not found")
+    if not paths.config.is_file():
+        raise ConfigError(f"{paths.root}: not a run directory (no config.yaml)")
+    return build_config(
+        load_config(paths.config),
+        source=str(paths.config),
+        default_experiment_name=paths.root.name,
+    )
+
+
+def _default_name(config: TrainConfig) -> str:
+    # A timestamp makes a second no-argument run a new run instead of a refusal.
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{config.model.name}-{config.data.dataset_type}-{stamp}"
+
+
+def _with_device(config: TrainConfig, request: TrainRequest) -> TrainConfig:
+    if request.device is None:
+        return config
+    training = dataclasses.replace(config.training, device=request.device)
+    return dataclasses.replace(config, training=training)
+
+
+def _require_same_config(config: TrainConfig, saved: TrainConfig, path: Path) -> None:
+    """--auto-resume must not silently continue a run under a changed config."""
+    new, old = _flatten(config.to_dict()), _flatten(saved.to_dict())
+    new.pop("training.device", None)
+    old.pop("training.device", None)
+    for key in sorted(set(new) | set(old)):
+        if new.get(key) != old.get(key):
+            raise ConfigError(
+                f"{path}: {key}: the run was started with {old.get(key)!r}, the config "
+                f"now says {new.get(key)!r}; use a new experiment_name to start fresh"
+            )
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

@@ -1,0 +1,97 @@
+"""The training loop's two halves: one pass over the train batches, and evaluation.
+
+Plain functions in the torchvision-references style; :mod:`ml_core.train.fit` calls them
+once per epoch and owns checkpoints and the epoch bookkeeping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+from ml_core.train.epoch_metrics import EpochAccumulator
+from ml_core.train.progress import ProgressReporter
+from ml_core.train.stop_signals import StopFlag
+
+
+def to_device(
+    images: torch.Tensor, labels: torch.Tensor, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Move a batch to ``device``; uint8 images become float32 in [0, 1] there."""
+    images = images.to(device, non_blocking=True)
+    if images.dtype == torch.uint8:
+        images = images.float().div_(255)
+    return images, labels.to(device, non_blocking=True)
+
+
+def autocast(
+    device: torch.device, *, bf16: bool
+) -> contextlib.AbstractContextManager[object]:
+    """bf16 autocast on CUDA when enabled; full precision everywhere else."""
+    if bf16 and device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def train_one_epoch(
+    model: nn.Module,
+    criterion: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    *,
+    device: torch.device,
+    first_step: int,
+    steps_per_epoch: int,
+    accumulator: EpochAccumulator,
+    progress: ProgressReporter,
+    stop: StopFlag,
+    grad_clip_norm: float | None = None,
+    bf16: bool = True,
+) -> int:
+    """Train on ``batches`` (which start at ``first_step``); return the steps done.
+
+    Returns early, on a step boundary, when ``stop`` is set before the epoch's last step.
+    """
+    model.train()
+    step = first_step
+    for raw_images, raw_labels in batches:
+        images, labels = to_device(raw_images, raw_labels, device)
+        with autocast(device, bf16=bf16):
+            logits = model(images)
+        loss = criterion(logits.float(), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip_norm is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip_norm)
+        optimizer.step()
+
+        loss_value = loss.item()
+        accumulator.update(logits, labels, loss_value)
+        step += 1
+        progress.step(step, loss_value, labels.shape[0])
+        if stop.requested and step < steps_per_epoch:
+            break
+    return step
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    criterion: nn.Module,
+    loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    *,
+    device: torch.device,
+    bf16: bool = True,
+) -> EpochAccumulator:
+    """Loss, probabilities and labels of the model over every batch of ``loader``."""
+    model.eval()
+    accumulator = EpochAccumulator()
+    for raw_images, raw_labels in loader:
+        images, labels = to_device(raw_images, raw_labels, device)
+        with autocast(device, bf16=bf16):
+            logits = model(images)
+        accumulator.update(logits, labels, criterion(logits.float(), labels).item())
+    return accumulator

@@ -1,0 +1,155 @@
+"""The main job, top to bottom: config -> data -> model -> run directory -> fit -> report.
+
+Everything that can be wrong with the input (config, data, device, an existing run
+directory) is found before the run directory is created.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ml_core.data import (
+    dataset_fingerprint,
+    ensure_synthetic_pcam,
+    get_dataloaders,
+    get_test_loader,
+    has_split,
+)
+from ml_core.models import build_model, count_parameters
+from ml_core.train.atomic_files import atomic_write_text
+from ml_core.train.checkpoint import load_checkpoint
+from ml_core.train.config import TrainConfig
+from ml_core.train.device import select_device
+from ml_core.train.environment import collect_environment
+from ml_core.train.evaluation import evaluation_report, write_predictions, write_report
+from ml_core.train.fit import TrainingRun
+from ml_core.train.invocation import TrainRequest, resolve_run
+from ml_core.train.loop import evaluate
+from ml_core.train.optimization import build_optimizer, build_scheduler
+from ml_core.train.run_directory import (
+    RunPaths,
+    publish_run_directory,
+    stage_run_directory,
+)
+from ml_core.train.seeding import seed_everything
+from ml_core.train.stop_signals import StopFlag, catch_stop_signals
+from ml_core.train.tracking import write_config_yaml
+from ml_core.viz import plot_curves
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """Where the run lives and whether it finished (False: stopped by a signal)."""
+
+    run_dir: Path
+    finished: bool
+
+
+def train(request: TrainRequest) -> TrainOutcome:
+    """Run (or continue) one experiment as ``request`` describes."""
+    resolved = resolve_run(request)
+    config = resolved.config
+    device = select_device(config.training.device)
+    data_dir = data_directory(config)
+    train_loader, val_loader = get_dataloaders(config.data_loader_config(data_dir))
+
+    if config.training.deterministic and device.type == "cpu":
+        torch.use_deterministic_algorithms(mode=True)
+    seed_everything(config.seed)
+    model = build_model(config.model_options(), config.data.input_shape).to(device)
+    optimizer = build_optimizer(model, config.training)
+    run = TrainingRun(
+        config=config,
+        paths=RunPaths(resolved.resume_dir or config.run_dir),
+        model=model,
+        optimizer=optimizer,
+        scheduler=build_scheduler(optimizer, config.training),
+        train_loader=train_loader,
+        val_loader=val_loader,
+        device=device,
+    )
+    if resolved.resume_dir is not None:
+        run.restore(load_checkpoint(run.paths.last_checkpoint))
+        _record_resume(run.paths, data_dir)
+        logger.info(
+            "resuming %s at epoch %d step %d",
+            run.paths.root,
+            run.progress.epoch,
+            run.progress.step,
+        )
+    else:
+        run.paths = _create_run_directory(run, data_dir)
+    logger.info(
+        "run directory %s: %s (%d parameters) on %s, data %s",
+        run.paths.root,
+        config.model.name,
+        count_parameters(model),
+        device,
+        data_dir,
+    )
+
+    with catch_stop_signals(StopFlag()) as stop:
+        finished = run.finished or run.fit(stop)
+    if finished:
+        _finish(run, data_dir)
+    return TrainOutcome(run.paths.root, finished)
+
+
+def data_directory(config: TrainConfig) -> Path:
+    """``data.data_path``, or the built-in synthetic PCAM (generated on first use)."""
+    if config.data.data_path is not None:
+        return Path(config.data.data_path)
+    return ensure_synthetic_pcam()
+
+
+def _create_run_directory(run: TrainingRun, data_dir: Path) -> RunPaths:
+    """Stage config, env.json and the step-0 checkpoint, then publish the directory."""
+    final_root = run.paths.root
+    run.paths = stage_run_directory(final_root)
+    write_config_yaml(run.paths.config, run.config.to_dict())
+    environment = collect_environment(dataset_fingerprint(data_dir))
+    atomic_write_text(run.paths.environment, json.dumps(environment, indent=2) + "\n")
+    run.save_last(mid_epoch=False)
+    return publish_run_directory(run.paths, final_root)
+
+
+def _record_resume(paths: RunPaths, data_dir: Path) -> None:
+    """Add this process's environment to env.json's ``resumes`` list."""
+    environment = json.loads(paths.environment.read_text(encoding="utf-8"))
+    resumes = environment.setdefault("resumes", [])
+    resumes.append(collect_environment(dataset_fingerprint(data_dir)))
+    atomic_write_text(paths.environment, json.dumps(environment, indent=2) + "\n")
+
+
+def _finish(run: TrainingRun, data_dir: Path) -> None:
+    """Best checkpoint on the test split (when there is one), then the curves plot."""
+    if has_split(data_dir, "test"):
+        best = load_checkpoint(run.paths.best_checkpoint)
+        run.model.load_state_dict(best["model"])
+        test_loader = get_test_loader(run.config.data_loader_config(data_dir))
+        accumulator = evaluate(
+            run.model,
+            run.criterion,
+            test_loader,
+            device=run.device,
+            bf16=run.config.training.bf16,
+        )
+        report = evaluation_report("test", "best", accumulator)
+        write_report(run.paths.test_metrics, report)
+        write_predictions(run.paths.test_predictions, accumulator)
+        logger.info(
+            "test (best checkpoint, epoch %d): acc %.4f f1 %.4f auroc %.4f",
+            best["epoch"],
+            report["accuracy"],
+            report["f1"],
+            report["auroc"],
+        )
+    curves = plot_curves([run.paths.root])
+    logger.info("learning curves: %s", curves)

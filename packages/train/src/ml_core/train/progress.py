@@ -1,0 +1,88 @@
+"""Training progress: a tqdm bar on a terminal, plain log lines elsewhere (Slurm logs).
+
+Log lines come every ``log_every_seconds`` (0: every step) and carry epoch, step, loss,
+samples/s and the ETA of the whole run.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from datetime import timedelta
+
+from tqdm import tqdm
+
+logger = logging.getLogger(__name__)
+
+
+class ProgressReporter:
+    """Reports train steps; one instance per run, :meth:`start_epoch` per epoch."""
+
+    def __init__(
+        self,
+        *,
+        epochs: int,
+        steps_per_epoch: int,
+        log_every_seconds: float,
+        use_bar: bool | None = None,
+    ) -> None:
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.log_every_seconds = log_every_seconds
+        self.use_bar = sys.stderr.isatty() if use_bar is None else use_bar
+        self._bar: tqdm | None = None
+        self._session_start = time.perf_counter()
+        self._session_steps = 0
+        self._session_samples = 0
+        self._last_log = float("-inf")
+        self._epoch = 0
+
+    def start_epoch(self, epoch: int, first_step: int) -> None:
+        self._epoch = epoch
+        if self.use_bar:
+            self._bar = tqdm(
+                total=self.steps_per_epoch,
+                initial=first_step,
+                desc=f"epoch {epoch}/{self.epochs}",
+                unit="step",
+                leave=False,
+            )
+
+    def step(self, step: int, loss: float, batch_size: int) -> None:
+        """Record that ``step`` (1-based within the epoch) finished with ``loss``."""
+        self._session_steps += 1
+        self._session_samples += batch_size
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            return
+        now = time.perf_counter()
+        if now - self._last_log >= self.log_every_seconds:
+            self._last_log = now
+            logger.info(
+                "epoch %d/%d step %d/%d loss %.4f samples/s %.0f ETA %s",
+                self._epoch,
+                self.epochs,
+                step,
+                self.steps_per_epoch,
+                loss,
+                self._samples_per_second(now),
+                self._eta(step, now),
+            )
+
+    def end_epoch(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def _samples_per_second(self, now: float) -> float:
+        elapsed = now - self._session_start
+        return self._session_samples / elapsed if elapsed > 0 else 0.0
+
+    def _eta(self, step: int, now: float) -> str:
+        remaining = (self.epochs - self._epoch) * self.steps_per_epoch + (
+            self.steps_per_epoch - step
+        )
+        seconds = (now - self._session_start) / self._session_steps * remaining
+        return str(timedelta(seconds=round(seconds)))

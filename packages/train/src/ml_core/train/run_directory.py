@@ -1,0 +1,94 @@
+"""The layout of one run's directory, and creating it without clobbering anything.
+
+A new run is assembled in a hidden staging directory next to its final place and
+renamed into place once its first files exist, so ``<save_dir>/<name>/`` either does
+not exist or holds a config and a resumable ``checkpoints/last.pt``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class RunExistsError(FileExistsError):
+    """The run directory already exists; the message says how to resume or start fresh."""
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Every file a run writes, under ``root``."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.csv"
+
+    @property
+    def environment(self) -> Path:
+        return self.root / "env.json"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / "tensorboard"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoints / "last.pt"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.checkpoints / "best.pt"
+
+    @property
+    def test_metrics(self) -> Path:
+        return self.root / "test_metrics.json"
+
+    @property
+    def test_predictions(self) -> Path:
+        return self.root / "test_predictions.csv"
+
+
+def refuse_existing(root: Path) -> None:
+    """Raise :class:`RunExistsError` if ``root`` exists."""
+    if root.exists():
+        raise RunExistsError(
+            f"{root}: run directory already exists; continue it with "
+            f"`ml-train --resume {root}`, or start fresh with a new experiment_name "
+            f"(--set experiment_name=NAME) or after deleting it"
+        )
+
+
+def stage_run_directory(root: Path) -> RunPaths:
+    """Create an empty hidden staging directory for the run that will live at ``root``."""
+    refuse_existing(root)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = root.parent / f".{root.name}.staging-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    (staging / "checkpoints").mkdir(parents=True)
+    return RunPaths(staging)
+
+
+def publish_run_directory(staged: RunPaths, root: Path) -> RunPaths:
+    """Move the staged run to ``root``; refuses (and cleans up) if ``root`` appeared."""
+    try:
+        # mkdir is atomic and fails if root exists; the rename then replaces the
+        # empty directory we own (os.rename onto an empty directory is allowed).
+        root.mkdir()
+    except FileExistsError:
+        shutil.rmtree(staged.root)
+        refuse_existing(root)
+    staged.root.rename(root)
+    return RunPaths(root)

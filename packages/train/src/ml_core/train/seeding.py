@@ -1,0 +1,64 @@
+"""Seeding and saving/restoring every random number generator the training touches.
+
+Exact resume needs the generators at the exact step: python ``random``, numpy's legacy
+global generator, torch's CPU generator and every CUDA device's generator.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy, torch and (when present) every CUDA device with ``seed``."""
+    random.seed(seed)
+    # The legacy global generator is the one user code and libraries draw from.
+    np.random.seed(seed % 2**32)  # noqa: NPY002
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The seed used at the start of ``epoch``: dropout masks depend on (seed, epoch)."""
+    return (seed * 1_000_003 + epoch) % 2**63
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """Every generator's state as tensors and primitives (``weights_only``-loadable)."""
+    version, internal, gauss = random.getstate()
+    numpy_state = np.random.get_state(legacy=False)  # noqa: NPY002
+    return {
+        "python": {"version": version, "state": list(internal), "gauss": gauss},
+        "numpy": {
+            "key": torch.from_numpy(numpy_state["state"]["key"].astype(np.int64)),
+            "pos": int(numpy_state["state"]["pos"]),
+            "has_gauss": int(numpy_state["has_gauss"]),
+            "cached_gaussian": float(numpy_state["gauss"]),
+        },
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    """Put every generator back where :func:`capture_rng_state` found it."""
+    python = state["python"]
+    random.setstate((python["version"], tuple(python["state"]), python["gauss"]))
+    numpy_state = state["numpy"]
+    np.random.set_state(  # noqa: NPY002
+        (
+            "MT19937",
+            numpy_state["key"].numpy().astype(np.uint32),
+            numpy_state["pos"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    )
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

@@ -1,0 +1,52 @@
+"""SIGUSR1/SIGTERM handling: the signal only sets a flag, the loop decides when to stop.
+
+The training loop checks the flag after every step, so a stop lands on a step boundary
+with a consistent model, optimizer and data position to checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from types import FrameType
+
+logger = logging.getLogger(__name__)
+
+REQUEUE_EXIT_CODE = 75
+"""Exit status meaning: checkpointed on SIGUSR1/SIGTERM, please requeue (EX_TEMPFAIL)."""
+
+STOP_SIGNALS = (signal.SIGUSR1, signal.SIGTERM)
+
+
+class StopFlag:
+    """Set by a stop signal; read by the training loop."""
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+
+    @property
+    def requested(self) -> bool:
+        return self.signal_name is not None
+
+    def request(self, signal_name: str) -> None:
+        self.signal_name = signal_name
+
+
+@contextlib.contextmanager
+def catch_stop_signals(flag: StopFlag) -> Iterator[StopFlag]:
+    """Route SIGUSR1 and SIGTERM to ``flag`` inside the block, then restore handlers."""
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if not flag.requested:
+            logger.warning("%s received: stopping after the current step", name)
+        flag.request(name)
+
+    previous = {sig: signal.signal(sig, handle) for sig in STOP_SIGNALS}
+    try:
+        yield flag
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

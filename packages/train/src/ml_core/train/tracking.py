@@ -1,0 +1,115 @@
+"""Experiment tracking: metrics.csv (rewritten atomically per epoch) and TensorBoard.
+
+:class:`MetricsTable` is what the trainer uses; :class:`ExperimentTracker` is the course
+API (``ExperimentTracker(experiment_name, config, base_dir)``) built on the same parts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from torch.utils.tensorboard import SummaryWriter
+
+from ml_core.train.atomic_files import atomic_write_text
+
+METRIC_COLUMNS = (
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "train_f1",
+    "train_auroc",
+    "val_loss",
+    "val_acc",
+    "val_f1",
+    "val_auroc",
+    "lr",
+    "epoch_seconds",
+    "samples_per_second",
+)
+TIMING_COLUMNS = ("epoch_seconds", "samples_per_second")
+
+
+class MetricsTable:
+    """Rows of per-epoch metrics, kept in memory and written whole after each append."""
+
+    def __init__(
+        self,
+        path: Path,
+        columns: Sequence[str] | None = None,
+        rows: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        self.path = Path(path)
+        self.columns = list(columns) if columns is not None else None
+        self.rows = [dict(row) for row in rows]
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        if self.columns is None:
+            self.columns = ["epoch", *(key for key in row if key != "epoch")]
+        self.rows.append(dict(row))
+        self.write()
+
+    def write(self) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(
+            buffer, fieldnames=self.columns or ["epoch"], lineterminator="\n"
+        )
+        writer.writeheader()
+        for row in self.rows:
+            writer.writerow({key: _cell(row.get(key)) for key in writer.fieldnames})
+        atomic_write_text(self.path, buffer.getvalue())
+
+
+def write_config_yaml(path: Path, config: Mapping[str, Any]) -> None:
+    """The resolved config as YAML, keys in the course's order."""
+    atomic_write_text(path, yaml.safe_dump(dict(config), sort_keys=False))
+
+
+def log_scalars(writer: SummaryWriter, epoch: int, metrics: Mapping[str, Any]) -> None:
+    """Every finite numeric metric as a TensorBoard scalar at step ``epoch``."""
+    for name, value in metrics.items():
+        if name == "epoch" or isinstance(value, bool):
+            continue
+        if isinstance(value, int | float) and math.isfinite(value):
+            writer.add_scalar(name, value, epoch)
+    writer.flush()
+
+
+class ExperimentTracker:
+    """Course API: a run directory with config.yaml, metrics.csv and TensorBoard files."""
+
+    def __init__(
+        self,
+        experiment_name: str,
+        config: Mapping[str, Any],
+        base_dir: str | Path = "experiments/results",
+    ) -> None:
+        self.run_dir = Path(base_dir) / experiment_name
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_config_yaml(self.run_dir / "config.yaml", config)
+        self._table = MetricsTable(self.run_dir / "metrics.csv")
+        self._writer = SummaryWriter(log_dir=str(self.run_dir / "tensorboard"))
+
+    def log_metrics(self, epoch: int, metrics: Mapping[str, Any]) -> None:
+        """Append one row (``epoch`` plus ``metrics``) to the CSV and TensorBoard."""
+        self._table.append({"epoch": epoch, **metrics})
+        log_scalars(self._writer, epoch, metrics)
+
+    def get_checkpoint_path(self, filename: str) -> str:
+        """Where a checkpoint called ``filename`` belongs in this run."""
+        return str(self.run_dir / filename)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def _cell(value: Any) -> Any:
+    # repr keeps every digit, so equal floats give equal CSV cells.
+    if isinstance(value, float):
+        return repr(value)
+    return "" if value is None else value
