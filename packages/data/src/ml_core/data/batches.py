@@ -1,0 +1,91 @@
+"""The fast path: a split served a whole batch per call, uint8 until one conversion.
+
+With ``batch_sampler`` set, DataLoader hands each worker the index list of a full batch
+and calls :meth:`PCAMBatches.__getitems__` once per batch, so the h5 file is read with as
+few calls as possible and no per-sample tensors or collation are made.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ml_core.data.h5files import SCAN_CHUNK, H5Images, SplitFiles
+from ml_core.data.layout import IMAGE_SHAPE
+from ml_core.data.outliers import kept_indices
+from ml_core.data.pixels import to_uint8
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def load_uint8(images: H5Images, num_samples: int) -> np.ndarray:
+    """The whole image file as one uint8 array, cleaned chunk by chunk."""
+    out = np.empty((num_samples, *IMAGE_SHAPE), dtype=np.uint8)
+    for start in range(0, num_samples, SCAN_CHUNK):
+        stop = min(start + SCAN_CHUNK, num_samples)
+        out[start:stop] = to_uint8(images.read_slice(start, stop))
+    images.close()
+    return out
+
+
+def to_model_batch(images: np.ndarray, *, uint8_batches: bool) -> torch.Tensor:
+    """(B, 96, 96, 3) uint8 -> (B, 3, 96, 96): float32 in [0, 1], or uint8 if asked."""
+    hwc = torch.from_numpy(images).permute(0, 3, 1, 2)
+    if uint8_batches:
+        return hwc.contiguous()
+    # One pass converts dtype and layout together; division matches ToTensor exactly.
+    out = torch.empty(hwc.shape, dtype=torch.float32)
+    out.copy_(hwc)
+    return out.div_(255)
+
+
+def pass_batch(batch: Batch) -> Batch:
+    """collate_fn for PCAMBatches: the batch is already collated."""
+    return batch
+
+
+class PCAMBatches(Dataset):
+    """A PCAM split whose ``__getitems__(positions)`` returns ``(images, labels)``.
+
+    ``positions`` index the kept samples (after ``filter_data``). ``in_memory=True``
+    loads the split as uint8 into RAM once; otherwise each batch is read from the h5 file
+    (opened lazily per process).
+    """
+
+    def __init__(
+        self,
+        split: SplitFiles,
+        *,
+        filter_data: bool = False,
+        in_memory: bool = False,
+        uint8_batches: bool = False,
+    ) -> None:
+        self.split = split
+        self.indices = (
+            kept_indices(split.x_path) if filter_data else np.arange(split.num_samples)
+        )
+        self.labels = split.labels[self.indices]
+        self.uint8_batches = uint8_batches
+        self._images = H5Images(split.x_path)
+        self._in_ram = (
+            load_uint8(self._images, split.num_samples) if in_memory else None
+        )
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitems__(self, positions: list[int]) -> Batch:
+        file_indices = self.indices[np.asarray(positions, dtype=np.int64)]
+        if self._in_ram is not None:
+            images = self._in_ram[file_indices]
+        else:
+            images = to_uint8(self._images.read_many(file_indices))
+        labels = torch.from_numpy(self.split.labels[file_indices])
+        return to_model_batch(images, uint8_batches=self.uint8_batches), labels
+
+    def __getitem__(self, position: int) -> Any:
+        images, labels = self.__getitems__([position])
+        return images[0], labels[0]

@@ -1,0 +1,196 @@
+"""Validated, lazily opened access to PCAM H5 files.
+
+h5py handles must never cross a fork (reads through a shared handle corrupt), so
+:class:`H5Images` opens its file on first use in whichever process reads and drops the
+handle when pickled. HDF5 file locking is off: the files are only read, and locks fail
+or hang on many cluster filesystems.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from ml_core.data.errors import DataError
+from ml_core.data.layout import IMAGE_KEY, IMAGE_SHAPE, LABEL_KEY
+
+# Rows per read when scanning a whole file: ~28 MB of uint8 images.
+SCAN_CHUNK = 1024
+
+
+def open_h5(path: Path) -> h5py.File:
+    """Open ``path`` read-only without HDF5 locking, or raise DataError naming it."""
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file")
+    try:
+        return h5py.File(path, "r", locking=False)
+    except OSError as error:
+        raise DataError(
+            f"{path}: not a readable HDF5 file (truncated or corrupt?): {error}"
+        ) from error
+
+
+def _dataset(file: h5py.File, path: Path, key: str) -> h5py.Dataset:
+    if key not in file:
+        keys = ", ".join(sorted(file.keys())) or "none"
+        raise DataError(f"{path}: missing key {key!r} (keys present: {keys})")
+    node = file[key]
+    if not isinstance(node, h5py.Dataset):
+        raise DataError(f"{path}: {key!r} is a group, expected a dataset")
+    return node
+
+
+def image_dataset(file: h5py.File, path: Path) -> h5py.Dataset:
+    """The validated image array ``x`` of shape (N, 96, 96, 3), numeric, N > 0."""
+    images = _dataset(file, path, IMAGE_KEY)
+    if images.ndim != 4 or tuple(images.shape[1:]) != IMAGE_SHAPE:
+        raise DataError(
+            f"{path}: key 'x' has shape {images.shape}, expected (N, 96, 96, 3)"
+        )
+    kind = images.dtype.kind
+    if kind not in "uif":
+        raise DataError(f"{path}: key 'x' has dtype {images.dtype}, expected numeric")
+    if images.shape[0] == 0:
+        raise DataError(f"{path}: empty split (0 images)")
+    return images
+
+
+def read_labels(path: Path) -> np.ndarray:
+    """All labels of a ``y`` file as a 1-D int64 array with values in {0, 1}."""
+    with open_h5(path) as file:
+        labels = _dataset(file, path, LABEL_KEY)
+        if labels.ndim == 0 or any(size != 1 for size in labels.shape[1:]):
+            raise DataError(
+                f"{path}: key 'y' has shape {labels.shape}, expected (N, 1, 1, 1)"
+            )
+        if labels.dtype.kind not in "uifb":
+            raise DataError(f"{path}: key 'y' has dtype {labels.dtype}, expected int")
+        try:
+            values = labels[()].reshape(-1)
+        except OSError as error:
+            raise DataError(f"{path}: cannot read key 'y': {error}") from error
+    if values.size == 0:
+        raise DataError(f"{path}: empty split (0 labels)")
+    bad = ~np.isin(values, (0, 1))
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{path}: {int(bad.sum())} labels outside {{0, 1}} "
+            f"(first at index {first}: {values[first]!r})"
+        )
+    return values.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class SplitFiles:
+    """One validated split: both paths, image count and dtype, all labels in RAM."""
+
+    x_path: Path
+    y_path: Path
+    num_samples: int
+    image_dtype: np.dtype
+    labels: np.ndarray
+
+    @classmethod
+    def open(cls, x_path: Path | str, y_path: Path | str) -> SplitFiles:
+        """Validate both files (keys, shapes, dtypes, lengths, labels) or raise."""
+        x_path, y_path = Path(x_path), Path(y_path)
+        with open_h5(x_path) as file:
+            images = image_dataset(file, x_path)
+            num_samples, dtype = images.shape[0], images.dtype
+        labels = read_labels(y_path)
+        if len(labels) != num_samples:
+            raise DataError(
+                f"{y_path}: {len(labels)} labels but {x_path.name} has "
+                f"{num_samples} images"
+            )
+        return cls(x_path, y_path, num_samples, dtype, labels)
+
+
+# Open readers of this process: closed before every fork, because HDF5 reuses an already
+# open file's state (and its file descriptor offset) when a child reopens the same file.
+_OPEN_READERS: weakref.WeakSet[H5Images] = weakref.WeakSet()
+
+
+def _close_before_fork() -> None:
+    for reader in list(_OPEN_READERS):
+        reader.close()
+
+
+class H5Images:
+    """Reads rows of the ``x`` array, opening the file lazily once per process."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: h5py.File | None = None
+        self._images: h5py.Dataset | None = None
+        self._pid: int | None = None
+
+    def _dataset(self) -> h5py.Dataset:
+        if self._images is None or self._pid != os.getpid():
+            # A handle inherited through fork belongs to the parent: never reuse it.
+            self._file = open_h5(self.path)
+            self._images = image_dataset(self._file, self.path)
+            self._pid = os.getpid()
+            _OPEN_READERS.add(self)
+        return self._images
+
+    def read_one(self, index: int) -> np.ndarray:
+        """Image ``index`` in the file's dtype, (96, 96, 3)."""
+        return self._read(lambda images: images[index])
+
+    def read_slice(self, start: int, stop: int) -> np.ndarray:
+        """Images ``start:stop`` in the file's dtype, one contiguous read."""
+        return self._read(lambda images: images[start:stop])
+
+    def read_many(self, indices: np.ndarray) -> np.ndarray:
+        """Images at ``indices`` (any order, repeats allowed) in the file's dtype.
+
+        Runs of consecutive indices become one slice read each; h5py fancy indexing is
+        avoided because it is several times slower than single-row reads.
+        """
+        unique, inverse = np.unique(indices, return_inverse=True)
+        breaks = np.flatnonzero(np.diff(unique) != 1) + 1
+        starts = np.concatenate(([0], breaks))
+        stops = np.concatenate((breaks, [len(unique)]))
+
+        def read(images: h5py.Dataset) -> np.ndarray:
+            out = np.empty((len(unique), *IMAGE_SHAPE), dtype=images.dtype)
+            for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
+                first = int(unique[start])
+                out[start:stop] = images[first : first + stop - start]
+            return out
+
+        gathered = self._read(read)
+        if len(unique) == len(indices) and np.array_equal(unique, indices):
+            return gathered
+        return gathered[inverse]
+
+    def _read(self, read: Any) -> np.ndarray:
+        images = self._dataset()
+        try:
+            return read(images)
+        except OSError as error:
+            raise DataError(f"{self.path}: cannot read images: {error}") from error
+
+    def close(self) -> None:
+        """Close the handle held by this process, if any."""
+        if self._file is not None and self._pid == os.getpid():
+            self._file.close()
+        self._file = self._images = self._pid = None
+        _OPEN_READERS.discard(self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Workers get the path only and open their own handle.
+        return {"path": self.path, "_file": None, "_images": None, "_pid": None}
+
+
+os.register_at_fork(before=_close_before_fork)

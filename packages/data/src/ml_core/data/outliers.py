@@ -1,0 +1,62 @@
+"""Blackout/washout masks over a whole image file, computed in chunks and cached.
+
+The cache lives under :func:`cache_dir` keyed by the file's content fingerprint, never
+next to the data: data directories are often read-only shared copies.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ml_core.data.atomic import atomic_output
+from ml_core.data.cache import cache_dir, file_fingerprint
+from ml_core.data.h5files import SCAN_CHUNK, image_dataset, open_h5
+from ml_core.data.pixels import blackout_washout, to_uint8
+
+logger = logging.getLogger(__name__)
+
+# Bump when the outlier definition changes, so stale cached masks are not reused.
+_MASK_VERSION = 1
+
+
+def outlier_masks(x_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(blackout, washout) boolean masks of every image in ``x_path``, scanned in chunks."""
+    with open_h5(x_path) as file:
+        images = image_dataset(file, x_path)
+        blackout = np.zeros(images.shape[0], dtype=bool)
+        washout = np.zeros(images.shape[0], dtype=bool)
+        for start in range(0, images.shape[0], SCAN_CHUNK):
+            stop = min(start + SCAN_CHUNK, images.shape[0])
+            chunk = to_uint8(images[start:stop])
+            blackout[start:stop], washout[start:stop] = blackout_washout(chunk)
+    return blackout, washout
+
+
+def mask_cache_path(x_path: Path) -> Path:
+    """Where the keep-mask of ``x_path`` is cached."""
+    name = f"keep-v{_MASK_VERSION}-{file_fingerprint(x_path)}.npy"
+    return cache_dir() / "filter-masks" / name
+
+
+def kept_indices(x_path: Path) -> np.ndarray:
+    """Indices of the images that are neither blackout nor washout (cached)."""
+    cached = mask_cache_path(x_path)
+    if cached.is_file():
+        keep = np.load(cached, allow_pickle=False)
+    else:
+        blackout, washout = outlier_masks(x_path)
+        keep = ~(blackout | washout)
+        _save_atomically(cached, keep)
+    return np.flatnonzero(keep)
+
+
+def _save_atomically(path: Path, array: np.ndarray) -> None:
+    try:
+        with atomic_output(path) as temp_path, temp_path.open("wb") as stream:
+            np.save(stream, array, allow_pickle=False)
+    except OSError as error:
+        # A read-only cache costs a rescan next time, not a failed run.
+        logger.warning("cannot cache filter mask at %s: %s", path, error.strerror)
