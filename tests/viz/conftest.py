@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import pytest
 import yaml
@@ -106,3 +107,59 @@ def write_evaluated_run(write_run: RunWriter) -> RunWriter:
         return run_dir
 
     return write
+
+
+def write_pcam_split(
+    data_dir: Path, split: str, images: np.ndarray, labels: np.ndarray
+) -> None:
+    """The two official H5 files of one split, in the official layout."""
+    prefix = data_dir / f"camelyonpatch_level_2_split_{split}"
+    with h5py.File(f"{prefix}_x.h5", "w") as file:
+        file.create_dataset("x", data=images, chunks=(8, 96, 96, 3))
+    with h5py.File(f"{prefix}_y.h5", "w") as file:
+        file.create_dataset("y", data=labels.reshape(-1, 1, 1, 1).astype(np.uint8))
+
+
+def random_patches(rng: np.random.Generator, labels: np.ndarray) -> np.ndarray:
+    """uint8 patches whose brightness depends on the class (tumour is darker)."""
+    base = np.where(labels == 1, 120, 180)[:, None, None, None]
+    noise = rng.integers(-60, 60, size=(len(labels), 96, 96, 3))
+    return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def pcam_80_20(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """uint8 PCAM directory whose train split is 80 % normal / 20 % tumour."""
+    data_dir = tmp_path_factory.mktemp("pcam_80_20")
+    rng = np.random.default_rng(0)
+    for split, size in (("train", 1000), ("valid", 64), ("test", 48)):
+        labels = rng.permutation(np.r_[np.zeros(size * 4 // 5), np.ones(size // 5)])
+        labels = labels.astype(np.int64)
+        write_pcam_split(data_dir, split, random_patches(rng, labels), labels)
+    return data_dir
+
+
+# Poisoned patches of the course-style float32 train split, by index.
+POISON = {"nan": 3, "over_255": 5, "all_0": 7, "all_255": 9}
+
+
+@pytest.fixture(scope="session")
+def pcam_course_float(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[str, int]]:
+    """float32 PCAM directory (no test split) with one patch of each outlier kind.
+
+    Returns the directory and the train index of each poisoned patch.
+    """
+    data_dir = tmp_path_factory.mktemp("pcam_float")
+    rng = np.random.default_rng(1)
+    for split, size in (("train", 40), ("valid", 16)):
+        labels = np.arange(size) % 2
+        images = random_patches(rng, labels).astype(np.float32)
+        if split == "train":
+            images[POISON["nan"], 10:20, 10:20, 0] = np.nan
+            images[POISON["over_255"], 0, 0, :] = 1e5
+            images[POISON["all_0"]] = 0
+            images[POISON["all_255"]] = 255
+        write_pcam_split(data_dir, split, images, labels)
+    return data_dir, POISON

@@ -2,6 +2,8 @@
 
     ml-viz curves RUN_DIR [RUN_DIR ...] [--out FILE]
     ml-viz curves AGGREGATE_CSV [--out FILE]
+    ml-viz eda DATA_DIR [--out DIR] [--batch-size N] [--seed N] [--sampler-batches N]
+               [--max-patches N] [--examples N]
     ml-viz report RUN_DIR [--out FILE] [--figures-dir DIR]
 
 Bad input prints one line on stderr and exits with status 2; nothing is written.
@@ -14,10 +16,12 @@ import sys
 from pathlib import Path
 
 from ml_core.viz.curves import plot_curves
+from ml_core.viz.eda_options import EdaOptions
 from ml_core.viz.errors import VizInputError
 from ml_core.viz.report import write_report
 
 BAD_INPUT_EXIT_CODE = 2
+EDA_DEFAULTS = EdaOptions()
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -51,6 +55,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         "directory, curves_<n>runs.png next to several runs, <csv>_curves.png "
         "next to an aggregate CSV)",
     )
+    _add_eda_parser(commands)
     report = commands.add_parser(
         "report",
         help="one self-contained HTML page summing up a run",
@@ -78,6 +83,70 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
+def _add_eda_parser(commands: argparse._SubParsersAction) -> None:
+    eda = commands.add_parser(
+        "eda",
+        help="figures and a summary of a PCAM-format data directory",
+        description="Scan a PCAM directory (official uint8, course float32 or "
+        "synthetic) in chunks: intensity histograms, patch means with outliers, "
+        "example patches, class balance and the balanced-sampler check. Writes one "
+        "PNG per figure plus summary.json and summary.txt.",
+    )
+    eda.add_argument(
+        "data_dir",
+        type=Path,
+        metavar="DATA_DIR",
+        help="directory with camelyonpatch_level_2_split_*_{x,y}.h5",
+    )
+    eda.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="output directory (files in it are replaced; default: ./eda/<DATA_DIR name>)",
+    )
+    eda.add_argument(
+        "--batch-size",
+        type=int,
+        default=EDA_DEFAULTS.batch_size,
+        metavar="N",
+        help="train batch size for the sampler check "
+        f"(default {EDA_DEFAULTS.batch_size})",
+    )
+    eda.add_argument(
+        "--seed",
+        type=int,
+        default=EDA_DEFAULTS.seed,
+        metavar="N",
+        help="seed of the train loaders used for the sampler check "
+        f"(default {EDA_DEFAULTS.seed})",
+    )
+    eda.add_argument(
+        "--sampler-batches",
+        type=int,
+        default=EDA_DEFAULTS.sampler_batches,
+        metavar="N",
+        help="real train batches to count positives in, per mode "
+        f"(default {EDA_DEFAULTS.sampler_batches})",
+    )
+    eda.add_argument(
+        "--max-patches",
+        type=int,
+        default=None,
+        metavar="N",
+        help="scan only the first N patches of each split (default: all; class "
+        "counts always use every label)",
+    )
+    eda.add_argument(
+        "--examples",
+        type=int,
+        default=EDA_DEFAULTS.examples_per_class,
+        metavar="N",
+        help="example patches per class in example_patches.png "
+        f"(default {EDA_DEFAULTS.examples_per_class})",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``ml-viz``; returns the exit status."""
     args = get_args_parser().parse_args(argv)
@@ -94,6 +163,18 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> list[Path]:
     if args.command == "curves":
         return [plot_curves(args.inputs, args.out)]
+    if args.command == "eda":
+        options = EdaOptions(
+            batch_size=args.batch_size,
+            seed=args.seed,
+            sampler_batches=args.sampler_batches,
+            max_patches=args.max_patches,
+            examples_per_class=args.examples,
+        )
+        # Imported here: ml_core.data brings torch, seconds that curves/report skip.
+        from ml_core.viz.eda import run_eda
+
+        return run_eda(args.data_dir, args.out, options)
     if args.command == "report":
         return write_report(args.run_dir, args.out, args.figures_dir)
     raise AssertionError(f"unhandled command {args.command}")

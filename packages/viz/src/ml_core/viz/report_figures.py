@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from ml_core.viz.class_names import CLASS_NAMES
 from ml_core.viz.predictions import RocCurve
-
-CLASS_NAMES = ("normal (0)", "tumour (1)")
 
 
 def confusion_figure(matrix: np.ndarray, title: str) -> Figure:

@@ -1,0 +1,102 @@
+"""The course's sampler maths: positives per batch with and without the balanced sampler.
+
+Expected values follow from the class counts; measured values come from real batches of
+``ml_core.data.get_dataloaders`` with ``balance`` true and false.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ml_core.data import DataError, get_dataloaders
+from ml_core.viz.errors import VizInputError
+
+
+@dataclass(frozen=True)
+class SamplerMeasurement:
+    """Mean positives per (full-size) batch over ``batches`` real batches, with its SEM."""
+
+    mean: float
+    standard_error: float
+    batches: int
+
+
+@dataclass(frozen=True)
+class SamplerCheck:
+    """Expected vs measured positives per batch, without and with balancing."""
+
+    batch_size: int
+    class_counts: tuple[int, int]
+    expected_without: float
+    expected_with: float
+    measured_without: SamplerMeasurement
+    measured_with: SamplerMeasurement
+
+
+def expected_positives(
+    class_counts: np.ndarray, batch_size: int, balance: bool
+) -> float:
+    """Expected positives in a batch drawn from a train split with ``class_counts``.
+
+    Without balancing every sample is equally likely: ``B * n1 / N``. With the
+    WeightedRandomSampler each sample weighs ``1 / count(its class)``, so
+    ``P(positive) = n1 * (1/n1) / sum_c n_c * (1/n_c)`` = 1/2 for two present classes.
+    """
+    counts = np.asarray(class_counts, dtype=np.float64)
+    if not balance:
+        return batch_size * counts[1] / counts.sum()
+    weights = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)
+    return batch_size * counts[1] * weights[1] / (counts * weights).sum()
+
+
+def measure_positives(
+    data_dir: Path, batch_size: int, seed: int, balance: bool, max_batches: int
+) -> SamplerMeasurement:
+    """Count positives in the first ``max_batches`` train batches of the real loader."""
+    config = {
+        "seed": seed,
+        "data": {
+            "data_path": str(data_dir),
+            "batch_size": batch_size,
+            "num_workers": 0,
+            "balance": balance,
+            "uint8_batches": True,  # labels are all we need: skip the float conversion
+        },
+    }
+    try:
+        train_loader, _ = get_dataloaders(config)
+        fractions = []
+        for _, labels in train_loader:
+            fractions.append(float(np.asarray(labels).mean()))
+            if len(fractions) == max_batches:
+                break
+    except DataError as error:
+        raise VizInputError(str(error)) from None
+    values = np.asarray(fractions) * batch_size
+    sem = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
+    return SamplerMeasurement(float(values.mean()), float(sem), len(values))
+
+
+def check_sampler(
+    data_dir: Path,
+    class_counts: np.ndarray,
+    batch_size: int,
+    seed: int,
+    max_batches: int,
+) -> SamplerCheck:
+    """Expected and measured positives per batch for ``balance`` false and true."""
+    return SamplerCheck(
+        batch_size=batch_size,
+        class_counts=(int(class_counts[0]), int(class_counts[1])),
+        expected_without=expected_positives(class_counts, batch_size, balance=False),
+        expected_with=expected_positives(class_counts, batch_size, balance=True),
+        measured_without=measure_positives(
+            data_dir, batch_size, seed, balance=False, max_batches=max_batches
+        ),
+        measured_with=measure_positives(
+            data_dir, batch_size, seed, balance=True, max_batches=max_batches
+        ),
+    )
