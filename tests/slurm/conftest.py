@@ -19,9 +19,10 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -82,6 +83,7 @@ AUTH_MUNGE = "AuthType=auth/munge\nAuthInfo=socket={socket}\nCredType=cred/munge
 class LocalSlurm:
     """Handle on the running test cluster; every command uses its slurm.conf."""
 
+    terminal_states: ClassVar[frozenset[str]] = TERMINAL_STATES
     root: Path
     conf: Path
     node: str
@@ -281,3 +283,50 @@ def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSlu
         _cancel_all_jobs(cluster)
         for process in reversed(processes):
             _stop(process)
+
+
+@pytest.fixture(scope="session")
+def tiny_pcam(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny real PCAM directory (six h5 files) written by ml_core.data."""
+    from ml_core.data import write_synthetic_pcam
+
+    return write_synthetic_pcam(
+        tmp_path_factory.mktemp("tiny_pcam"), n_train=256, n_valid=64, n_test=64
+    )
+
+
+def write_tiny_config(path: Path, data_dir: Path, save_dir: Path, epochs: int) -> Path:
+    """A fast CPU experiment config (small MLP, no bf16) for jobs on the test cluster."""
+    path.write_text(
+        "experiment_name: tiny\n"
+        "seed: 0\n"
+        "data:\n"
+        "  dataset_type: pcam\n"
+        f"  data_path: {data_dir}\n"
+        "  batch_size: 16\n"
+        "  num_workers: 0\n"
+        "model:\n"
+        "  hidden_units: [16]\n"
+        "training:\n"
+        f"  epochs: {epochs}\n"
+        "  learning_rate: 0.001\n"
+        f"  save_dir: {save_dir}\n"
+        "  device: cpu\n"
+        "  bf16: false\n"
+        "  log_every_seconds: 0\n"
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_config_writer() -> Callable[[Path, Path, Path, int], Path]:
+    """:func:`write_tiny_config`, for tests outside this file."""
+    return write_tiny_config
+
+
+@pytest.fixture
+def tiny_config(tmp_path: Path, tiny_pcam: Path) -> Path:
+    """A tiny experiment config saving under ``tmp_path/results``."""
+    return write_tiny_config(
+        tmp_path / "tiny.yaml", tiny_pcam, tmp_path / "results", epochs=2
+    )

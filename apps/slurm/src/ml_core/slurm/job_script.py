@@ -1,0 +1,145 @@
+"""Render the job script from ``job_template.sh``: resources, tasks, staging, requeue.
+
+Every value is checked or quoted before it reaches the script (see
+:mod:`ml_core.slurm.shell_values`); the template itself is plain bash a user can read.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ml_core.slurm.presets import Preset
+from ml_core.slurm.shell_values import (
+    check_name,
+    check_sbatch_path,
+    quote,
+    quote_words,
+)
+
+# Kept equal to ml_core.train.REQUEUE_EXIT_CODE (a test checks it); a literal here so
+# that rendering a script does not import the trainer and torch.
+REQUEUE_EXIT_CODE = 75
+INDENT = "        "
+
+
+class JobTemplate(string.Template):
+    """``@@{name}`` placeholders, so that bash's own ``$`` needs no escaping."""
+
+    delimiter = "@@"
+
+
+@dataclass(frozen=True)
+class TrainerTask:
+    """One trainer invocation: its arguments, run directory and status file."""
+
+    trainer_args: tuple[str, ...]
+    run_dir: Path
+    status_file: Path
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything a job script depends on."""
+
+    command: str
+    job_name: str
+    log_pattern: Path
+    preset: Preset
+    tasks: tuple[TrainerTask, ...]
+    python: Path
+    trainer: Path
+    workdir: Path
+    git_commit: str
+    array: str | None = None
+    stage_source: Path | None = None
+
+
+def render_job_script(spec: JobSpec) -> str:
+    """The complete bash job script for ``spec``."""
+    check_name(spec.job_name, "job name")
+    check_sbatch_path(spec.log_pattern.parent, "log directory")
+    template = resources.files("ml_core.slurm").joinpath("job_template.sh").read_text()
+    script = JobTemplate(template).substitute(
+        command=spec.command,
+        git_commit=spec.git_commit,
+        job_name=spec.job_name,
+        log_pattern=spec.log_pattern,
+        signal_spec=f"B:USR1@{spec.preset.signal_lead_s}",
+        signal_lead_s=spec.preset.signal_lead_s,
+        requeue_exit_code=REQUEUE_EXIT_CODE,
+        resource_lines="\n".join(resource_lines(spec.preset, spec.array)),
+        python=quote(spec.python),
+        trainer=quote(spec.trainer),
+        max_requeues=spec.preset.max_requeues,
+        stage_source=quote(spec.stage_source or ""),
+        task_selection=_task_selection(spec.tasks, spec.array is not None),
+        workdir=quote(spec.workdir),
+        module_lines=_module_lines(spec.preset.modules),
+    )
+    return script if script.endswith("\n") else script + "\n"
+
+
+def resource_lines(preset: Preset, array: str | None = None) -> list[str]:
+    """The ``#SBATCH`` lines for the preset's resources (validated by the preset)."""
+    lines = []
+    if preset.partition:
+        lines.append(f"#SBATCH --partition={preset.partition}")
+    if preset.account:
+        lines.append(f"#SBATCH --account={preset.account}")
+    if preset.gpus:
+        lines.append(f"#SBATCH --gpus={preset.gpus}")
+    lines += [
+        "#SBATCH --nodes=1",
+        "#SBATCH --ntasks=1",
+        f"#SBATCH --cpus-per-task={preset.cpus_per_task}",
+        f"#SBATCH --mem={preset.mem}",
+        f"#SBATCH --time={preset.time}",
+    ]
+    if preset.constraints:
+        lines.append(f"#SBATCH --constraint={preset.constraints}")
+    if array is not None:
+        lines.append(f"#SBATCH --array={array}")
+    return lines
+
+
+def _assignments(task: TrainerTask, indent: str) -> list[str]:
+    return [
+        f"{indent}run_dir={quote(task.run_dir)}",
+        f"{indent}status_file={quote(task.status_file)}",
+        f"{indent}trainer_args=({quote_words(task.trainer_args)})",
+    ]
+
+
+def _task_selection(tasks: Sequence[TrainerTask], is_array: bool) -> str:
+    if not is_array:
+        (task,) = tasks
+        return "\n".join(_assignments(task, ""))
+    lines = ['case "${SLURM_ARRAY_TASK_ID:-}" in']
+    for index, task in enumerate(tasks):
+        lines.append(f"    {index})")
+        lines += _assignments(task, INDENT)
+        lines.append(f"{INDENT};;")
+    lines += [
+        "    *)",
+        f'{INDENT}echo "ml-slurm: no task ${{SLURM_ARRAY_TASK_ID:-}} here" >&2',
+        f"{INDENT}exit 2",
+        f"{INDENT};;",
+        "esac",
+    ]
+    return "\n".join(lines)
+
+
+def _module_lines(modules: Sequence[str]) -> str:
+    if not modules:
+        return "# no environment modules for this preset"
+    lines = ["set +u  # Lmod's module function may read unset variables"]
+    lines += [
+        f'module load {quote(module)} || fail "module load {module} failed"'
+        for module in modules
+    ]
+    lines.append("set -u")
+    return "\n".join(lines)

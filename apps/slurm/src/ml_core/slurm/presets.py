@@ -1,0 +1,166 @@
+"""Resource presets: the built-in ``presets.toml`` plus the user's own file.
+
+A user file has the same shape; its ``[presets.NAME]`` tables add presets or change
+fields of built-in ones (``extends = "other"`` starts from another preset).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ml_core.slurm.errors import SlurmInputError
+from ml_core.slurm.shell_values import (
+    CONSTRAINT_PATTERN,
+    MAX_SIGNAL_LEAD_S,
+    MODULE_PATTERN,
+    SLURM_WORD_PATTERN,
+    check_count,
+    check_memory,
+    check_name,
+    check_pattern,
+    check_time,
+)
+
+PRESETS_ENV = "ML_CORE_SLURM_PRESETS"
+DEFAULT_PRESET = "local"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Resources and environment of one kind of job."""
+
+    name: str
+    description: str = ""
+    partition: str | None = None
+    account: str | None = None
+    gpus: int = 0
+    cpus_per_task: int = 1
+    mem: str = "1G"
+    time: str = "01:00:00"
+    modules: tuple[str, ...] = ()
+    constraint: str | None = None
+    stage_data: bool = False
+    staging_constraint: str | None = None
+    signal_lead_s: int = 300
+    max_requeues: int = 20
+
+    def with_overrides(self, **changes: Any) -> Preset:
+        """A copy with the non-None ``changes`` applied and validated."""
+        given = {key: value for key, value in changes.items() if value is not None}
+        return validate_preset(dataclasses.replace(self, **given))
+
+    @property
+    def constraints(self) -> str | None:
+        """The ``--constraint`` value, including the staging constraint when staging."""
+        parts = [self.constraint] if self.constraint else []
+        if self.stage_data and self.staging_constraint:
+            parts.append(self.staging_constraint)
+        return "&".join(parts) or None
+
+
+PRESET_FIELDS = {field.name for field in dataclasses.fields(Preset)} - {"name"}
+
+
+def user_presets_path() -> Path | None:
+    """$ML_CORE_SLURM_PRESETS, else ~/.config/ml_core/slurm_presets.toml if it exists."""
+    if os.environ.get(PRESETS_ENV):
+        return Path(os.environ[PRESETS_ENV])
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    candidate = config_home / "ml_core" / "slurm_presets.toml"
+    return candidate if candidate.is_file() else None
+
+
+def load_presets(user_file: Path | None = None) -> dict[str, Preset]:
+    """Built-in presets merged with ``user_file`` (or :func:`user_presets_path`)."""
+    builtin = resources.files("ml_core.slurm").joinpath("presets.toml").read_text()
+    tables = _preset_tables(tomllib.loads(builtin), "built-in presets.toml")
+    path = user_file if user_file is not None else user_presets_path()
+    if path is not None:
+        for name, table in _read_user_file(path).items():
+            tables[name] = {**tables.get(name, {}), **table}
+    return {name: _build(name, tables, str(path)) for name in tables}
+
+
+def get_preset(name: str, user_file: Path | None = None) -> Preset:
+    """The preset called ``name``; SlurmInputError listing the known ones otherwise."""
+    presets = load_presets(user_file)
+    if name not in presets:
+        known = ", ".join(sorted(presets))
+        raise SlurmInputError(f"preset {name!r} is unknown (known: {known})")
+    return presets[name]
+
+
+def validate_preset(preset: Preset) -> Preset:
+    """Check every field that ends up in a job script; return the preset unchanged."""
+    what = f"preset {preset.name}"
+    check_name(preset.name, "preset name")
+    for field in ("partition", "account"):
+        value = getattr(preset, field)
+        if value is not None:
+            check_pattern(value, SLURM_WORD_PATTERN, f"{what}: {field}")
+    for field in ("constraint", "staging_constraint"):
+        value = getattr(preset, field)
+        if value is not None:
+            check_pattern(value, CONSTRAINT_PATTERN, f"{what}: {field}")
+    for module in preset.modules:
+        check_pattern(module, MODULE_PATTERN, f"{what}: module")
+    check_count(preset.gpus, f"{what}: gpus", 0, 64)
+    check_count(preset.cpus_per_task, f"{what}: cpus_per_task", 1, 1024)
+    check_count(preset.signal_lead_s, f"{what}: signal_lead_s", 1, MAX_SIGNAL_LEAD_S)
+    check_count(preset.max_requeues, f"{what}: max_requeues", 0, 1000)
+    check_memory(preset.mem, f"{what}: mem")
+    check_time(preset.time, f"{what}: time")
+    if not isinstance(preset.stage_data, bool):
+        raise SlurmInputError(f"{what}: stage_data must be true or false")
+    return preset
+
+
+def _read_user_file(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        loaded = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SlurmInputError(f"{path}: presets file not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise SlurmInputError(f"{path}: cannot read presets ({error})") from None
+    return _preset_tables(loaded, str(path))
+
+
+def _preset_tables(loaded: dict[str, Any], source: str) -> dict[str, dict[str, Any]]:
+    tables = loaded.get("presets")
+    if not isinstance(tables, dict) or set(loaded) - {"presets"}:
+        raise SlurmInputError(f"{source}: expected only [presets.NAME] tables")
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise SlurmInputError(f"{source}: presets.{name} must be a table")
+        unknown = set(table) - PRESET_FIELDS - {"extends"}
+        if unknown:
+            raise SlurmInputError(
+                f"{source}: presets.{name} has unknown keys {sorted(unknown)}"
+            )
+    return {name: dict(table) for name, table in tables.items()}
+
+
+def _build(name: str, tables: dict[str, dict[str, Any]], source: str) -> Preset:
+    merged: dict[str, Any] = {}
+    seen = [name]
+    table = tables[name]
+    while "extends" in table:
+        base = table["extends"]
+        if base not in tables or base in seen:
+            raise SlurmInputError(f"{source}: presets.{seen[-1]} extends {base!r}")
+        merged = {**table, **merged}
+        seen.append(base)
+        table = tables[base]
+    merged = {**table, **merged}
+    merged.pop("extends", None)
+    if "modules" in merged:
+        if not isinstance(merged["modules"], list):
+            raise SlurmInputError(f"{source}: presets.{name}.modules must be a list")
+        merged["modules"] = tuple(merged["modules"])
+    return validate_preset(Preset(name=name, **merged))

@@ -1,0 +1,296 @@
+"""Real jobs on the private test cluster: a run, a requeued run, and a sweep.
+
+One module fixture submits everything at once so the two CPUs of the test node stay
+busy: a plain run (through the ``ml-slurm`` console script), a run that is signalled
+with ``scancel --signal=USR1 --batch`` and must checkpoint, requeue and resume, and a
+3-task sweep whose last task is made to fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ml_core.slurm.cli import main
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+EPOCHS = 4
+TIMING_COLUMNS = {"epoch_seconds", "samples_per_second"}
+WAIT_S = 150.0
+
+
+@dataclass
+class Campaign:
+    """Everything the module fixture submitted."""
+
+    root: Path
+    plain_stdout: str
+    plain_job: str
+    plain_run: Path
+    interrupted_job: str
+    interrupted_run: Path
+    requeue_log: list[str]
+    sweep_dir: Path
+    sweep_job: str
+
+
+def run_main(*argv: str) -> tuple[int, str]:
+    """``ml-slurm`` in this process (ml-train's modules are imported once)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(list(argv))
+    return code, out.getvalue()
+
+
+def job_id_in(stdout: str) -> str:
+    match = re.search(r"^Submitted batch job (\d+)$", stdout, re.MULTILINE)
+    assert match, stdout
+    return match.group(1)
+
+
+def wait_until(condition: object, what: str, timeout: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def metrics_rows(run_dir: Path) -> list[dict[str, str]]:
+    path = run_dir / "metrics.csv"
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def interrupt_and_release(cluster: Any, job: str, run_dir: Path) -> list[str]:
+    """USR1 to the batch shell mid-training; release the requeued job at once."""
+    wait_until(lambda: len(metrics_rows(run_dir)) >= 1, "the first epoch")
+    signalled = time.monotonic()
+    cluster.run("scancel", "--signal=USR1", "--batch", job)
+    cluster.wait_for_state(job, {"PENDING"}, WAIT_S)
+    requeued = time.monotonic()
+    cluster.release(job)
+    cluster.wait_for_state(job, {"RUNNING", *cluster.terminal_states}, WAIT_S)
+    running = time.monotonic()
+    return [
+        f"USR1 -> requeued (PENDING): {requeued - signalled:.1f} s",
+        f"USR1 -> running again after release: {running - signalled:.1f} s",
+    ]
+
+
+@pytest.fixture(scope="module")
+def campaign(
+    slurm_cluster: Any,
+    tiny_pcam: Path,
+    tiny_config_writer: Callable[[Path, Path, Path, int], Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Campaign]:
+    root = tmp_path_factory.mktemp("campaign")
+    config = tiny_config_writer(root / "tiny.yaml", tiny_pcam, root / "results", EPOCHS)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.delenv("ML_CORE_SLURM_PRESETS", raising=False)
+        patch.setenv("XDG_CONFIG_HOME", str(root / "config"))
+        code, out = run_main(
+            "submit",
+            "--config",
+            str(config),
+            "--set",
+            "experiment_name=interrupted",
+            "--preset",
+            "local",
+        )
+        assert code == 0, out
+        interrupted_job = job_id_in(out)
+        plain = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("ml-slurm")),
+                "submit",
+                "--config",
+                str(config),
+                "--set",
+                "experiment_name=plain",
+                "--preset",
+                "local",
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert plain.returncode == 0, plain.stderr
+        sweep_file = root / "sweep.yaml"
+        sweep_file.write_text(
+            "name: seeds\nconfig: tiny.yaml\nparallel: 2\npreset: local\n"
+            "grid:\n  training.learning_rate: [0.001]\n  seed: [0, 1, 2]\n"
+        )
+        code, out = run_main("sweep", str(sweep_file))
+        assert code == 0, out
+        sweep_dir = root / "results" / "seeds"
+        # A file where task 2's run directory belongs: ml-train refuses, the task fails.
+        (sweep_dir / "runs").mkdir()
+        (sweep_dir / "runs" / "task_002").write_text("in the way\n")
+        requeue_log = interrupt_and_release(
+            slurm_cluster, interrupted_job, root / "results" / "interrupted"
+        )
+        yield Campaign(
+            root=root,
+            plain_stdout=plain.stdout,
+            plain_job=job_id_in(plain.stdout),
+            plain_run=root / "results" / "plain",
+            interrupted_job=interrupted_job,
+            interrupted_run=root / "results" / "interrupted",
+            requeue_log=requeue_log,
+            sweep_dir=sweep_dir,
+            sweep_job=job_id_in(out),
+        )
+
+
+def completion_record(cluster: Any, job: str) -> str:
+    records = [r for r in cluster.completion_records() if f"JobId={job} " in r]
+    assert records, f"no completion record for job {job}"
+    return records[-1]
+
+
+def test_submitted_run_completes_with_its_run_directory(
+    campaign: Campaign, slurm_cluster: Any
+) -> None:
+    job = campaign.plain_job
+    assert (
+        slurm_cluster.wait_for_state(job, slurm_cluster.terminal_states, WAIT_S)
+        == "COMPLETED"
+    )
+    assert "JobState=COMPLETED" in completion_record(slurm_cluster, job)
+    log = re.search(r"^log: (.+)$", campaign.plain_stdout, re.MULTILINE)
+    assert log, campaign.plain_stdout
+    assert (
+        Path(log.group(1)) == campaign.root / "results" / f"plain.slurm/plain_{job}.out"
+    )
+    assert "ml-slurm: trainer exited with 0" in Path(log.group(1)).read_text()
+    assert (campaign.root / "results" / "plain.slurm" / "job.sbatch").is_file()
+    run = campaign.plain_run
+    assert len(metrics_rows(run)) == EPOCHS
+    assert (run / "checkpoints" / "last.pt").is_file()
+    assert (run / "test_metrics.json").is_file()
+    status = json.loads((run.with_name("plain.slurm") / "status.json").read_text())
+    assert status["state"] == "COMPLETED"
+    assert status["restarts"] == 0
+    assert status["final_metrics"]["epoch"] == EPOCHS
+    assert status["test_metrics"]["split"] == "test"
+    code, out = run_main("status", str(run))
+    assert code == 0
+    assert re.search(rf"^plain\s+{job}\s+COMPLETED\s", out, re.MULTILINE), out
+
+
+def test_signalled_job_checkpoints_requeues_and_resumes_exactly(
+    campaign: Campaign, slurm_cluster: Any
+) -> None:
+    job = campaign.interrupted_job
+    assert (
+        slurm_cluster.wait_for_state(job, slurm_cluster.terminal_states, WAIT_S)
+        == "COMPLETED"
+    )
+    slurm_cluster.wait_for_state(
+        campaign.plain_job, slurm_cluster.terminal_states, WAIT_S
+    )
+    print("\n".join(campaign.requeue_log))
+    status = json.loads(
+        (
+            campaign.interrupted_run.with_name("interrupted.slurm") / "status.json"
+        ).read_text()
+    )
+    assert (status["state"], status["restarts"]) == ("COMPLETED", 1)
+    log = (
+        campaign.interrupted_run.with_name("interrupted.slurm")
+        / f"interrupted_{job}.out"
+    ).read_text()
+    assert "SIGUSR1 received" in log
+    assert f"trainer exited with 75: requeuing {job} (restart 1)" in log
+    assert f"job {job} start 1 " in log
+    resumed, reference = (
+        metrics_rows(campaign.interrupted_run),
+        metrics_rows(campaign.plain_run),
+    )
+    assert len(resumed) == len(reference) == EPOCHS
+
+    def without_timing(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]
+
+    assert without_timing(resumed) == without_timing(reference)
+
+
+def sweep_states(sweep_dir: Path) -> str:
+    code, out = run_main("status", str(sweep_dir))
+    assert code == 0
+    return out
+
+
+def task_line(status_output: str, index: int) -> str:
+    for line in status_output.splitlines():
+        if line.startswith(f"{index} "):
+            return line
+    pytest.fail(f"no line for task {index} in:\n{status_output}")
+
+
+def test_sweep_runs_reports_resubmits_failed_and_aggregates(
+    campaign: Campaign, slurm_cluster: Any
+) -> None:
+    sweep_dir, job = campaign.sweep_dir, campaign.sweep_job
+    for index in range(3):
+        slurm_cluster.wait_for_state(
+            f"{job}_{index}", slurm_cluster.terminal_states, WAIT_S
+        )
+    before = sweep_states(sweep_dir)
+    assert " COMPLETED " in task_line(before, 0)
+    assert " COMPLETED " in task_line(before, 1)
+    assert " FAILED " in task_line(before, 2)
+    manifest = (sweep_dir / "manifest.tsv").read_text().splitlines()
+    assert len(manifest) == 1 + 3
+    assert "#SBATCH --array=0-2%2" in (sweep_dir / "job.sbatch").read_text()
+
+    (sweep_dir / "runs" / "task_002").unlink()
+    code, out = run_main("sweep", "--resubmit-failed", str(sweep_dir))
+    assert code == 0
+    assert "resubmitted tasks: 2\n" in out
+    resubmitted = job_id_in(out)
+    code, again = run_main("sweep", "--resubmit-failed", str(sweep_dir))
+    assert (code, again.split(":")[0]) == (0, "nothing to resubmit")
+    state = slurm_cluster.wait_for_state(
+        f"{resubmitted}_2", slurm_cluster.terminal_states, WAIT_S
+    )
+    assert state == "COMPLETED"
+
+    after = sweep_states(sweep_dir)
+    for index in range(3):
+        assert " COMPLETED " in task_line(after, index)
+    assert f"aggregate: {sweep_dir / 'aggregate.csv'} ({EPOCHS} rows)" in after
+    with (sweep_dir / "aggregate.csv").open(newline="") as handle:
+        aggregate = list(csv.DictReader(handle))
+    assert [row["group"] for row in aggregate] == ["learning_rate=0.001"] * EPOCHS
+    assert [row["n_runs"] for row in aggregate] == ["3"] * EPOCHS
+    runs = [metrics_rows(sweep_dir / "runs" / f"task_00{i}") for i in range(3)]
+    last = [float(rows[-1]["val_loss"]) for rows in runs]
+    assert float(aggregate[-1]["val_loss_mean"]) == pytest.approx(
+        statistics.fmean(last)
+    )
+    assert float(aggregate[-1]["val_loss_std"]) == pytest.approx(statistics.stdev(last))
+
+    from ml_core.viz import plot_curves
+
+    assert plot_curves([sweep_dir / "aggregate.csv"]).is_file()

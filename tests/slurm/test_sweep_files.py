@@ -1,0 +1,130 @@
+"""Sweep files expand into array tasks; aggregate.csv holds mean and std per epoch."""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from pathlib import Path
+
+import pytest
+
+from ml_core.slurm import METRIC_COLUMNS, SlurmInputError, load_sweep, write_aggregate
+from ml_core.slurm.sweeps import array_spec
+
+METRICS_HEADER = [
+    "epoch",
+    *METRIC_COLUMNS,
+    "epoch_seconds",
+    "samples_per_second",
+]
+
+
+def write_sweep(path: Path, body: str) -> Path:
+    path.write_text(body)
+    return path
+
+
+def write_metrics(run_dir: Path, rows: list[list[float]]) -> Path:
+    run_dir.mkdir(parents=True)
+    with (run_dir / "metrics.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(METRICS_HEADER)
+        for epoch, values in enumerate(rows, start=1):
+            writer.writerow([epoch, *values, 1.5, 100.0])
+    return run_dir
+
+
+def test_grid_expands_in_file_order_with_groups(tmp_path: Path) -> None:
+    (tmp_path / "base.yaml").write_text("experiment_name: base\n")
+    spec = load_sweep(
+        write_sweep(
+            tmp_path / "sweep.yaml",
+            "name: lr_seed\nconfig: base.yaml\nset: [training.epochs=2]\n"
+            "grid:\n  training.learning_rate: [0.001, 0.01]\n  seed: [0, 1, 2]\n"
+            "parallel: 2\npreset: local\n",
+        )
+    )
+    tasks = spec.tasks()
+    assert spec.config == (tmp_path / "base.yaml").resolve()
+    assert spec.overrides == ("training.epochs=2",)
+    assert (spec.parallel, spec.preset) == (2, "local")
+    assert [task.index for task in tasks] == list(range(6))
+    assert tasks[4].overrides == ("training.learning_rate=0.01", "seed=1")
+    assert [task.group for task in tasks[:4]] == [
+        "learning_rate=0.001",
+        "learning_rate=0.001",
+        "learning_rate=0.001",
+        "learning_rate=0.01",
+    ]
+
+
+def test_string_and_list_values_keep_their_yaml_type(tmp_path: Path) -> None:
+    spec = load_sweep(
+        write_sweep(
+            tmp_path / "s.yaml",
+            "name: s\nconfig: c.yaml\n"
+            "grid:\n  model.hidden_units: [[64, 32], [8]]\n  training.optimizer: [sgd]\n",
+        )
+    )
+    first = spec.tasks()[0]
+    assert first.overrides == (
+        "model.hidden_units=[64, 32]",
+        'training.optimizer="sgd"',
+    )
+    assert first.group == "hidden_units=[64,32],optimizer=sgd"
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("name: x\nconfig: c.yaml\n", "grid: required"),
+        ("name: 'a;b'\nconfig: c.yaml\ngrid: {seed: [1]}\n", "name"),
+        ("name: x\nconfig: c.yaml\ngrid: {seed: []}\n", "non-empty list"),
+        ("name: x\nconfig: c.yaml\ngrid: {seed: [1, 1]}\n", "repeat"),
+        ("name: x\nconfig: c.yaml\ngrid: {seed: [1]}\nparallel: 0\n", "parallel"),
+        ("name: x\nconfig: c.yaml\ngrid: {seed: [1]}\nextra: 1\n", "unknown keys"),
+        ("name: x\nconfig: c.yaml\ngrid: {seed: [1]}\nset: [epochs]\n", "set"),
+        ("- not a mapping\n", "mapping"),
+    ],
+)
+def test_bad_sweep_files_are_refused(tmp_path: Path, body: str, problem: str) -> None:
+    with pytest.raises(SlurmInputError, match=problem):
+        load_sweep(write_sweep(tmp_path / "bad.yaml", body))
+
+
+def test_array_spec_ranges_and_selections() -> None:
+    assert array_spec([0, 1, 2], 2) == "0-2%2"
+    assert array_spec([0, 1, 2], None) == "0-2"
+    assert array_spec([1, 4], 3) == "1,4%3"
+    assert array_spec([5], None) == "5"
+
+
+def test_aggregate_is_mean_and_sample_std_per_group_and_epoch(tmp_path: Path) -> None:
+    def row(loss: float) -> list[float]:
+        return [loss, 0.5, 0.4, 0.6, loss + 1, 0.5, 0.4, 0.7, 0.001]
+
+    runs = [
+        ("lr=0.1", write_metrics(tmp_path / "a", [row(1.0), row(0.5)])),
+        ("lr=0.1", write_metrics(tmp_path / "b", [row(3.0)])),
+        ("lr=0.01", write_metrics(tmp_path / "c", [row(2.0), row(1.0)])),
+        ("lr=0.01", tmp_path / "not_started"),
+    ]
+    out = tmp_path / "aggregate.csv"
+    assert write_aggregate(out, runs) == 4
+    with out.open(newline="") as handle:
+        table = list(csv.DictReader(handle))
+    header = list(table[0])
+    assert header[:4] == ["group", "epoch", "train_loss_mean", "train_loss_std"]
+    assert header[-1] == "n_runs"
+    assert len(header) == 2 + 2 * len(METRIC_COLUMNS) + 1
+    first = table[0]
+    assert (first["group"], first["epoch"], first["n_runs"]) == ("lr=0.1", "1", "2")
+    assert float(first["train_loss_mean"]) == pytest.approx(2.0)
+    assert float(first["train_loss_std"]) == pytest.approx(statistics.stdev([1.0, 3.0]))
+    assert float(first["val_loss_mean"]) == pytest.approx(3.0)
+    second = table[1]
+    assert (second["epoch"], second["n_runs"]) == ("2", "1")
+    assert float(second["train_loss_std"]) == 0.0
+    assert [r["group"] for r in table] == ["lr=0.1", "lr=0.1", "lr=0.01", "lr=0.01"]
+    assert not math.isnan(float(table[3]["lr_mean"]))
