@@ -202,6 +202,15 @@ def test_bad_metrics_raise_naming_file(tmp_path: Path, text: str, problem: str) 
     assert [p.name for p in run.iterdir()] == ["metrics.csv"]
 
 
+def test_other_files_are_refused(tmp_path: Path, write_run) -> None:
+    run = write_run(tmp_path / "run")
+    plot_curves([run])
+    with pytest.raises(VizInputError, match="not a run directory or an aggregate CSV"):
+        plot_curves([run, run / "curves.png"])
+    with pytest.raises(VizInputError, match="either run directories or one aggregate"):
+        plot_curves([run, run / "metrics.csv"])
+
+
 def test_run_dir_without_metrics(tmp_path: Path) -> None:
     with pytest.raises(VizInputError, match=r"no metrics\.csv"):
         plot_curves([tmp_path])

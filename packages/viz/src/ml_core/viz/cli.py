@@ -103,7 +103,8 @@ def _add_eda_parser(commands: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="output directory (files in it are replaced; default: ./eda/<DATA_DIR name>)",
+        help="output directory (files in it are replaced; default: "
+        "./experiments/eda/<DATA_DIR name>)",
     )
     eda.add_argument(
         "--batch-size",

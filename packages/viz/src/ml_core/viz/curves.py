@@ -35,20 +35,24 @@ MARKER_MAX_EPOCHS = 40
 def build_curves_figure(
     series: Sequence[CurveSeries], title: str, planned_epochs: int | None = None
 ) -> Figure:
-    """A 2 x 3 figure: four train/val metric panels, a learning-rate panel, a legend."""
+    """A 2 x 3 figure: four train/val metric panels, a learning-rate panel, a legend.
+
+    One series: train and validation get their own colours. Several: each series has
+    a colour and the line style tells train (dashed) from validation (solid).
+    """
     figure = Figure(figsize=(13, 7.5), layout="constrained")
     axes = figure.subplots(2, 3).ravel()
-    colors = [f"C{index % 10}" for index in range(len(series))]
+    colors = _colors(series)
     for axis, (gid, panel_title, y_label) in zip(axes, METRIC_PANELS, strict=False):
         axis.set_gid(gid)
-        for one, color in zip(series, colors, strict=True):
+        for one, by_split in zip(series, colors, strict=True):
             for split, style in SPLIT_STYLES.items():
-                _draw(axis, one, f"{split}_{gid}", color, style)
+                _draw(axis, one, f"{split}_{gid}", by_split[split], style)
         _decorate(axis, panel_title, y_label)
     lr_axis = axes[len(METRIC_PANELS)]
     lr_axis.set_gid("lr")
-    for one, color in zip(series, colors, strict=True):
-        _draw(lr_axis, one, "lr", color, "-")
+    for one, by_split in zip(series, colors, strict=True):
+        _draw(lr_axis, one, "lr", by_split["lr"], "-")
     _decorate(lr_axis, "Learning rate", "learning rate")
     _use_log_scale_if_spread(lr_axis, series)
     _legend_panel(axes[-1], series, colors)
@@ -108,19 +112,43 @@ def _use_log_scale_if_spread(axis: Axes, series: Sequence[CurveSeries]) -> None:
         axis.set_yscale("log")
 
 
-def _legend_panel(axis: Axes, series: Sequence[CurveSeries], colors: list[str]) -> None:
+def _colors(series: Sequence[CurveSeries]) -> list[dict[str, str]]:
+    """Colour of each series' train, val and lr line."""
+    if len(series) == 1:
+        return [{"train": "tab:blue", "val": "tab:orange", "lr": "tab:green"}]
+    return [
+        dict.fromkeys(("train", "val", "lr"), f"C{i % 10}") for i in range(len(series))
+    ]
+
+
+def _legend_panel(
+    axis: Axes, series: Sequence[CurveSeries], colors: list[dict[str, str]]
+) -> None:
     axis.axis("off")
-    handles = [
-        Line2D([], [], color="0.3", linestyle=SPLIT_STYLES["train"], label="train"),
-        Line2D([], [], color="0.3", linestyle=SPLIT_STYLES["val"], label="validation"),
-    ]
-    handles += [
-        Line2D([], [], color=color, linewidth=3, label=one.label)
-        for one, color in zip(series, colors, strict=True)
-    ]
-    has_bands = any(one.std is not None for one in series)
-    title = "shaded: ± 1 std over runs" if has_bands else None
-    axis.legend(handles=handles, loc="center", title=title, frameon=False)
+    if len(series) == 1:
+        handles = [
+            Line2D([], [], color=colors[0][split], linestyle=style, label=name)
+            for split, style, name in (
+                ("train", SPLIT_STYLES["train"], "train"),
+                ("val", SPLIT_STYLES["val"], "validation"),
+            )
+        ]
+        title = series[0].label
+    else:
+        handles = [
+            Line2D([], [], color="0.3", linestyle=SPLIT_STYLES["train"], label="train"),
+            Line2D(
+                [], [], color="0.3", linestyle=SPLIT_STYLES["val"], label="validation"
+            ),
+        ]
+        handles += [
+            Line2D([], [], color=by_split["val"], linewidth=3, label=one.label)
+            for one, by_split in zip(series, colors, strict=True)
+        ]
+        title = None
+    if any(one.std is not None for one in series):
+        title = (title + "\n" if title else "") + "shaded: ± 1 std over runs"
+    axis.legend(handles=handles, loc="center", title=title, frameon=False, fontsize=11)
 
 
 def _progress_note(series: Sequence[CurveSeries], planned: int | None) -> str:

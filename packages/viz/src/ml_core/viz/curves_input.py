@@ -32,6 +32,9 @@ def load_curves_input(paths: Sequence[Path | str]) -> CurvesInput:
     if not paths:
         raise VizInputError("no run directory given")
     resolved = [Path(path) for path in paths]
+    for path in resolved:
+        if path.is_file() and path.suffix != ".csv":
+            raise VizInputError(f"{path}: not a run directory or an aggregate CSV")
     csv_files = [path for path in resolved if path.is_file()]
     if csv_files:
         if len(resolved) > 1:

@@ -26,8 +26,11 @@ from ml_core.viz.sampler_check import check_sampler
 
 
 def default_eda_dir(data_dir: Path) -> Path:
-    """``./eda/<data dir name>``: data directories are often read-only shared copies."""
-    return Path.cwd() / "eda" / data_dir.resolve().name
+    """``./experiments/eda/<data dir name>``, next to the runs, not in the data dir.
+
+    Data directories are often read-only shared copies.
+    """
+    return Path.cwd() / "experiments" / "eda" / data_dir.resolve().name
 
 
 def run_eda(
