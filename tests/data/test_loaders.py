@@ -89,7 +89,7 @@ def test_balance_draws_classes_equally(
     train, _ = get_dataloaders(_config(imbalanced_dir, batch_size=40, balance=balance))
     sampler = resumable_sampler(train)
     positives = []
-    for epoch in range(50):
+    for epoch in range(30):
         sampler.set_epoch(epoch)
         _, labels = next(iter(train))
         positives.append(int(labels.sum()))

@@ -1,24 +1,66 @@
-"""PCAM data: datasets, fast balanced loaders, synthetic PCAM, download and checks."""
+"""PCAM data: datasets, fast balanced loaders, synthetic PCAM, download and checks.
 
-from ml_core.data.batches import PCAMBatches
-from ml_core.data.cache import cache_dir, dataset_fingerprint, file_fingerprint
-from ml_core.data.dataset import PCAMDataset
-from ml_core.data.errors import DataConfigError, DataError
-from ml_core.data.layout import SPLITS, has_split, split_file_name, split_paths
-from ml_core.data.loaders import (
-    get_dataloaders,
-    get_split_loader,
-    get_test_loader,
-    resumable_sampler,
-)
-from ml_core.data.options import DataOptions
-from ml_core.data.sampler import ResumableBatchSampler
-from ml_core.data.synthetic import (
-    DEFAULT_SYNTHETIC_SIZES,
-    ensure_synthetic_pcam,
-    read_synthetic_metadata,
-    write_synthetic_pcam,
-)
+Names are imported on first access (PEP 562), so ``ml-data check|fetch|synth`` and
+other torch-free uses start without paying for importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ml_core.data.batches import PCAMBatches
+    from ml_core.data.cache import cache_dir, dataset_fingerprint, file_fingerprint
+    from ml_core.data.check import DatasetReport, SplitReport, check_dataset
+    from ml_core.data.dataset import PCAMDataset
+    from ml_core.data.errors import DataConfigError, DataError
+    from ml_core.data.fetch import FetchError, FetchSettings, fetch_pcam
+    from ml_core.data.layout import SPLITS, has_split, split_file_name, split_paths
+    from ml_core.data.loaders import (
+        get_dataloaders,
+        get_split_loader,
+        get_test_loader,
+        resumable_sampler,
+    )
+    from ml_core.data.options import DataOptions
+    from ml_core.data.sampler import ResumableBatchSampler
+    from ml_core.data.synthetic import (
+        DEFAULT_SYNTHETIC_SIZES,
+        ensure_synthetic_pcam,
+        read_synthetic_metadata,
+        write_synthetic_pcam,
+    )
+
+_HOMES = {
+    "PCAMBatches": "batches",
+    "cache_dir": "cache",
+    "dataset_fingerprint": "cache",
+    "file_fingerprint": "cache",
+    "DatasetReport": "check",
+    "SplitReport": "check",
+    "check_dataset": "check",
+    "PCAMDataset": "dataset",
+    "DataConfigError": "errors",
+    "DataError": "errors",
+    "FetchError": "fetch",
+    "FetchSettings": "fetch",
+    "fetch_pcam": "fetch",
+    "SPLITS": "layout",
+    "has_split": "layout",
+    "split_file_name": "layout",
+    "split_paths": "layout",
+    "get_dataloaders": "loaders",
+    "get_split_loader": "loaders",
+    "get_test_loader": "loaders",
+    "resumable_sampler": "loaders",
+    "DataOptions": "options",
+    "ResumableBatchSampler": "sampler",
+    "DEFAULT_SYNTHETIC_SIZES": "synthetic",
+    "ensure_synthetic_pcam": "synthetic",
+    "read_synthetic_metadata": "synthetic",
+    "write_synthetic_pcam": "synthetic",
+}
 
 __all__ = [
     "DEFAULT_SYNTHETIC_SIZES",
@@ -26,12 +68,18 @@ __all__ = [
     "DataConfigError",
     "DataError",
     "DataOptions",
+    "DatasetReport",
+    "FetchError",
+    "FetchSettings",
     "PCAMBatches",
     "PCAMDataset",
     "ResumableBatchSampler",
+    "SplitReport",
     "cache_dir",
+    "check_dataset",
     "dataset_fingerprint",
     "ensure_synthetic_pcam",
+    "fetch_pcam",
     "file_fingerprint",
     "get_dataloaders",
     "get_split_loader",
@@ -43,3 +91,15 @@ __all__ = [
     "split_paths",
     "write_synthetic_pcam",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'ml_core.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"ml_core.data.{_HOMES[name]}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

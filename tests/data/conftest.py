@@ -1,0 +1,98 @@
+"""Fixtures of the data tests: a real HTTP server on 127.0.0.1 serving PCAM files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from ml_core.data.layout import official_file_names
+
+
+@dataclass
+class PCAMServer:
+    """Serves ``<name>.h5.gz`` files; can drop or corrupt chosen files."""
+
+    files: dict[str, bytes]
+    base_url: str = ""
+    requests: list[tuple[str, str | None]] = field(default_factory=list)
+    drop_once: set[str] = field(default_factory=set)
+    corrupt: set[str] = field(default_factory=set)
+
+    def ranges_for(self, name: str) -> list[str | None]:
+        return [byte_range for path, byte_range in self.requests if path == name]
+
+
+def _handler(server: PCAMServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            name = self.path.lstrip("/").split("?")[0]
+            byte_range = self.headers.get("Range")
+            server.requests.append((name, byte_range))
+            if name not in server.files:
+                self.send_error(404)
+                return
+            data = server.files[name]
+            if name in server.corrupt:
+                data = bytes(255 - b for b in data)
+            start = int(byte_range.split("=")[1].rstrip("-")) if byte_range else 0
+            body = data[start:]
+            self.send_response(206 if byte_range else 200)
+            if byte_range:
+                self.send_header(
+                    "Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}"
+                )
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if name in server.drop_once:
+                server.drop_once.discard(name)
+                self.wfile.write(body[: len(body) // 2])
+                self.close_connection = True
+                return
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Keep test output clean."""
+
+    return Handler
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+@pytest.fixture
+def source(tiny_pcam_dir: Path) -> dict[str, bytes]:
+    """Decompressed bytes of the six files to serve."""
+    return {name: (tiny_pcam_dir / name).read_bytes() for name in official_file_names()}
+
+
+@pytest.fixture
+def server(source: dict[str, bytes]) -> Iterator[PCAMServer]:
+    state = PCAMServer(
+        {f"{n}.gz": gzip.compress(b, mtime=0) for n, b in source.items()}
+    )
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    state.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def checksums(server: PCAMServer, source: dict[str, bytes], tmp_path: Path) -> Path:
+    """md5sum file with the served .gz and the decompressed .h5 sums."""
+    lines = [f"{_md5(data)}  {name}" for name, data in server.files.items()]
+    lines += [f"{_md5(data)}  {name}" for name, data in source.items()]
+    path = tmp_path / "pcam.md5"
+    path.write_text("\n".join(lines) + "\n")
+    return path
