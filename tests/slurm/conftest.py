@@ -1,7 +1,7 @@
 """A private, real Slurm cluster on this machine for the Slurm tests.
 
 The session fixture ``slurm_cluster`` writes a slurm.conf into a temp dir (one node: this
-host at 127.0.0.1, 2 CPUs, free unprivileged ports, state and spool in the temp dir),
+host at 127.0.0.1, 6 CPUs, free unprivileged ports, state and spool in the temp dir),
 starts ``slurmctld -D`` and ``slurmd -D`` as children of the test process, waits for the
 node to be idle, exports ``SLURM_CONF`` and stops both daemons by pid at the end.
 Authentication is ``auth/none`` (Slurm 22.05 accepts it); where a build refuses it, a
@@ -35,6 +35,8 @@ POLL_S = 0.2
 
 # Timers are low so that a test never waits for Slurm's production defaults:
 # KillWait between SIGTERM and SIGKILL, MinJobAge before a finished job is forgotten.
+# The node offers 6 CPUs (config_overrides: more than the machine's 2 cores) so that
+# the tests' one-CPU jobs overlap: most of their time is spent importing torch.
 SLURM_CONF_TEMPLATE = """\
 # Written by tests/slurm/conftest.py for one pytest session.
 ClusterName=mlcoretest
@@ -68,11 +70,12 @@ KillWait=5
 MessageTimeout=5
 SlurmdTimeout=30
 InactiveLimit=0
+SlurmdParameters=config_overrides
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/filetxt
 JobCompLoc={root}/jobcomp.log
-NodeName={host} NodeAddr=127.0.0.1 CPUs=2 RealMemory=4000 State=UNKNOWN
+NodeName={host} NodeAddr=127.0.0.1 CPUs=6 RealMemory=4000 State=UNKNOWN
 PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
 """
 AUTH_NONE = "AuthType=auth/none\nCredType=cred/none"

@@ -1,9 +1,10 @@
-"""Real jobs on the private test cluster: a run, a requeued run, and a sweep.
+"""Real jobs on the private test cluster: a submitted run that is requeued, and a sweep.
 
-One module fixture submits everything at once so the two CPUs of the test node stay
-busy: a plain run (through the ``ml-slurm`` console script), a run that is signalled
-with ``scancel --signal=USR1 --batch`` and must checkpoint, requeue and resume, and a
-3-task sweep whose last task is made to fail.
+One module fixture submits everything at once so the jobs overlap: a run (through the
+``ml-slurm`` console script) that is signalled with ``scancel --signal=USR1 --batch``
+mid-training and must checkpoint, requeue, resume and complete, and a 3-task sweep
+whose last task is made to fail. Sweep task 0 has the run's exact config, so it is the
+uninterrupted reference for the resumed run's metrics.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 EPOCHS = 4
 TIMING_COLUMNS = {"epoch_seconds", "samples_per_second"}
 WAIT_S = 150.0
+REVOCATION_MARGIN_S = 2.0
 
 
 @dataclass
@@ -38,11 +40,9 @@ class Campaign:
     """Everything the module fixture submitted."""
 
     root: Path
-    plain_stdout: str
-    plain_job: str
-    plain_run: Path
-    interrupted_job: str
-    interrupted_run: Path
+    stdout: str
+    job: str
+    run_dir: Path
     requeue_log: list[str]
     sweep_dir: Path
     sweep_job: str
@@ -85,6 +85,9 @@ def interrupt_and_release(cluster: Any, job: str, run_dir: Path) -> list[str]:
     cluster.run("scancel", "--signal=USR1", "--batch", job)
     cluster.wait_for_state(job, {"PENDING"}, WAIT_S)
     requeued = time.monotonic()
+    # slurmd refuses a credential issued in the same second as the old one was
+    # revoked ("Job credential revoked"): Slurm's own BeginTime hold avoids that.
+    time.sleep(REVOCATION_MARGIN_S)
     cluster.release(job)
     cluster.wait_for_state(job, {"RUNNING", *cluster.terminal_states}, WAIT_S)
     running = time.monotonic()
@@ -107,25 +110,14 @@ def campaign(
         patch.chdir(root)
         patch.delenv("ML_CORE_SLURM_PRESETS", raising=False)
         patch.setenv("XDG_CONFIG_HOME", str(root / "config"))
-        code, out = run_main(
-            "submit",
-            "--config",
-            str(config),
-            "--set",
-            "experiment_name=interrupted",
-            "--preset",
-            "local",
-        )
-        assert code == 0, out
-        interrupted_job = job_id_in(out)
-        plain = subprocess.run(
+        submitted = subprocess.run(
             [
                 str(Path(sys.executable).with_name("ml-slurm")),
                 "submit",
                 "--config",
                 str(config),
                 "--set",
-                "experiment_name=plain",
+                "experiment_name=interrupted",
                 "--preset",
                 "local",
             ],
@@ -134,10 +126,11 @@ def campaign(
             text=True,
             check=False,
         )
-        assert plain.returncode == 0, plain.stderr
+        assert submitted.returncode == 0, submitted.stderr
+        job = job_id_in(submitted.stdout)
         sweep_file = root / "sweep.yaml"
         sweep_file.write_text(
-            "name: seeds\nconfig: tiny.yaml\nparallel: 2\npreset: local\n"
+            "name: seeds\nconfig: tiny.yaml\nparallel: 3\npreset: local\n"
             "grid:\n  training.learning_rate: [0.001]\n  seed: [0, 1, 2]\n"
         )
         code, out = run_main("sweep", str(sweep_file))
@@ -147,92 +140,17 @@ def campaign(
         (sweep_dir / "runs").mkdir()
         (sweep_dir / "runs" / "task_002").write_text("in the way\n")
         requeue_log = interrupt_and_release(
-            slurm_cluster, interrupted_job, root / "results" / "interrupted"
+            slurm_cluster, job, root / "results" / "interrupted"
         )
         yield Campaign(
             root=root,
-            plain_stdout=plain.stdout,
-            plain_job=job_id_in(plain.stdout),
-            plain_run=root / "results" / "plain",
-            interrupted_job=interrupted_job,
-            interrupted_run=root / "results" / "interrupted",
+            stdout=submitted.stdout,
+            job=job,
+            run_dir=root / "results" / "interrupted",
             requeue_log=requeue_log,
             sweep_dir=sweep_dir,
             sweep_job=job_id_in(out),
         )
-
-
-def completion_record(cluster: Any, job: str) -> str:
-    records = [r for r in cluster.completion_records() if f"JobId={job} " in r]
-    assert records, f"no completion record for job {job}"
-    return records[-1]
-
-
-def test_submitted_run_completes_with_its_run_directory(
-    campaign: Campaign, slurm_cluster: Any
-) -> None:
-    job = campaign.plain_job
-    assert (
-        slurm_cluster.wait_for_state(job, slurm_cluster.terminal_states, WAIT_S)
-        == "COMPLETED"
-    )
-    assert "JobState=COMPLETED" in completion_record(slurm_cluster, job)
-    log = re.search(r"^log: (.+)$", campaign.plain_stdout, re.MULTILINE)
-    assert log, campaign.plain_stdout
-    assert (
-        Path(log.group(1)) == campaign.root / "results" / f"plain.slurm/plain_{job}.out"
-    )
-    assert "ml-slurm: trainer exited with 0" in Path(log.group(1)).read_text()
-    assert (campaign.root / "results" / "plain.slurm" / "job.sbatch").is_file()
-    run = campaign.plain_run
-    assert len(metrics_rows(run)) == EPOCHS
-    assert (run / "checkpoints" / "last.pt").is_file()
-    assert (run / "test_metrics.json").is_file()
-    status = json.loads((run.with_name("plain.slurm") / "status.json").read_text())
-    assert status["state"] == "COMPLETED"
-    assert status["restarts"] == 0
-    assert status["final_metrics"]["epoch"] == EPOCHS
-    assert status["test_metrics"]["split"] == "test"
-    code, out = run_main("status", str(run))
-    assert code == 0
-    assert re.search(rf"^plain\s+{job}\s+COMPLETED\s", out, re.MULTILINE), out
-
-
-def test_signalled_job_checkpoints_requeues_and_resumes_exactly(
-    campaign: Campaign, slurm_cluster: Any
-) -> None:
-    job = campaign.interrupted_job
-    assert (
-        slurm_cluster.wait_for_state(job, slurm_cluster.terminal_states, WAIT_S)
-        == "COMPLETED"
-    )
-    slurm_cluster.wait_for_state(
-        campaign.plain_job, slurm_cluster.terminal_states, WAIT_S
-    )
-    print("\n".join(campaign.requeue_log))
-    status = json.loads(
-        (
-            campaign.interrupted_run.with_name("interrupted.slurm") / "status.json"
-        ).read_text()
-    )
-    assert (status["state"], status["restarts"]) == ("COMPLETED", 1)
-    log = (
-        campaign.interrupted_run.with_name("interrupted.slurm")
-        / f"interrupted_{job}.out"
-    ).read_text()
-    assert "SIGUSR1 received" in log
-    assert f"trainer exited with 75: requeuing {job} (restart 1)" in log
-    assert f"job {job} start 1 " in log
-    resumed, reference = (
-        metrics_rows(campaign.interrupted_run),
-        metrics_rows(campaign.plain_run),
-    )
-    assert len(resumed) == len(reference) == EPOCHS
-
-    def without_timing(rows: list[dict[str, str]]) -> list[dict[str, str]]:
-        return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]
-
-    assert without_timing(resumed) == without_timing(reference)
 
 
 def sweep_states(sweep_dir: Path) -> str:
@@ -252,18 +170,15 @@ def test_sweep_runs_reports_resubmits_failed_and_aggregates(
     campaign: Campaign, slurm_cluster: Any
 ) -> None:
     sweep_dir, job = campaign.sweep_dir, campaign.sweep_job
-    for index in range(3):
-        slurm_cluster.wait_for_state(
-            f"{job}_{index}", slurm_cluster.terminal_states, WAIT_S
-        )
+    terminal = slurm_cluster.terminal_states
+    assert slurm_cluster.wait_for_state(f"{job}_2", terminal, WAIT_S) == "FAILED"
     before = sweep_states(sweep_dir)
-    assert " COMPLETED " in task_line(before, 0)
-    assert " COMPLETED " in task_line(before, 1)
     assert " FAILED " in task_line(before, 2)
     manifest = (sweep_dir / "manifest.tsv").read_text().splitlines()
     assert len(manifest) == 1 + 3
-    assert "#SBATCH --array=0-2%2" in (sweep_dir / "job.sbatch").read_text()
+    assert "#SBATCH --array=0-2%3" in (sweep_dir / "job.sbatch").read_text()
 
+    # Tasks 0 and 1 are running or done: only task 2 goes back to Slurm.
     (sweep_dir / "runs" / "task_002").unlink()
     code, out = run_main("sweep", "--resubmit-failed", str(sweep_dir))
     assert code == 0
@@ -271,10 +186,8 @@ def test_sweep_runs_reports_resubmits_failed_and_aggregates(
     resubmitted = job_id_in(out)
     code, again = run_main("sweep", "--resubmit-failed", str(sweep_dir))
     assert (code, again.split(":")[0]) == (0, "nothing to resubmit")
-    state = slurm_cluster.wait_for_state(
-        f"{resubmitted}_2", slurm_cluster.terminal_states, WAIT_S
-    )
-    assert state == "COMPLETED"
+    for task in (f"{job}_0", f"{job}_1", f"{resubmitted}_2"):
+        assert slurm_cluster.wait_for_state(task, terminal, WAIT_S) == "COMPLETED"
 
     after = sweep_states(sweep_dir)
     for index in range(3):
@@ -294,3 +207,65 @@ def test_sweep_runs_reports_resubmits_failed_and_aggregates(
     from ml_core.viz import plot_curves
 
     assert plot_curves([sweep_dir / "aggregate.csv"]).is_file()
+
+
+def completion_record(cluster: Any, job: str) -> str:
+    records = [r for r in cluster.completion_records() if f"JobId={job} " in r]
+    assert records, f"no completion record for job {job}"
+    return records[-1]
+
+
+def test_submitted_run_completes_with_its_run_directory(
+    campaign: Campaign, slurm_cluster: Any
+) -> None:
+    job, run = campaign.job, campaign.run_dir
+    terminal = slurm_cluster.terminal_states
+    assert slurm_cluster.wait_for_state(job, terminal, WAIT_S) == "COMPLETED"
+    assert "JobState=COMPLETED" in completion_record(slurm_cluster, job)
+    log = re.search(r"^log: (.+)$", campaign.stdout, re.MULTILINE)
+    assert log, campaign.stdout
+    assert (
+        Path(log.group(1))
+        == run.with_name("interrupted.slurm") / f"interrupted_{job}.out"
+    )
+    assert "ml-slurm: trainer exited with 0" in Path(log.group(1)).read_text()
+    assert (run.with_name("interrupted.slurm") / "job.sbatch").is_file()
+    assert len(metrics_rows(run)) == EPOCHS
+    assert (run / "checkpoints" / "last.pt").is_file()
+    assert (run / "test_metrics.json").is_file()
+    status = json.loads(
+        (run.with_name("interrupted.slurm") / "status.json").read_text()
+    )
+    assert status["state"] == "COMPLETED"
+    assert status["final_metrics"]["epoch"] == EPOCHS
+    assert status["test_metrics"]["split"] == "test"
+    code, out = run_main("status", str(run))
+    assert code == 0
+    assert re.search(rf"^interrupted\s+{job}\s+COMPLETED\s", out, re.MULTILINE), out
+
+
+def test_signalled_job_checkpoints_requeues_and_resumes_exactly(
+    campaign: Campaign, slurm_cluster: Any
+) -> None:
+    job, run = campaign.job, campaign.run_dir
+    terminal = slurm_cluster.terminal_states
+    assert slurm_cluster.wait_for_state(job, terminal, WAIT_S) == "COMPLETED"
+    print("\n".join(campaign.requeue_log))
+    job_dir = run.with_name("interrupted.slurm")
+    status = json.loads((job_dir / "status.json").read_text())
+    assert (status["state"], status["restarts"]) == ("COMPLETED", 1)
+    log = (job_dir / f"interrupted_{job}.out").read_text()
+    assert "SIGUSR1 received" in log
+    assert f"trainer exited with 75: requeuing {job} (restart 1)" in log
+    assert f"job {job} start 1 " in log
+    # Sweep task 0 ran the same config without interruption.
+    reference_job = f"{campaign.sweep_job}_0"
+    assert slurm_cluster.wait_for_state(reference_job, terminal, WAIT_S) == "COMPLETED"
+    reference = campaign.sweep_dir / "runs" / "task_000"
+    resumed, uninterrupted = metrics_rows(run), metrics_rows(reference)
+    assert len(resumed) == len(uninterrupted) == EPOCHS
+
+    def without_timing(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]
+
+    assert without_timing(resumed) == without_timing(uninterrupted)

@@ -107,7 +107,9 @@ if (( status == requeue_exit_code )) || { [[ -n "$forwarded" ]] && (( status > 1
     fi
     record REQUEUED "$status"
     echo "ml-slurm: trainer exited with ${status}: requeuing ${requeue_id} (restart $((restarts + 1)))"
-    scontrol requeue "$requeue_id"  # Slurm ends this script here and queues the job again
+    if scontrol requeue "$requeue_id"; then
+        exit 0  # Slurm queues the job again and restarts this script from the top
+    fi
     echo "ml-slurm: scontrol requeue ${requeue_id} failed" >&2
     record FAILED "$status"
     exit "$status"
