@@ -27,6 +27,7 @@ METRIC_PANELS = (
     ("f1", "F1 score", "F1 (positive class)"),
     ("auroc", "AUROC", "area under ROC"),
 )
+BOUNDED_PANELS = frozenset({"acc", "f1", "auroc"})
 SPLIT_STYLES = {"train": "--", "val": "-"}
 BAND_ALPHA = 0.2
 MARKER_MAX_EPOCHS = 40
@@ -49,6 +50,8 @@ def build_curves_figure(
             for split, style in SPLIT_STYLES.items():
                 _draw(axis, one, f"{split}_{gid}", by_split[split], style)
         _decorate(axis, panel_title, y_label)
+        if gid in BOUNDED_PANELS:
+            _clamp_to_unit_range(axis)
     lr_axis = axes[len(METRIC_PANELS)]
     lr_axis.set_gid("lr")
     for one, by_split in zip(series, colors, strict=True):
@@ -102,6 +105,12 @@ def _decorate(axis: Axes, title: str, y_label: str) -> None:
     axis.set_ylabel(y_label)
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.grid(visible=True, alpha=0.3)
+
+
+def _clamp_to_unit_range(axis: Axes) -> None:
+    # A ± std band of a metric in [0, 1] can reach past it; the axis need not follow.
+    low, high = axis.get_ylim()
+    axis.set_ylim(max(low, -0.02), min(high, 1.02))
 
 
 def _use_log_scale_if_spread(axis: Axes, series: Sequence[CurveSeries]) -> None:

@@ -30,7 +30,7 @@ def default_eda_dir(data_dir: Path) -> Path:
 
     Data directories are often read-only shared copies.
     """
-    return Path.cwd() / "experiments" / "eda" / data_dir.resolve().name
+    return Path("experiments") / "eda" / data_dir.resolve().name
 
 
 def run_eda(
