@@ -220,3 +220,25 @@ def test_resume_flag_is_refused(
     )
     assert code == 2
     assert "--resume" in err
+
+
+def test_sweep_dry_run_renders_one_array_case_per_task(
+    tiny_config: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sweep_file = workdir / "sweep.yaml"
+    sweep_file.write_text(
+        f"name: grid\nconfig: {tiny_config}\nparallel: 2\n"
+        "grid:\n  training.learning_rate: [0.001, 0.01]\n  seed: [0, 1, 2]\n"
+    )
+    code = main(["sweep", str(sweep_file), "--preset", "gpu_h100", "--dry-run"])
+    captured = capsys.readouterr()
+    assert code == DRY_RUN_OK, captured.err
+    script = captured.out
+    assert "#SBATCH --array=0-5%2" in script
+    assert "%x_%A_%a.out" in script
+    assert 'case "${SLURM_ARRAY_TASK_ID:-}" in' in script
+    for index in range(6):
+        assert f"    {index})\n" in script
+    assert "--set training.learning_rate=0.01 --set seed=2" in script
+    assert bash_syntax_ok(script, workdir)
+    assert not (tiny_config.parent / "results").exists(), "a dry run must write nothing"
