@@ -37,3 +37,10 @@ def tests(session: nox.Session) -> None:
     """The full pytest suite (slow, Slurm and process tests included); args go to pytest."""
     _sync(session, "test")
     session.run("pytest", *session.posargs)
+
+
+@nox.session(default=False)
+def submit(session: nox.Session) -> None:
+    """Submit a training run to Slurm; args go to ml-slurm submit (e.g. --preset gpu_a100)."""
+    _sync(session)
+    session.run("ml-slurm", "submit", *session.posargs)
