@@ -1,4 +1,5 @@
-"""``ml-viz`` as a real subprocess: files written, bad input -> one line, exit 2."""
+"""``ml-viz``: real subprocesses for each command's success and bad-input paths, and
+in-process ``main()`` for the remaining argument handling (a subprocess costs ~1 s)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from ml_core.viz.cli import main
 
 
 def ml_viz(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -17,12 +20,6 @@ def ml_viz(*args: str | Path) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
-
-
-def test_help_lists_commands() -> None:
-    result = ml_viz("--help")
-    assert result.returncode == 0
-    assert "curves" in result.stdout
 
 
 def test_curves_writes_png(tmp_path: Path, write_run) -> None:
@@ -48,26 +45,11 @@ def test_curves_bad_input_one_line_exit_2(tmp_path: Path) -> None:
     assert [p.name for p in run.iterdir()] == ["metrics.csv"]
 
 
-def test_curves_on_dir_without_metrics(tmp_path: Path) -> None:
-    result = ml_viz("curves", tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1
-    assert "no metrics.csv" in result.stderr
-    assert not list(tmp_path.iterdir())
-
-
 def test_report_writes_html(tmp_path: Path, write_evaluated_run) -> None:
     run = write_evaluated_run(tmp_path / "run")
     result = ml_viz("report", run)
     assert result.returncode == 0, result.stderr
     assert (run / "report.html").read_text().startswith("<!DOCTYPE html>")
-
-
-def test_report_without_metrics_exit_2(tmp_path: Path) -> None:
-    result = ml_viz("report", tmp_path, "--out", tmp_path / "r.html")
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1
-    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.slow  # the eda command imports torch (through ml_core.data)
@@ -78,11 +60,37 @@ def test_eda_on_non_pcam_directory_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "not a PCAM directory" in result.stderr
+    assert "Traceback" not in result.stderr
     assert not (tmp_path / "eda").exists()
 
 
-def test_eda_bad_option_exit_2(tmp_path: Path) -> None:
-    result = ml_viz("eda", tmp_path, "--batch-size", "0")
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1
-    assert "batch_size" in result.stderr
+def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    help_text = capsys.readouterr().out
+    for command in ("curves", "eda", "report"):
+        assert command in help_text
+
+
+def test_curves_on_dir_without_metrics(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["curves", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_report_without_metrics_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2
+    assert "no metrics.csv" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_eda_bad_option_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eda", str(tmp_path), "--batch-size", "0"]) == 2
+    assert "batch_size: must be at least 1" in capsys.readouterr().err
