@@ -1,9 +1,8 @@
 """Real jobs on the private test cluster: a submitted run that is requeued, and a sweep.
 
-One module fixture submits everything at once so the jobs overlap: a run (through the
-``ml-slurm`` console script) that is signalled with ``scancel --signal=USR1 --batch``
-mid-training and must checkpoint, requeue, resume and complete, and a 3-task sweep
-whose last task is made to fail. Sweep task 0 has the run's exact config, so it is the
+One module fixture submits everything at once so the jobs overlap: a run that is
+signalled with ``scancel --signal=USR1 --batch`` mid-training and must checkpoint,
+requeue, resume and complete, and a 3-task sweep whose last task is made to fail. Sweep task 0 has the run's exact config, so it is the
 uninterrupted reference for the resumed run's metrics.
 """
 
@@ -29,7 +28,7 @@ from ml_core.slurm.cli import main
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
-EPOCHS = 4
+EPOCHS = 4  # the interrupt lands in epochs 2-4; fewer would race the end
 TIMING_COLUMNS = {"epoch_seconds", "samples_per_second"}
 WAIT_S = 150.0
 REVOCATION_MARGIN_S = 2.0
@@ -110,24 +109,17 @@ def campaign(
         patch.chdir(root)
         patch.delenv("ML_CORE_SLURM_PRESETS", raising=False)
         patch.setenv("XDG_CONFIG_HOME", str(root / "config"))
-        submitted = subprocess.run(
-            [
-                str(Path(sys.executable).with_name("ml-slurm")),
-                "submit",
-                "--config",
-                str(config),
-                "--set",
-                "experiment_name=interrupted",
-                "--preset",
-                "local",
-            ],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
+        code, submitted = run_main(
+            "submit",
+            "--config",
+            str(config),
+            "--set",
+            "experiment_name=interrupted",
+            "--preset",
+            "local",
         )
-        assert submitted.returncode == 0, submitted.stderr
-        job = job_id_in(submitted.stdout)
+        assert code == 0, submitted
+        job = job_id_in(submitted)
         sweep_file = root / "sweep.yaml"
         sweep_file.write_text(
             "name: seeds\nconfig: tiny.yaml\nparallel: 3\npreset: local\n"
@@ -144,7 +136,7 @@ def campaign(
         )
         yield Campaign(
             root=root,
-            stdout=submitted.stdout,
+            stdout=submitted,
             job=job,
             run_dir=root / "results" / "interrupted",
             requeue_log=requeue_log,
@@ -239,9 +231,15 @@ def test_submitted_run_completes_with_its_run_directory(
     assert status["state"] == "COMPLETED"
     assert status["final_metrics"]["epoch"] == EPOCHS
     assert status["test_metrics"]["split"] == "test"
-    code, out = run_main("status", str(run))
-    assert code == 0
-    assert re.search(rf"^interrupted\s+{job}\s+COMPLETED\s", out, re.MULTILINE), out
+    # The console script, as a user runs it.
+    shown = subprocess.run(
+        [str(Path(sys.executable).with_name("ml-slurm")), "status", str(run)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(rf"^interrupted\s+{job}\s+COMPLETED\s", shown.stdout, re.MULTILINE)
 
 
 def test_signalled_job_checkpoints_requeues_and_resumes_exactly(

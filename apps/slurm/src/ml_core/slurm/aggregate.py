@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ml_core.slurm.atomic_files import write_text_atomic
+from ml_core.slurm.errors import SlurmInputError
 
 METRIC_COLUMNS = (
     "train_loss",
@@ -34,11 +35,14 @@ def read_metrics(run_dir: Path) -> dict[int, dict[str, float]]:
     if not path.is_file():
         return {}
     rows = {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            rows[int(row["epoch"])] = {
-                column: _number(row.get(column)) for column in METRIC_COLUMNS
-            }
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                rows[int(row["epoch"])] = {
+                    column: _number(row.get(column)) for column in METRIC_COLUMNS
+                }
+    except (OSError, csv.Error, KeyError, TypeError, ValueError) as error:
+        raise SlurmInputError(f"{path}: not a readable metrics.csv ({error})") from None
     return rows
 
 

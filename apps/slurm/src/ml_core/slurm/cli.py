@@ -20,7 +20,12 @@ import sys
 from pathlib import Path
 
 from ml_core.slurm.errors import SlurmInputError, SubmissionError
-from ml_core.slurm.preflight import Check, TrainerRequest
+from ml_core.slurm.preflight import (
+    Check,
+    TrainerRequest,
+    check_environment,
+    check_sbatch,
+)
 from ml_core.slurm.presets import Preset, get_preset
 from ml_core.slurm.submission import (
     job_dir_of,
@@ -227,6 +232,11 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _resubmit(args: argparse.Namespace) -> int:
     sweep_dir = _sweep_dir(args.sweep)
+    failed = [c for c in (check_sbatch(), *check_environment(Path.cwd())) if not c.ok]
+    for check in failed:
+        print(f"ml-slurm: preflight: {check.line()}", file=sys.stderr)
+    if failed:
+        return 2
     if args.dry_run:
         states = sweep_task_states(sweep_dir)
         print(format_table([task for task in states if task.needs_resubmit]))

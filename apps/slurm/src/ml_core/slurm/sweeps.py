@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ml_core.slurm.aggregate import write_aggregate
+from ml_core.slurm.aggregate import aggregate_rows, write_aggregate
 from ml_core.slurm.atomic_files import create_text, write_text_atomic
 from ml_core.slurm.environment_checks import (
     GitState,
@@ -47,7 +47,7 @@ from ml_core.slurm.sbatch import job_states, submit
 from ml_core.slurm.shell_values import check_sbatch_path
 from ml_core.slurm.sweep_spec import SweepSpec, SweepTask, format_override
 from ml_core.slurm.task_state import TaskState, task_state
-from ml_core.slurm.trainer import configured_save_dir
+from ml_core.slurm.trainer import TrainerInvocation, configured_save_dir
 
 SWEEP_RECORD = "sweep.json"
 MANIFEST = "manifest.tsv"
@@ -97,16 +97,9 @@ def plan_sweep(
                 detail=f"{sweep_dir} exists: use --resubmit-failed, or a new sweep name",
             )
         )
-    requests = [
-        TrainerRequest(
-            spec.config,
-            (*spec.overrides, *task.overrides, *_placement(sweep_dir, task.index)),
-            None,
-            label=f"{task_name(task.index)} ({' '.join(task.overrides)})",
-        )
-        for task in tasks
-    ]
-    trainer_checks, invocations = check_trainer_requests(requests)
+    trainer_checks, invocations = check_trainer_requests(
+        _trainer_requests(spec, tasks, sweep_dir)
+    )
     checks += trainer_checks
     try:
         check_sbatch_path(sweep_dir, "sweep directory")
@@ -115,19 +108,13 @@ def plan_sweep(
         invocations = []
     if len(invocations) != len(tasks):
         return SweepPlan(spec, sweep_dir, tasks, checks, None, git, parallel)
-    stage_source = None
-    if preset.stage_data:
-        sources = {invocation.data_path for invocation in invocations}
-        if len(sources) != 1 or None in sources:
-            checks.append(
-                Check(
-                    "staging", ok=False, detail="needs one data.data_path for all tasks"
-                )
-            )
-            return SweepPlan(spec, sweep_dir, tasks, checks, None, git, parallel)
-        (stage_source,) = sources
+    try:
+        stage_source = _stage_source(preset, invocations)
+    except SlurmInputError as error:
+        checks.append(Check("staging", ok=False, detail=str(error)))
+        return SweepPlan(spec, sweep_dir, tasks, checks, None, git, parallel)
     job_spec = JobSpec(
-        command=f"sweep {spec.source.name}",
+        command="sweep",
         job_name=spec.name,
         log_pattern=sweep_dir / "logs" / "%x_%A_%a.out",
         preset=preset,
@@ -222,9 +209,14 @@ def sweep_task_states(sweep_dir: Path) -> list[TaskState]:
 
 
 def aggregate_sweep(sweep_dir: Path) -> tuple[Path, int]:
-    """Write ``aggregate.csv`` from every run with metrics; return it and its rows."""
+    """Write ``aggregate.csv`` from every run with metrics; return it and its rows.
+
+    Nothing is written while no run has finished an epoch.
+    """
     runs = [(row["group"], Path(row["run_dir"])) for row in read_manifest(sweep_dir)]
     path = sweep_dir / AGGREGATE
+    if not aggregate_rows(runs):
+        return path, 0
     return path, write_aggregate(path, runs)
 
 
@@ -257,6 +249,31 @@ def array_spec(indices: list[int], parallel: int | None) -> str:
     else:
         spec = ",".join(str(index) for index in indices)
     return f"{spec}%{parallel}" if parallel else spec
+
+
+def _trainer_requests(
+    spec: SweepSpec, tasks: list[SweepTask], sweep_dir: Path
+) -> list[TrainerRequest]:
+    """Per task: base overrides, the grid point, and its place in the sweep dir."""
+    return [
+        TrainerRequest(
+            spec.config,
+            (*spec.overrides, *task.overrides, *_placement(sweep_dir, task.index)),
+            None,
+            label=f"{task_name(task.index)} ({' '.join(task.overrides)})",
+        )
+        for task in tasks
+    ]
+
+
+def _stage_source(preset: Preset, invocations: list[TrainerInvocation]) -> Path | None:
+    if not preset.stage_data:
+        return None
+    sources = {invocation.data_path for invocation in invocations}
+    if len(sources) != 1 or None in sources:
+        raise SlurmInputError("staging needs one data.data_path shared by all tasks")
+    (source,) = sources
+    return source
 
 
 def _placement(sweep_dir: Path, index: int) -> tuple[str, str]:
