@@ -94,3 +94,12 @@ def test_eda_bad_option_exit_2(
 ) -> None:
     assert main(["eda", str(tmp_path), "--batch-size", "0"]) == 2
     assert "batch_size: must be at least 1" in capsys.readouterr().err
+
+
+def test_unwritable_output_one_line(
+    tmp_path: Path, write_run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = write_run(tmp_path / "run")
+    (tmp_path / "file").write_text("a file, not a directory")
+    assert main(["curves", str(run), "--out", str(tmp_path / "file" / "c.png")]) == 1
+    assert capsys.readouterr().err.count("\n") == 1

@@ -223,3 +223,35 @@ def test_not_pcam_directory(tmp_path: Path, pcam_80_20: Path, layout: str) -> No
     with pytest.raises(VizInputError, match=str(data_dir)):
         run_eda(data_dir, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("defect", "problem"),
+    [
+        ("labels", "labels other than 0 and 1"),
+        ("length", "3 labels for 4 patches"),
+        ("shape", "expected (N, 96, 96, 3)"),
+        ("key", "no dataset 'x'"),
+    ],
+)
+def test_bad_pcam_files_named(tmp_path: Path, defect: str, problem: str) -> None:
+    images = np.zeros((4, 96, 96, 3), dtype=np.uint8)
+    labels = np.array([0, 1, 0, 1])
+    if defect == "labels":
+        labels[2] = 2
+    if defect == "length":
+        labels = labels[:3]
+    if defect == "shape":
+        images = np.zeros((4, 32, 32, 3), dtype=np.uint8)
+    for split in ("train", "valid"):
+        x_path, y_path = split_paths(tmp_path, split)
+        with h5py.File(x_path, "w") as file:
+            file.create_dataset("images" if defect == "key" else "x", data=images)
+        with h5py.File(y_path, "w") as file:
+            file.create_dataset("y", data=labels.reshape(-1, 1, 1, 1))
+    with pytest.raises(
+        VizInputError, match="camelyonpatch_level_2_split_train"
+    ) as caught:
+        run_eda(tmp_path, tmp_path / "out")
+    assert problem in str(caught.value)
+    assert not (tmp_path / "out").exists()

@@ -6,7 +6,8 @@
                [--max-patches N] [--examples N]
     ml-viz report RUN_DIR [--out FILE] [--figures-dir DIR]
 
-Bad input prints one line on stderr and exits with status 2; nothing is written.
+Bad input prints one line on stderr and exits with status 2; nothing is written. An
+output that cannot be written prints one line and exits with status 1.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ml_core.viz.errors import VizInputError
 from ml_core.viz.report import write_report
 
 BAD_INPUT_EXIT_CODE = 2
+OS_ERROR_EXIT_CODE = 1
 EDA_DEFAULTS = EdaOptions()
 
 
@@ -156,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     except VizInputError as error:
         print(f"ml-viz {args.command}: error: {error}", file=sys.stderr)
         return BAD_INPUT_EXIT_CODE
+    except OSError as error:
+        # An unwritable --out or a failing disk: not bad input, but still one line.
+        print(f"ml-viz {args.command}: error: {error}", file=sys.stderr)
+        return OS_ERROR_EXIT_CODE
     for path in written:
         print(f"wrote {path}")
     return 0
