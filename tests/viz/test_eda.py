@@ -13,7 +13,7 @@ from matplotlib.patches import Rectangle
 
 from ml_core.data import get_dataloaders, split_paths
 from ml_core.viz import EdaOptions, VizInputError, run_eda
-from ml_core.viz.balance_figures import sampler_figure
+from ml_core.viz.balance_figures import class_balance_figure, sampler_figure
 from ml_core.viz.data_figures import examples_figure, intensity_figure
 from ml_core.viz.patch_examples import pick_examples
 from ml_core.viz.patch_stats import MEAN_BIN_EDGES, scan_split
@@ -200,6 +200,19 @@ def test_examples_skip_outliers_and_outline_centre(
     assert {(p.get_x() + 0.5, p.get_y() + 0.5, p.get_width()) for p in outlines} == {
         (32, 32, 32)
     }
+
+
+def test_class_balance_bars_are_the_label_counts(pcam_80_20: Path) -> None:
+    splits = open_pcam_splits(pcam_80_20)
+    stats = [scan_split(split, max_patches=1) for split in splits]
+    bars = {
+        patch.get_gid(): patch.get_height()
+        for patch in class_balance_figure(stats).axes[0].patches
+    }
+    for split in splits:
+        counts = np.bincount(read_split(pcam_80_20, split.split)[1], minlength=2)
+        for label in (0, 1):
+            assert bars[f"balance|{split.split}|{label}"] == counts[label]
 
 
 def test_max_patches_limits_the_scan(pcam_80_20: Path) -> None:

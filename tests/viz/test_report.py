@@ -12,6 +12,7 @@ import pytest
 
 from ml_core.viz import VizInputError, build_report, write_report
 from ml_core.viz.predictions import confusion_matrix, read_predictions, roc_curve
+from ml_core.viz.report_figures import confusion_figure, roc_figure
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -122,3 +123,18 @@ def test_bad_run_files_raise_before_writing(
         write_report(run)
     assert problem in str(caught.value)
     assert not (run / "report.html").exists()
+
+
+def test_report_figures_draw_the_predictions(tmp_path: Path, write_evaluated_run):
+    run = write_evaluated_run(tmp_path / "run")
+    predictions = read_predictions(run / "test_predictions.csv")
+    matrix = confusion_matrix(predictions.labels, predictions.predicted)
+    roc = roc_curve(predictions.labels, predictions.prob_positive)
+    assert roc is not None
+    cells = [text.get_text() for text in confusion_figure(matrix, "t").axes[0].texts]
+    assert [int(cell.split("\n")[0].replace(",", "")) for cell in cells] == (
+        matrix.ravel().tolist()
+    )
+    (line,) = [line for line in roc_figure(roc, "t").axes[0].lines if line.get_gid()]
+    np.testing.assert_array_equal(line.get_xdata(), roc.false_positive_rate)
+    np.testing.assert_array_equal(line.get_ydata(), roc.true_positive_rate)
