@@ -20,6 +20,7 @@ from ml_core.viz.metrics_table import METRICS_FILE, read_metrics_csv
 from ml_core.viz.png import figure_to_png
 from ml_core.viz.predictions import (
     PREDICTIONS_FILE,
+    Predictions,
     confusion_matrix,
     read_predictions,
     roc_curve,
@@ -58,6 +59,11 @@ def build_report(run_dir: Path) -> RunReport:
     table = read_metrics_csv(run_dir / METRICS_FILE)
     test_metrics = read_test_metrics(run_dir / TEST_METRICS_FILE)
     env = read_json_object(run_dir / ENV_FILE)
+    predictions_path = run_dir / PREDICTIONS_FILE
+    predictions = (
+        read_predictions(predictions_path) if predictions_path.is_file() else None
+    )
+    # Every file is read and checked above; only rendering follows.
     figures = {
         "curves.png": figure_to_png(
             build_curves_figure(loaded.series, loaded.title, loaded.planned_epochs)
@@ -70,7 +76,7 @@ def build_report(run_dir: Path) -> RunReport:
         html.heading("Metrics"),
         _metrics_table(table.columns, int(table.epochs[-1]), test_metrics),
         html.heading("Test set"),
-        *_test_section(run_dir, test_metrics, figures),
+        *_test_section(test_metrics, predictions, figures),
         html.heading("Configuration (config.yaml)"),
         _text_file_or_note(run_dir / CONFIG_FILE),
         html.heading("Environment (env.json)"),
@@ -126,7 +132,9 @@ def _metrics_table(
 
 
 def _test_section(
-    run_dir: Path, test: dict[str, Any] | None, figures: dict[str, bytes]
+    test: dict[str, Any] | None,
+    predictions: Predictions | None,
+    figures: dict[str, bytes],
 ) -> list[str]:
     parts = []
     if test is None:
@@ -137,8 +145,7 @@ def _test_section(
                 "note",
             )
         )
-    predictions_path = run_dir / PREDICTIONS_FILE
-    if not predictions_path.is_file():
+    if predictions is None:
         parts.append(
             html.paragraph(
                 f"No {PREDICTIONS_FILE} in this run directory, so no confusion matrix "
@@ -154,7 +161,6 @@ def _test_section(
             figures["confusion.png"] = png
             parts.append(html.png_image(png, "confusion matrix"))
         return parts
-    predictions = read_predictions(predictions_path)
     matrix = confusion_matrix(predictions.labels, predictions.predicted)
     roc = roc_curve(predictions.labels, predictions.prob_positive)
     figures["confusion.png"] = figure_to_png(
