@@ -39,7 +39,8 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
-@nox.session(default=False)
+# Reused, not recreated: running jobs execute this environment's ml-train.
+@nox.session(default=False, reuse_venv=True)
 def submit(session: nox.Session) -> None:
     """Submit a training run to Slurm; args go to ml-slurm submit (e.g. --preset gpu_a100)."""
     _sync(session)
