@@ -39,6 +39,13 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Loader throughput: naive course loader vs ml_core.data (args: ml-data bench)."""
+    _sync(session)
+    session.run("ml-data", "bench", *session.posargs)
+
+
 # Reused, not recreated: running jobs execute this environment's ml-train.
 @nox.session(default=False, reuse_venv=True)
 def submit(session: nox.Session) -> None:

@@ -67,20 +67,30 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def source(tiny_pcam_dir: Path) -> dict[str, bytes]:
     """Decompressed bytes of the six files to serve."""
     return {name: (tiny_pcam_dir / name).read_bytes() for name in official_file_names()}
 
 
+@pytest.fixture(scope="session")
+def gzipped(source: dict[str, bytes]) -> dict[str, bytes]:
+    """The served ``.h5.gz`` files (fast compression: tests need validity, not size)."""
+    return {
+        f"{name}.gz": gzip.compress(data, compresslevel=1, mtime=0)
+        for name, data in source.items()
+    }
+
+
 @pytest.fixture
-def server(source: dict[str, bytes]) -> Iterator[PCAMServer]:
-    state = PCAMServer(
-        {f"{n}.gz": gzip.compress(b, mtime=0) for n, b in source.items()}
-    )
+def server(gzipped: dict[str, bytes]) -> Iterator[PCAMServer]:
+    """A fresh server per test (its drop/corrupt sets are per test)."""
+    state = PCAMServer(dict(gzipped))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     state.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield state
     httpd.shutdown()

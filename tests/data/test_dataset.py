@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -12,6 +13,7 @@ from torch.utils.data import DataLoader
 from torchvision.transforms import ToTensor
 
 from ml_core.data import PCAMDataset, split_paths
+from ml_core.data.image_reader import raw_offset
 from ml_core.data.outliers import mask_cache_path
 
 
@@ -116,3 +118,13 @@ def test_iterates_under_dataloader_workers_with_lazy_open(tiny_pcam_dir: Path) -
     assert torch.equal(images[0], first)
     expected = torch.stack([dataset[i][0] for i in range(len(dataset))])
     assert torch.equal(images, expected)
+
+
+def test_raw_offset_reads_only_plain_layouts(
+    tmp_path: Path, tiny_pcam_dir: Path
+) -> None:
+    with h5py.File(split_paths(tiny_pcam_dir, "train")[0]) as file:
+        assert raw_offset(file["x"]) is not None
+    with h5py.File(tmp_path / "chunked.h5", "w") as file:
+        file.create_dataset("x", data=np.zeros((2, 96, 96, 3), np.uint8), chunks=True)
+        assert raw_offset(file["x"]) is None

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -195,3 +196,33 @@ def test_missing_data_section_and_bad_seed(tiny_pcam_dir: Path) -> None:
 def test_missing_data_directory(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="nowhere: data directory not found"):
         get_dataloaders(_config(tmp_path / "nowhere"))
+
+
+@pytest.mark.parametrize("layout", ["chunked-gzip", "contiguous-float32"])
+def test_every_h5_layout_reads_the_same_batches(
+    tmp_path: Path, make_pcam_split: Callable, patches: Callable, layout: str
+) -> None:
+    """Contiguous files are read at their raw offset, others through h5py: same data."""
+    images = patches(40, dtype=np.float32 if "float" in layout else np.uint8)
+    if images.dtype == np.float32:
+        images[5, 0, 0, 0] = 1e5
+    labels = np.arange(40) % 2
+    make_pcam_split(tmp_path / "plain", "train", images, labels)
+    make_pcam_split(tmp_path / "plain", "valid", images[:4], labels[:4])
+    other = tmp_path / "other"
+    make_pcam_split(other, "valid", images[:4], labels[:4])
+    x_path, y_path = make_pcam_split(other, "train", images[:1], labels[:1])
+    with h5py.File(x_path, "w") as file:
+        if layout == "chunked-gzip":
+            file.create_dataset(
+                "x", data=images, chunks=(1, 96, 96, 3), compression="gzip"
+            )
+        else:
+            file.create_dataset("x", data=images.astype(">f4"))  # big-endian: not raw
+    with h5py.File(y_path, "w") as file:
+        file.create_dataset("y", data=labels.reshape(-1, 1, 1, 1))
+    plain, _ = get_dataloaders(_config(tmp_path / "plain", seed=2, batch_size=7))
+    converted, _ = get_dataloaders(_config(other, seed=2, batch_size=7))
+    for (a, la), (b, lb) in zip(plain, converted, strict=True):
+        assert torch.equal(a, b)
+        assert torch.equal(la, lb)

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ml_core.data.h5files import SCAN_CHUNK, H5Images, SplitFiles
+from ml_core.data.h5files import SCAN_CHUNK, SplitFiles
+from ml_core.data.image_reader import H5Images
 from ml_core.data.layout import IMAGE_SHAPE
 from ml_core.data.outliers import kept_indices
 from ml_core.data.pixels import to_uint8
@@ -21,25 +22,33 @@ from ml_core.data.pixels import to_uint8
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-def load_uint8(images: H5Images, num_samples: int) -> np.ndarray:
-    """The whole image file as one uint8 array, cleaned chunk by chunk."""
-    out = np.empty((num_samples, *IMAGE_SHAPE), dtype=np.uint8)
+def load_planar_uint8(images: H5Images, num_samples: int) -> np.ndarray:
+    """The whole image file as one (N, 3, 96, 96) uint8 array, cleaned chunk by chunk.
+
+    Channel-first once at load time, so each batch is a contiguous gather followed by a
+    contiguous conversion.
+    """
+    height, width, channels = IMAGE_SHAPE
+    out = np.empty((num_samples, channels, height, width), dtype=np.uint8)
     for start in range(0, num_samples, SCAN_CHUNK):
         stop = min(start + SCAN_CHUNK, num_samples)
-        out[start:stop] = to_uint8(images.read_slice(start, stop))
+        out[start:stop] = to_uint8(images.read_slice(start, stop)).transpose(0, 3, 1, 2)
     images.close()
     return out
 
 
-def to_model_batch(images: np.ndarray, *, uint8_batches: bool) -> torch.Tensor:
-    """(B, 96, 96, 3) uint8 -> (B, 3, 96, 96): float32 in [0, 1], or uint8 if asked."""
-    hwc = torch.from_numpy(images).permute(0, 3, 1, 2)
+def to_model_batch(planar: np.ndarray, *, uint8_batches: bool) -> torch.Tensor:
+    """(B, 3, 96, 96) uint8 (any strides) -> float32 in [0, 1], or uint8 if asked.
+
+    numpy does the layout change and the conversion in one single-threaded pass: torch's
+    intra-op threads cost more than they save on one batch, and stall badly when the
+    cores are shared. Dividing by 255 in float32 matches ``ToTensor`` bit for bit.
+    """
     if uint8_batches:
-        return hwc.contiguous()
-    # One pass converts dtype and layout together; division matches ToTensor exactly.
-    out = torch.empty(hwc.shape, dtype=torch.float32)
-    out.copy_(hwc)
-    return out.div_(255)
+        return torch.from_numpy(np.ascontiguousarray(planar))
+    out = np.empty(planar.shape, dtype=np.float32)
+    np.divide(planar, np.float32(255), out=out, dtype=np.float32)
+    return torch.from_numpy(out)
 
 
 def pass_batch(batch: Batch) -> Batch:
@@ -71,7 +80,7 @@ class PCAMBatches(Dataset):
         self.uint8_batches = uint8_batches
         self._images = H5Images(split.x_path)
         self._in_ram = (
-            load_uint8(self._images, split.num_samples) if in_memory else None
+            load_planar_uint8(self._images, split.num_samples) if in_memory else None
         )
 
     def __len__(self) -> int:
@@ -80,11 +89,12 @@ class PCAMBatches(Dataset):
     def __getitems__(self, positions: list[int]) -> Batch:
         file_indices = self.indices[np.asarray(positions, dtype=np.int64)]
         if self._in_ram is not None:
-            images = self._in_ram[file_indices]
+            planar = self._in_ram[file_indices]
         else:
             images = to_uint8(self._images.read_many(file_indices))
+            planar = images.transpose(0, 3, 1, 2)
         labels = torch.from_numpy(self.split.labels[file_indices])
-        return to_model_batch(images, uint8_batches=self.uint8_batches), labels
+        return to_model_batch(planar, uint8_batches=self.uint8_batches), labels
 
     def __getitem__(self, position: int) -> Any:
         images, labels = self.__getitems__([position])

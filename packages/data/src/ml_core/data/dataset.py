@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ml_core.data.h5files import H5Images, SplitFiles
+from ml_core.data.h5files import SplitFiles
+from ml_core.data.image_reader import H5Images
 from ml_core.data.outliers import kept_indices
 from ml_core.data.pixels import to_uint8
 

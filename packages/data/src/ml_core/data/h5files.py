@@ -1,18 +1,13 @@
-"""Validated, lazily opened access to PCAM H5 files.
+"""Validated access to PCAM H5 files: keys, shapes, dtypes, lengths and labels.
 
-h5py handles must never cross a fork (reads through a shared handle corrupt), so
-:class:`H5Images` opens its file on first use in whichever process reads and drops the
-handle when pickled. HDF5 file locking is off: the files are only read, and locks fail
-or hang on many cluster filesystems.
+HDF5 file locking is off: the files are only read, and locks fail or hang on many
+cluster filesystems.
 """
 
 from __future__ import annotations
 
-import os
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import h5py
 import numpy as np
@@ -113,84 +108,3 @@ class SplitFiles:
                 f"{num_samples} images"
             )
         return cls(x_path, y_path, num_samples, dtype, labels)
-
-
-# Open readers of this process: closed before every fork, because HDF5 reuses an already
-# open file's state (and its file descriptor offset) when a child reopens the same file.
-_OPEN_READERS: weakref.WeakSet[H5Images] = weakref.WeakSet()
-
-
-def _close_before_fork() -> None:
-    for reader in list(_OPEN_READERS):
-        reader.close()
-
-
-class H5Images:
-    """Reads rows of the ``x`` array, opening the file lazily once per process."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: h5py.File | None = None
-        self._images: h5py.Dataset | None = None
-        self._pid: int | None = None
-
-    def _dataset(self) -> h5py.Dataset:
-        if self._images is None or self._pid != os.getpid():
-            # A handle inherited through fork belongs to the parent: never reuse it.
-            self._file = open_h5(self.path)
-            self._images = image_dataset(self._file, self.path)
-            self._pid = os.getpid()
-            _OPEN_READERS.add(self)
-        return self._images
-
-    def read_one(self, index: int) -> np.ndarray:
-        """Image ``index`` in the file's dtype, (96, 96, 3)."""
-        return self._read(lambda images: images[index])
-
-    def read_slice(self, start: int, stop: int) -> np.ndarray:
-        """Images ``start:stop`` in the file's dtype, one contiguous read."""
-        return self._read(lambda images: images[start:stop])
-
-    def read_many(self, indices: np.ndarray) -> np.ndarray:
-        """Images at ``indices`` (any order, repeats allowed) in the file's dtype.
-
-        Runs of consecutive indices become one slice read each; h5py fancy indexing is
-        avoided because it is several times slower than single-row reads.
-        """
-        unique, inverse = np.unique(indices, return_inverse=True)
-        breaks = np.flatnonzero(np.diff(unique) != 1) + 1
-        starts = np.concatenate(([0], breaks))
-        stops = np.concatenate((breaks, [len(unique)]))
-
-        def read(images: h5py.Dataset) -> np.ndarray:
-            out = np.empty((len(unique), *IMAGE_SHAPE), dtype=images.dtype)
-            for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
-                first = int(unique[start])
-                out[start:stop] = images[first : first + stop - start]
-            return out
-
-        gathered = self._read(read)
-        if len(unique) == len(indices) and np.array_equal(unique, indices):
-            return gathered
-        return gathered[inverse]
-
-    def _read(self, read: Any) -> np.ndarray:
-        images = self._dataset()
-        try:
-            return read(images)
-        except OSError as error:
-            raise DataError(f"{self.path}: cannot read images: {error}") from error
-
-    def close(self) -> None:
-        """Close the handle held by this process, if any."""
-        if self._file is not None and self._pid == os.getpid():
-            self._file.close()
-        self._file = self._images = self._pid = None
-        _OPEN_READERS.discard(self)
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Workers get the path only and open their own handle.
-        return {"path": self.path, "_file": None, "_images": None, "_pid": None}
-
-
-os.register_at_fork(before=_close_before_fork)
