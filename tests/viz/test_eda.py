@@ -1,4 +1,4 @@
-"""EDA of a PCAM directory: the numbers in summary.json and the figures are the data's."""
+"""EDA of a PCAM directory: the numbers in summary.json and figures are the data's."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def read_split(data_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def expected_pixel_histograms(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """[class][channel][level] pixel counts, computed independently with np.histogram."""
+    """[class][channel][level] pixel counts, computed independently (np.histogram)."""
     return np.array(
         [
             [

@@ -18,7 +18,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def pairwise_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """P(random positive outranks random negative), ties one half: an independent AUC."""
+    """P(random positive outranks random negative), ties 1/2: an independent AUC."""
     positive, negative = scores[labels == 1], scores[labels == 0]
     greater = (positive[:, None] > negative[None, :]).sum()
     ties = (positive[:, None] == negative[None, :]).sum()

@@ -1,7 +1,7 @@
 """What one coloured line (or band) on the curves figure shows.
 
-A series is either one run's metrics, the mean ± standard deviation over runs that share a
-config apart from the seed, or one grid point of a sweep's ``aggregate.csv``.
+A series is either one run's metrics, the mean ± standard deviation over runs that share
+a config apart from the seed, or one grid point of a sweep's ``aggregate.csv``.
 """
 
 from __future__ import annotations

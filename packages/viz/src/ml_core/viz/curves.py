@@ -1,4 +1,4 @@
-"""The learning-curves figure: loss, accuracy, F1, AUROC (train vs val) and learning rate.
+"""The learning-curves figure: loss, accuracy, F1, AUROC (train vs val), learning rate.
 
 Each panel's Axes carries the metric as its ``gid`` and each line / band the gid
 ``"<series label>|<column>"``, so tests and tools can read the plotted numbers back.
@@ -20,7 +20,7 @@ from ml_core.viz.curve_series import CurveSeries
 from ml_core.viz.curves_input import load_curves_input
 from ml_core.viz.png import figure_to_png
 
-# (panel gid, panel title, y label); train/val panels plot "train_<gid>" and "val_<gid>".
+# (panel gid, title, y label); each panel plots "train_<gid>" and "val_<gid>".
 METRIC_PANELS = (
     ("loss", "Loss", "cross-entropy loss"),
     ("acc", "Accuracy", "accuracy"),

@@ -1,4 +1,4 @@
-"""Turn what the user points at (run directories or a sweep aggregate CSV) into series."""
+"""Turn what the user points at (run directories, a sweep aggregate CSV) into series."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class CurvesInput:
 
 
 def load_curves_input(paths: Sequence[Path | str]) -> CurvesInput:
-    """Read run directories, or exactly one sweep ``aggregate.csv``; validate all first."""
+    """Read run directories, or one sweep ``aggregate.csv``; check all of it first."""
     if not paths:
         raise VizInputError("no run directory given")
     resolved = [Path(path) for path in paths]

@@ -52,7 +52,7 @@ def intensity_figure(stats: Sequence[SplitStats]) -> Figure:
 
 
 def patch_mean_figure(stats: Sequence[SplitStats]) -> Figure:
-    """Histogram of per-patch mean intensity per class, thresholds and outliers marked."""
+    """Histogram of per-patch mean intensity per class; thresholds, outliers marked."""
     totals = np.sum([one.mean_histograms for one in stats], axis=0)
     figure = Figure(figsize=(12, 5), layout="constrained")
     axis, table_axis = figure.subplots(1, 2, width_ratios=(3, 1))

@@ -1,7 +1,7 @@
 """Options of ``ml-viz eda``, validated where they enter.
 
-Kept apart from :mod:`ml_core.viz.eda` because that imports ``ml_core.data`` (and with it
-torch, seconds of start-up) which the CLI should only pay for when it runs ``eda``.
+Kept apart from :mod:`ml_core.viz.eda`, which imports ``ml_core.data`` and with it
+torch (seconds of start-up): the CLI should only pay for that when it runs ``eda``.
 """
 
 from __future__ import annotations

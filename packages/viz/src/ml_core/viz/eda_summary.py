@@ -62,10 +62,8 @@ def summary_text(summary: dict[str, Any]) -> str:
     sampler = summary["sampler"]
     expected = sampler["expected_positives_per_batch"]
     measured = sampler["measured_positives_per_batch"]
-    lines += [
-        "",
-        f"Positives per train batch of {sampler['batch_size']} (seed {sampler['seed']}):",
-    ]
+    batch, seed = sampler["batch_size"], sampler["seed"]
+    lines += ["", f"Positives per train batch of {batch} (seed {seed}):"]
     for key, name in (("without_sampler", "without"), ("with_sampler", "with")):
         lines.append(
             f"  {name} sampler: expected {expected[key]:.2f}, measured "

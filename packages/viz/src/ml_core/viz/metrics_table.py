@@ -17,7 +17,7 @@ import numpy as np
 from ml_core.viz.errors import VizInputError
 
 METRICS_FILE = "metrics.csv"
-# The columns the curves need, in the trainer's order; later columns (timings) are optional.
+# The columns the curves need, in the trainer's order; the timing columns are optional.
 PLOTTED_COLUMNS = (
     "train_loss",
     "train_acc",
@@ -33,7 +33,7 @@ PLOTTED_COLUMNS = (
 
 @dataclass(frozen=True)
 class MetricsTable:
-    """The numeric content of one metrics file: 1-based epochs and one array per column."""
+    """The numbers of one metrics file: 1-based epochs and one array per column."""
 
     source: Path
     epochs: np.ndarray
@@ -43,7 +43,7 @@ class MetricsTable:
 def read_csv_rows(
     path: Path, needed: Sequence[str]
 ) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and (line number, fields) rows of a CSV that must have ``needed`` columns."""
+    """Header and (line number, fields) rows of a CSV with the ``needed`` columns."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -1,8 +1,8 @@
 """Per-split pixel and patch statistics, accumulated chunk by chunk (constant memory).
 
 Pixels are cleaned with the course's semantics (NaN -> 0, clip to [0, 255], uint8), so
-"all-0" / "all-255" match the blackout / washout patches ``filter_data`` removes; NaN and
-> 255 are counted on the values as stored.
+"all-0" / "all-255" match the blackout / washout patches ``filter_data`` removes; NaN
+and > 255 are counted on the values as stored.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def scan_split(split: SplitFiles, max_patches: int | None = None) -> SplitStats:
 
 
 def outlier_flags(raw: np.ndarray, cleaned: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-patch booleans for each kind in OUTLIER_KINDS (``cleaned`` = cleaned ``raw``)."""
+    """Per-patch booleans for each of OUTLIER_KINDS (``cleaned``: ``raw``, cleaned)."""
     flat_raw = raw.reshape(len(raw), -1)
     cleaned = cleaned.reshape(len(raw), -1)
     if raw.dtype.kind == "f":

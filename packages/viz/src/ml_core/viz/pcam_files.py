@@ -51,7 +51,7 @@ def iter_patch_chunks(
 ) -> Iterator[tuple[int, np.ndarray]]:
     """(start, patches as stored) for the first ``limit`` patches, in contiguous reads.
 
-    Contiguous slices are far cheaper than per-item reads, and memory stays at one chunk.
+    Contiguous slices are far cheaper than per-item reads; memory stays at one chunk.
     """
     with _open(split.x_path) as file:
         images = file["x"]

@@ -1,7 +1,8 @@
 """Render a Matplotlib figure to PNG bytes with the Agg canvas.
 
 Figures are built from ``matplotlib.figure.Figure`` directly, never through pyplot, so
-viz neither switches the process-wide backend nor keeps figures alive in pyplot's registry.
+viz neither switches the process-wide backend nor keeps figures alive in pyplot's
+registry.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """One self-contained HTML page that sums a run up.
 
-Curves, final-epoch and test metrics, confusion matrix and ROC curve (from the saved test
-predictions), the config and the environment. Images are inlined as base64 PNG.
+Curves, final-epoch and test metrics, confusion matrix and ROC curve (from the saved
+test predictions), the config and the environment. Images are inlined as base64 PNG.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class RunReport:
 
 
 def build_report(run_dir: Path) -> RunReport:
-    """Read every file of ``run_dir`` the page needs; raise VizInputError on bad ones."""
+    """Read every file of ``run_dir`` the page needs; VizInputError on a bad one."""
     loaded = load_curves_input([run_dir])  # validates metrics.csv and config.yaml
     table = read_metrics_csv(run_dir / METRICS_FILE)
     test_metrics = read_test_metrics(run_dir / TEST_METRICS_FILE)

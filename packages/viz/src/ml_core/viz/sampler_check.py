@@ -1,4 +1,4 @@
-"""The course's sampler maths: positives per batch with and without the balanced sampler.
+"""The course's sampler maths: positives per batch with and without balanced sampling.
 
 Expected values follow from the class counts; measured values come from real batches of
 ``ml_core.data.get_dataloaders`` with ``balance`` true and false.
@@ -17,7 +17,7 @@ from ml_core.viz.errors import VizInputError
 
 @dataclass(frozen=True)
 class SamplerMeasurement:
-    """Mean positives per (full-size) batch over ``batches`` real batches, with its SEM."""
+    """Mean positives per full-size batch over ``batches`` real batches, and its SEM."""
 
     mean: float
     standard_error: float
