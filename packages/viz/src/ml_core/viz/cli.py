@@ -34,6 +34,13 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         add_help=add_help,
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_curves_parser(commands)
+    _add_eda_parser(commands)
+    _add_report_parser(commands)
+    return parser
+
+
+def _add_curves_parser(commands: argparse._SubParsersAction) -> None:
     curves = commands.add_parser(
         "curves",
         help="train/val loss, accuracy, F1, AUROC and learning rate per epoch",
@@ -57,7 +64,9 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         "directory, curves_<n>runs.png next to several runs, <csv>_curves.png "
         "next to an aggregate CSV)",
     )
-    _add_eda_parser(commands)
+
+
+def _add_report_parser(commands: argparse._SubParsersAction) -> None:
     report = commands.add_parser(
         "report",
         help="one self-contained HTML page summing up a run",
@@ -82,7 +91,6 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         metavar="DIR",
         help="also write the page's figures there as PNG files (for slides)",
     )
-    return parser
 
 
 def _add_eda_parser(commands: argparse._SubParsersAction) -> None:
