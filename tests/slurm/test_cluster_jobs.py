@@ -39,6 +39,7 @@ class Campaign:
     """Everything the module fixture submitted."""
 
     root: Path
+    tiny_pcam: Path
     stdout: str
     job: str
     run_dir: Path
@@ -109,6 +110,8 @@ def campaign(
         patch.chdir(root)
         patch.delenv("ML_CORE_SLURM_PRESETS", raising=False)
         patch.setenv("XDG_CONFIG_HOME", str(root / "config"))
+        # The job inherits TMPDIR: our stand-in for a node's local scratch.
+        patch.setenv("TMPDIR", str(root / "node_scratch"))
         code, submitted = run_main(
             "submit",
             "--config",
@@ -117,6 +120,7 @@ def campaign(
             "experiment_name=interrupted",
             "--preset",
             "local",
+            "--stage-data",
         )
         assert code == 0, submitted
         job = job_id_in(submitted)
@@ -136,6 +140,7 @@ def campaign(
         )
         yield Campaign(
             root=root,
+            tiny_pcam=tiny_pcam,
             stdout=submitted,
             job=job,
             run_dir=root / "results" / "interrupted",
@@ -256,6 +261,13 @@ def test_signalled_job_checkpoints_requeues_and_resumes_exactly(
     assert "SIGUSR1 received" in log
     assert f"trainer exited with 75: requeuing {job} (restart 1)" in log
     assert f"job {job} start 1 " in log
+    # Staged once, verified, and reused by the restarted job.
+    staged = campaign.root / "node_scratch" / "ml_core_data"
+    assert log.count(f"ml-slurm: staging {campaign.tiny_pcam} to {staged}") == 2
+    assert sorted(p.name for p in staged.glob("*.h5.md5")) == sorted(
+        f"{p.name}.md5" for p in campaign.tiny_pcam.glob("*.h5")
+    )
+    assert f"data_path: {staged}" in (run / "config.yaml").read_text()
     # Sweep task 0 ran the same config without interruption.
     reference_job = f"{campaign.sweep_job}_0"
     assert slurm_cluster.wait_for_state(reference_job, terminal, WAIT_S) == "COMPLETED"

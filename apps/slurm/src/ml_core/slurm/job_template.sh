@@ -62,6 +62,8 @@ stage_dataset() {
 }
 
 cd @@{workdir} || fail "cannot enter the submission directory"
+# One compute thread per allocated core; torch would otherwise size itself to the node.
+export OMP_NUM_THREADS="${SLURM_CPUS_PER_TASK:-1}"
 @@{module_lines}
 if [[ -n "$stage_source" ]]; then
     [[ -n "${TMPDIR:-}" ]] || fail "TMPDIR is not set: staging needs node-local scratch"
