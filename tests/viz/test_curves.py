@@ -107,7 +107,9 @@ def test_seeds_of_one_config_become_mean_std_band(tmp_path: Path, write_run) -> 
     figure = figure_for(runs)
     lines, bands = plotted_lines(figure), plotted_bands(figure)
     (label,) = {gid.split("|")[0] for gid in lines}
-    assert "3 runs" in label
+    assert label == "seed0 +2"
+    legend_title = figure.axes[-1].get_legend().get_title().get_text()
+    assert legend_title.startswith("seed0 +2 (mean ± std, 2-3 runs)")
     for column in COLUMNS:
         x, y = lines[f"{label}|{column}"]
         np.testing.assert_array_equal(x, [1, 2, 3, 4, 5])

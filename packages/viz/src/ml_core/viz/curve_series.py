@@ -32,6 +32,18 @@ class CurveSeries:
     std: dict[str, np.ndarray] | None
     n_runs: np.ndarray
 
+    @property
+    def legend_label(self) -> str:
+        """The label plus, for a band, how many runs it averages (a range if runs
+        stopped at different epochs)."""
+        if self.std is None:
+            return self.label
+        low, high = int(self.n_runs.min()), int(self.n_runs.max())
+        if high == 1:
+            return f"{self.label} (1 run)"
+        count = str(high) if low == high else f"{low}-{high}"
+        return f"{self.label} (mean ± std, {count} runs)"
+
 
 def single_run_series(table: MetricsTable, label: str) -> CurveSeries:
     """One run drawn as plain lines."""

@@ -142,7 +142,7 @@ def _legend_panel(
                 ("val", SPLIT_STYLES["val"], "validation"),
             )
         ]
-        title = series[0].label
+        title = series[0].legend_label
     else:
         handles = [
             Line2D([], [], color="0.3", linestyle=SPLIT_STYLES["train"], label="train"),
@@ -151,7 +151,7 @@ def _legend_panel(
             ),
         ]
         handles += [
-            Line2D([], [], color=by_split["val"], linewidth=3, label=one.label)
+            Line2D([], [], color=by_split["val"], linewidth=3, label=one.legend_label)
             for one, by_split in zip(series, colors, strict=True)
         ]
         title = None

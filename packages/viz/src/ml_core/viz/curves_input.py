@@ -49,7 +49,8 @@ def _aggregate_input(path: Path) -> CurvesInput:
     series = read_aggregate_csv(path)
     return CurvesInput(
         series=series,
-        title=f"Sweep {path.parent.name}: {len(series)} grid point(s) from {path.name}",
+        title=f"Sweep {path.resolve().parent.name}: {len(series)} grid point(s) "
+        f"from {path.name}",
         default_out=path.with_name(f"{path.stem}_curves.png"),
     )
 

@@ -100,6 +100,4 @@ def _label(dirs: list[Path], flat: dict[str, Any], differing: list[str]) -> str:
         name = dirs[0].name
         if len(dirs) > 1:
             name += f" +{len(dirs) - 1}"
-    if len(dirs) > 1:
-        name += f" (mean ± std, {len(dirs)} runs)"
     return name
