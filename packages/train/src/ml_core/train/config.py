@@ -55,7 +55,7 @@ class ModelConfig:
 class TrainingConfig:
     """``training:``: optimisation, schedule, checkpoint choice, device and logging."""
 
-    epochs: int = 5
+    epochs: int = 3
     learning_rate: float = 0.001
     save_dir: str = "./experiments/results"
     optimizer: str = "adam"
@@ -99,6 +99,10 @@ class TrainConfig:
     @property
     def run_dir(self) -> Path:
         return Path(self.training.save_dir) / self.experiment_name
+
+
+# Field defaults, read once so the YAML reader and the dataclasses cannot disagree.
+DATA, MODEL, TRAINING = DataConfig(), ModelConfig(), TrainingConfig()
 
 
 def build_config(
@@ -154,19 +158,19 @@ def _data_section(section: SectionReader) -> DataConfig:
         dataset_type=dataset_type,
         data_path=data_path,
         input_shape=PCAM_INPUT_SHAPE,
-        batch_size=section.integer("batch_size", 64, minimum=1),
-        num_workers=section.integer("num_workers", 0, minimum=0),
+        batch_size=section.integer("batch_size", DATA.batch_size, minimum=1),
+        num_workers=section.integer("num_workers", DATA.num_workers, minimum=0),
         in_memory=section.boolean("in_memory", default=dataset_type == "synthetic"),
-        filter_data=section.boolean("filter_data", default=False),
-        balance=section.boolean("balance", default=True),
-        pin_memory=section.boolean("pin_memory", default=False),
+        filter_data=section.boolean("filter_data", default=DATA.filter_data),
+        balance=section.boolean("balance", default=DATA.balance),
+        pin_memory=section.boolean("pin_memory", default=DATA.pin_memory),
     )
     section.finish()
     return config
 
 
 def _model_section(section: SectionReader) -> ModelConfig:
-    name = section.take("name", "mlp")
+    name = section.take("name", MODEL.name)
     if name not in available_models():
         section.fail(
             "name",
@@ -174,14 +178,14 @@ def _model_section(section: SectionReader) -> ModelConfig:
         )
     config = ModelConfig(
         name=name,
-        hidden_units=section.integers("hidden_units", (64, 32)),
+        hidden_units=section.integers("hidden_units", MODEL.hidden_units),
         dropout_rate=section.number(
             "dropout_rate",
-            0.2,
+            MODEL.dropout_rate,
             _in_range(0.0, 1.0, upper_open=True),
             "a number in [0, 1)",
         ),
-        num_classes=section.integer("num_classes", 2, minimum=2),
+        num_classes=section.integer("num_classes", MODEL.num_classes, minimum=2),
     )
     if config.num_classes != 2:
         section.fail("num_classes", f"PCAM has 2 classes, got {config.num_classes}")
@@ -192,30 +196,42 @@ def _model_section(section: SectionReader) -> ModelConfig:
 def _training_section(section: SectionReader) -> TrainingConfig:
     positive = "a number > 0"
     config = TrainingConfig(
-        epochs=section.integer("epochs", 5, minimum=1),
-        learning_rate=section.number("learning_rate", 0.001, _positive, positive),
-        save_dir=section.text("save_dir", "./experiments/results"),
-        optimizer=section.choice("optimizer", "adam", OPTIMIZERS),
+        epochs=section.integer("epochs", TRAINING.epochs, minimum=1),
+        learning_rate=section.number(
+            "learning_rate", TRAINING.learning_rate, _positive, positive
+        ),
+        save_dir=section.text("save_dir", TRAINING.save_dir),
+        optimizer=section.choice("optimizer", TRAINING.optimizer, OPTIMIZERS),
         momentum=section.number(
-            "momentum", 0.9, _in_range(0.0, 1.0), "a number in [0, 1]"
+            "momentum", TRAINING.momentum, _in_range(0.0, 1.0), "a number in [0, 1]"
         ),
         weight_decay=section.number(
-            "weight_decay", 0.0, _non_negative, "a number >= 0"
+            "weight_decay", TRAINING.weight_decay, _non_negative, "a number >= 0"
         ),
-        lr_schedule=section.choice("lr_schedule", "none", LR_SCHEDULES),
-        lr_step_size=section.integer("lr_step_size", 1, minimum=1),
+        lr_schedule=section.choice("lr_schedule", TRAINING.lr_schedule, LR_SCHEDULES),
+        lr_step_size=section.integer("lr_step_size", TRAINING.lr_step_size, minimum=1),
         lr_gamma=section.number(
-            "lr_gamma", 0.1, _in_range(0.0, 1.0, lower_open=True), "a number in (0, 1]"
+            "lr_gamma",
+            TRAINING.lr_gamma,
+            _in_range(0.0, 1.0, lower_open=True),
+            "a number in (0, 1]",
         ),
         grad_clip_norm=section.number(
-            "grad_clip_norm", None, _positive, "null or a number > 0", optional=True
+            "grad_clip_norm",
+            TRAINING.grad_clip_norm,
+            _positive,
+            "null or a number > 0",
+            optional=True,
         ),
-        best_metric=section.choice("best_metric", "val_auroc", BEST_METRICS),
-        device=section.choice("device", "auto", DEVICE_CHOICES),
-        bf16=section.boolean("bf16", default=True),
-        deterministic=section.boolean("deterministic", default=True),
+        best_metric=section.choice("best_metric", TRAINING.best_metric, BEST_METRICS),
+        device=section.choice("device", TRAINING.device, DEVICE_CHOICES),
+        bf16=section.boolean("bf16", default=TRAINING.bf16),
+        deterministic=section.boolean("deterministic", default=TRAINING.deterministic),
         log_every_seconds=section.number(
-            "log_every_seconds", 10.0, _non_negative, "a number >= 0"
+            "log_every_seconds",
+            TRAINING.log_every_seconds,
+            _non_negative,
+            "a number >= 0",
         ),
     )
     section.finish()

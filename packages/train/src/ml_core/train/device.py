@@ -1,6 +1,9 @@
-"""The one place that picks the compute device: cuda > mps > cpu, or what was asked."""
+"""The one place that picks the compute device (cuda > mps > cpu, or as asked) and
+the CPU thread count next to DataLoader workers."""
 
 from __future__ import annotations
+
+import os
 
 import torch
 
@@ -28,3 +31,22 @@ def select_device(requested: str = "auto") -> torch.device:
             f"device {requested!r}: choose one of {', '.join(DEVICE_CHOICES)}"
         )
     return torch.device(requested)
+
+
+def leave_cores_for_workers(num_workers: int) -> int:
+    """Cap torch's CPU threads so DataLoader workers get a core each; the new count.
+
+    Busy-waiting compute threads otherwise starve the workers on small machines (on 2
+    cores, 2 workers ran 30x slower). Uses the cores this process may run on, so a Slurm
+    allocation is respected.
+    """
+    if num_workers > 0:
+        available = (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else (os.cpu_count() or 1)
+        )
+        torch.set_num_threads(
+            max(1, min(torch.get_num_threads(), available - num_workers))
+        )
+    return torch.get_num_threads()

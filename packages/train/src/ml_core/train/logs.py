@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at emit time (test capture, redirects)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        """The stream is always the current ``sys.stderr``; nothing to store."""
 
 
 def setup_logger(name: str = "ml_core", level: int = logging.INFO) -> logging.Logger:
@@ -13,7 +26,7 @@ def setup_logger(name: str = "ml_core", level: int = logging.INFO) -> logging.Lo
     logger = logging.getLogger(name)
     logger.setLevel(level)
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _CurrentStderrHandler()
         handler.setFormatter(logging.Formatter(LOG_FORMAT, "%Y-%m-%d %H:%M:%S"))
         logger.addHandler(handler)
         logger.propagate = False

@@ -24,7 +24,7 @@ from ml_core.models import build_model, count_parameters
 from ml_core.train.atomic_files import atomic_write_text
 from ml_core.train.checkpoint import load_checkpoint
 from ml_core.train.config import TrainConfig
-from ml_core.train.device import select_device
+from ml_core.train.device import leave_cores_for_workers, select_device
 from ml_core.train.environment import collect_environment
 from ml_core.train.evaluation import evaluation_report, write_predictions, write_report
 from ml_core.train.fit import TrainingRun
@@ -39,7 +39,6 @@ from ml_core.train.run_directory import (
 from ml_core.train.seeding import seed_everything
 from ml_core.train.stop_signals import StopFlag, catch_stop_signals
 from ml_core.train.tracking import write_config_yaml
-from ml_core.viz import plot_curves
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +59,7 @@ def train(request: TrainRequest) -> TrainOutcome:
     data_dir = data_directory(config)
     train_loader, val_loader = get_dataloaders(config.data_loader_config(data_dir))
 
+    threads = leave_cores_for_workers(config.data.num_workers)
     if config.training.deterministic and device.type == "cpu":
         torch.use_deterministic_algorithms(mode=True)
     seed_everything(config.seed)
@@ -87,11 +87,12 @@ def train(request: TrainRequest) -> TrainOutcome:
     else:
         run.paths = _create_run_directory(run, data_dir)
     logger.info(
-        "run directory %s: %s (%d parameters) on %s, data %s",
+        "run directory %s: %s (%d parameters) on %s (%d CPU threads), data %s",
         run.paths.root,
         config.model.name,
         count_parameters(model),
         device,
+        threads,
         data_dir,
     )
 
@@ -151,5 +152,16 @@ def _finish(run: TrainingRun, data_dir: Path) -> None:
             report["f1"],
             report["auroc"],
         )
-    curves = plot_curves([run.paths.root])
+    _plot_curves(run.paths.root)
+
+
+def _plot_curves(run_dir: Path) -> None:
+    # Imported here: matplotlib costs ~1.5 s at startup and is needed only at the end.
+    from ml_core.viz import VizInputError, plot_curves
+
+    try:
+        curves = plot_curves([run_dir])
+    except VizInputError as error:
+        logger.warning("no learning curves plot: %s", error)
+        return
     logger.info("learning curves: %s", curves)

@@ -1,0 +1,105 @@
+"""Fixtures for the training tests: a small synthetic PCAM and ``ml-train`` runners.
+
+Runs use real subprocesses of the installed console scripts, with ``ML_CORE_CACHE``
+pointing at the session's temporary cache (set by tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from ml_core.data import write_synthetic_pcam
+from ml_core.train import METRIC_COLUMNS
+
+BIN = Path(sys.executable).parent
+TIMING_COLUMNS = ("epoch_seconds", "samples_per_second")
+
+# Small enough to be quick, big enough that the MLP learns and an epoch has 64 steps
+# (a signal sent at step 5 lands well inside the epoch).
+TRAIN_SAMPLES, BATCH_SIZE = 512, 8
+
+
+@pytest.fixture(scope="session")
+def train_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic PCAM directory with 512/64/64 samples (read-only for tests)."""
+    out = tmp_path_factory.mktemp("train_pcam") / "pcam"
+    return write_synthetic_pcam(
+        out, n_train=TRAIN_SAMPLES, n_valid=64, n_test=64, seed=0
+    )
+
+
+def small_run_overrides(data_dir: Path, name: str, *extra: str) -> list[str]:
+    """``--set`` flags for a 3-epoch run of a small MLP on ``data_dir``."""
+    settings = [
+        f"experiment_name={name}",
+        "data.dataset_type=pcam",
+        f"data.data_path={data_dir}",
+        f"data.batch_size={BATCH_SIZE}",
+        "data.in_memory=true",
+        "model.hidden_units=[16]",
+        "training.epochs=3",
+        "training.learning_rate=0.0003",
+        "training.log_every_seconds=0",
+        *extra,
+    ]
+    return [flag for setting in settings for flag in ("--set", setting)]
+
+
+def cli(name: str) -> str:
+    """Path of an installed console script of this environment."""
+    return str(BIN / name)
+
+
+def cli_env() -> dict[str, str]:
+    """The environment for CLI subprocesses: one compute thread each.
+
+    The test models are tiny; with several processes (and other test sessions) on two
+    cores, more threads only busy-wait against each other and DataLoader workers.
+    """
+    return {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def run_cli(
+    name: str, args: Sequence[str], cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``name args`` in ``cwd`` and capture its output."""
+    return subprocess.run(
+        [cli(name), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=cli_env(),
+        check=False,
+    )
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, str]]:
+    """metrics.csv rows, checking the header is the contract's column order."""
+    with (run_dir / "metrics.csv").open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        assert tuple(reader.fieldnames or ()) == METRIC_COLUMNS
+        return list(reader)
+
+
+def without_timing(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The rows with the wall-clock columns removed."""
+    return [
+        {key: value for key, value in row.items() if key not in TIMING_COLUMNS}
+        for row in rows
+    ]
+
+
+def run_directory_line(stdout: str) -> Path:
+    """The path from the last stdout line, ``run directory: <path>``."""
+    last = stdout.strip().splitlines()[-1]
+    prefix = "run directory: "
+    assert last.startswith(prefix), stdout
+    return Path(last[len(prefix) :])
