@@ -279,7 +279,7 @@ def _stage_source(preset: Preset, invocations: list[TrainerInvocation]) -> Path 
 def _placement(sweep_dir: Path, index: int) -> tuple[str, str]:
     return (
         format_override("training.save_dir", str(sweep_dir / "runs")),
-        format_override("experiment_name", task_name(index)),
+        f"experiment_name={task_name(index)}",
     )
 
 
