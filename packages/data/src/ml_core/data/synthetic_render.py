@@ -187,12 +187,13 @@ def _compose(coverage: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     eosin_weight, pale_weight = _stroma_weights(count, rng)
     brightness = rng.uniform(0.9, 1.05, size=(count, 1, 1)).astype(np.float32)
     background = (1.0 - coverage) * brightness
-    chromatin = 1.0 + 0.15 * rng.standard_normal(coverage.shape, dtype=np.float32)
+    # Uniform per-pixel noise: several times cheaper to draw than Gaussian noise.
+    chromatin = 0.75 + 0.5 * rng.random(coverage.shape, dtype=np.float32)
     tint = _EOSIN + rng.normal(0.0, 8.0, size=(count, 3)).astype(np.float32)
     stain = _HAEMATOXYLIN + rng.normal(0.0, 10.0, size=(count, 3)).astype(np.float32)
     image = (eosin_weight * background)[:, None] * tint[:, :, None, None]
     image += (pale_weight * background)[:, None] * _PALE[None, :, None, None]
     image += (coverage * chromatin * brightness)[:, None] * stain[:, :, None, None]
-    image += 5.0 * rng.standard_normal((count, 1, SIZE, SIZE), dtype=np.float32)
+    image += 18.0 * rng.random((count, 1, SIZE, SIZE), dtype=np.float32) - 9.0
     planar = np.clip(image, 0, 255, out=image).astype(np.uint8)
     return np.ascontiguousarray(planar.transpose(0, 2, 3, 1))
