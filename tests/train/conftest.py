@@ -7,7 +7,6 @@ pointing at the session's temporary cache (set by tests/conftest.py).
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -36,7 +35,12 @@ def train_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def small_run_overrides(data_dir: Path, name: str, *extra: str) -> list[str]:
-    """``--set`` flags for a 3-epoch run of a small MLP on ``data_dir``."""
+    """``--set`` flags for a 3-epoch run of a small MLP on ``data_dir``.
+
+    One CPU thread in every run: the thread count can change the last bits of float
+    sums, and runs with DataLoader workers otherwise get fewer threads (see
+    ``ml_core.train.device.set_cpu_threads``).
+    """
     settings = [
         f"experiment_name={name}",
         "data.dataset_type=pcam",
@@ -47,6 +51,7 @@ def small_run_overrides(data_dir: Path, name: str, *extra: str) -> list[str]:
         "training.epochs=3",
         "training.learning_rate=0.0003",
         "training.log_every_seconds=0",
+        "training.cpu_threads=1",  # float sums may differ in the last bit otherwise
         *extra,
     ]
     return [flag for setting in settings for flag in ("--set", setting)]
@@ -55,15 +60,6 @@ def small_run_overrides(data_dir: Path, name: str, *extra: str) -> list[str]:
 def cli(name: str) -> str:
     """Path of an installed console script of this environment."""
     return str(BIN / name)
-
-
-def cli_env() -> dict[str, str]:
-    """The environment for CLI subprocesses: one compute thread each.
-
-    The test models are tiny; with several processes (and other test sessions) on two
-    cores, more threads only busy-wait against each other and DataLoader workers.
-    """
-    return {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
 def run_cli(
@@ -76,7 +72,6 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=cli_env(),
         check=False,
     )
 

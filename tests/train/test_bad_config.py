@@ -142,6 +142,7 @@ def test_bad_resume(
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_console_script_reports_bad_config_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("training:\n  epochs: 0\n")
     result = run_cli("ml-train", ["--config", "bad.yaml"], tmp_path)

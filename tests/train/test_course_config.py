@@ -67,7 +67,12 @@ def test_ml_eval_best_on_test_matches_training_report(
     _, run_dir = course_run
     assert ml_eval_main([str(run_dir)]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report == json.loads((run_dir / "test_metrics.json").read_text())
+    trained = json.loads((run_dir / "test_metrics.json").read_text())
+    # Same weights and batches; only the CPU thread count may differ (last bits).
+    for key in ("split", "checkpoint", "num_samples", "confusion_matrix"):
+        assert report[key] == trained[key]
+    for key in ("loss", "accuracy", "f1", "auroc"):
+        assert report[key] == pytest.approx(trained[key], rel=1e-5)
 
 
 def test_ml_eval_bad_run_dir_is_one_line_exit_2(

@@ -22,7 +22,6 @@ from ml_core.train.cli import main as ml_train_main
 
 from .conftest import (
     cli,
-    cli_env,
     read_metrics,
     run_cli,
     run_directory_line,
@@ -56,7 +55,6 @@ def _interrupt_at_trigger(args: list[str], cwd: Path) -> tuple[int, str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=cli_env(),
     )
     lines = []
     assert process.stderr is not None

@@ -67,6 +67,7 @@ class TrainingConfig:
     grad_clip_norm: float | None = None
     best_metric: str = "val_auroc"
     device: str = "auto"
+    cpu_threads: int | None = None
     bf16: bool = True
     deterministic: bool = True
     log_every_seconds: float = 10.0
@@ -225,6 +226,9 @@ def _training_section(section: SectionReader) -> TrainingConfig:
         ),
         best_metric=section.choice("best_metric", TRAINING.best_metric, BEST_METRICS),
         device=section.choice("device", TRAINING.device, DEVICE_CHOICES),
+        cpu_threads=section.integer(
+            "cpu_threads", TRAINING.cpu_threads, minimum=1, optional=True
+        ),
         bf16=section.boolean("bf16", default=TRAINING.bf16),
         deterministic=section.boolean("deterministic", default=TRAINING.deterministic),
         log_every_seconds=section.number(

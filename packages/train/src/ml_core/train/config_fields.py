@@ -52,10 +52,19 @@ class SectionReader:
         self.known.append(name)
         return self.remaining.pop(name, default)
 
-    def integer(self, name: str, default: int, minimum: int | None = None) -> int:
+    def integer(
+        self,
+        name: str,
+        default: int | None,
+        minimum: int | None = None,
+        optional: bool = False,
+    ) -> int | None:
         value = self.take(name, default)
+        if value is None and optional:
+            return None
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(name, f"expected an integer, got {value!r}")
+            expected = "null or an integer" if optional else "an integer"
+            self.fail(name, f"expected {expected}, got {value!r}")
         if minimum is not None and value < minimum:
             self.fail(name, f"must be at least {minimum}, got {value}")
         return value

@@ -33,20 +33,24 @@ def select_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
-def leave_cores_for_workers(num_workers: int) -> int:
-    """Cap torch's CPU threads so DataLoader workers get a core each; the new count.
+def set_cpu_threads(requested: int | None, num_workers: int) -> int:
+    """Set torch's CPU thread count; return it.
 
-    Busy-waiting compute threads otherwise starve the workers on small machines (on 2
-    cores, 2 workers ran 30x slower). Uses the cores this process may run on, so a Slurm
-    allocation is respected.
+    ``requested`` wins; otherwise, with DataLoader workers, leave each worker a core:
+    busy-waiting compute threads starve the workers on small machines (on 2 cores, 2
+    workers ran 30x slower). Counts the cores this process may use (a Slurm allocation).
+    Float sums can change in the last bits with the thread count, so runs compared bit
+    for bit should use the same ``requested`` count.
     """
-    if num_workers > 0:
-        available = (
-            len(os.sched_getaffinity(0))
-            if hasattr(os, "sched_getaffinity")
-            else (os.cpu_count() or 1)
-        )
-        torch.set_num_threads(
-            max(1, min(torch.get_num_threads(), available - num_workers))
-        )
+    if requested is not None:
+        torch.set_num_threads(requested)
+    elif num_workers > 0:
+        cores = _usable_cores()
+        torch.set_num_threads(max(1, min(torch.get_num_threads(), cores - num_workers)))
     return torch.get_num_threads()
+
+
+def _usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

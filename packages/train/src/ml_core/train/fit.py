@@ -83,6 +83,10 @@ class TrainingRun:
             log_every_seconds=training.log_every_seconds,
         )
         table = MetricsTable(self.paths.metrics, METRIC_COLUMNS, self.progress.rows)
+        if table.rows:
+            table.write()  # after a crash the CSV may be an epoch ahead of last.pt
+        if self.finished:
+            return True
         with SummaryWriter(log_dir=str(self.paths.tensorboard)) as writer:
             while not self.finished:
                 epoch, first_step = self.progress.epoch, self.progress.step
@@ -124,6 +128,7 @@ class TrainingRun:
                 row = self._finish_epoch(epoch, time.perf_counter())
                 table.append(row)
                 log_scalars(writer, epoch, row)
+                self.save_last(mid_epoch=False)
                 self._report_epoch(row)
                 if stop.requested and not self.finished:
                     logger.warning(
@@ -145,7 +150,7 @@ class TrainingRun:
             self.saved_rng = None
 
     def _finish_epoch(self, epoch: int, train_done: float) -> dict[str, Any]:
-        """Validate, step the schedule, update best/last checkpoints; the metrics row."""
+        """Validate, step the schedule, keep ``best.pt`` up to date; the metrics row."""
         training = self.config.training
         train_metrics = self.accumulator.compute()
         samples = self.accumulator.count
@@ -173,7 +178,6 @@ class TrainingRun:
             self.save_best(row)
         self.progress.epoch, self.progress.step = epoch + 1, 0
         self.progress.seconds_in_epoch = 0.0
-        self.save_last(mid_epoch=False)
         return row
 
     def _is_best(self, value: float) -> bool:

@@ -24,7 +24,7 @@ from ml_core.models import build_model, count_parameters
 from ml_core.train.atomic_files import atomic_write_text
 from ml_core.train.checkpoint import load_checkpoint
 from ml_core.train.config import TrainConfig
-from ml_core.train.device import leave_cores_for_workers, select_device
+from ml_core.train.device import select_device, set_cpu_threads
 from ml_core.train.environment import collect_environment
 from ml_core.train.evaluation import evaluation_report, write_predictions, write_report
 from ml_core.train.fit import TrainingRun
@@ -59,7 +59,7 @@ def train(request: TrainRequest) -> TrainOutcome:
     data_dir = data_directory(config)
     train_loader, val_loader = get_dataloaders(config.data_loader_config(data_dir))
 
-    threads = leave_cores_for_workers(config.data.num_workers)
+    threads = set_cpu_threads(config.training.cpu_threads, config.data.num_workers)
     if config.training.deterministic and device.type == "cpu":
         torch.use_deterministic_algorithms(mode=True)
     seed_everything(config.seed)
@@ -97,7 +97,7 @@ def train(request: TrainRequest) -> TrainOutcome:
     )
 
     with catch_stop_signals(StopFlag()) as stop:
-        finished = run.finished or run.fit(stop)
+        finished = run.fit(stop)
     if finished:
         _finish(run, data_dir)
     return TrainOutcome(run.paths.root, finished)
