@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,3 +129,14 @@ def test_raw_offset_reads_only_plain_layouts(
     with h5py.File(tmp_path / "chunked.h5", "w") as file:
         file.create_dataset("x", data=np.zeros((2, 96, 96, 3), np.uint8), chunks=True)
         assert raw_offset(file["x"]) is None
+
+
+def test_reader_pickles_without_handles(tiny_pcam_dir: Path) -> None:
+    """What DataLoader workers receive under spawn: a path, reopened on first read."""
+    dataset = PCAMDataset(*split_paths(tiny_pcam_dir, "valid"))
+    first, _ = dataset[0]
+    state = dataset._images.__getstate__()
+    assert state["_file"] is None
+    assert state["_raw"] is None
+    copy = pickle.loads(pickle.dumps(dataset))  # noqa: S301 (our own bytes)
+    assert torch.equal(copy[0][0], first)

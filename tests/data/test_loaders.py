@@ -226,3 +226,13 @@ def test_every_h5_layout_reads_the_same_batches(
     for (a, la), (b, lb) in zip(plain, converted, strict=True):
         assert torch.equal(a, b)
         assert torch.equal(la, lb)
+
+
+def test_nothing_left_after_filter_is_a_data_error(
+    tmp_path: Path, make_pcam_split: Callable
+) -> None:
+    blank = np.zeros((4, 96, 96, 3), dtype=np.uint8)
+    make_pcam_split(tmp_path, "train", blank, [0, 1, 0, 1])
+    make_pcam_split(tmp_path, "valid", blank, [0, 1, 0, 1])
+    with pytest.raises(DataError, match=r"train_x\.h5: every image is blackout"):
+        get_dataloaders(_config(tmp_path, filter_data=True))

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ml_core.data.errors import DataError
 from ml_core.data.h5files import SCAN_CHUNK, SplitFiles
 from ml_core.data.image_reader import H5Images
 from ml_core.data.layout import IMAGE_SHAPE
@@ -76,6 +77,11 @@ class PCAMBatches(Dataset):
         self.indices = (
             kept_indices(split.x_path) if filter_data else np.arange(split.num_samples)
         )
+        if len(self.indices) == 0:
+            raise DataError(
+                f"{split.x_path}: every image is blackout or washout, "
+                "nothing left after filter_data"
+            )
         self.labels = split.labels[self.indices]
         self.uint8_batches = uint8_batches
         self._images = H5Images(split.x_path)
