@@ -9,10 +9,11 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+import torch
 
 from ml_core.data import write_synthetic_pcam
 from ml_core.train import METRIC_COLUMNS
@@ -23,6 +24,16 @@ TIMING_COLUMNS = ("epoch_seconds", "samples_per_second")
 # Small enough to be quick, big enough that the MLP learns and an epoch has 64 steps
 # (a signal sent at step 5 lands well inside the epoch).
 TRAIN_SAMPLES, BATCH_SIZE = 512, 8
+
+
+@pytest.fixture(autouse=True)
+def restore_torch_globals() -> Iterator[None]:
+    """Undo what an in-process ``ml-train`` sets process-wide (threads, determinism)."""
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    yield
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(mode=deterministic)
 
 
 @pytest.fixture(scope="session")

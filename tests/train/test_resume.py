@@ -155,3 +155,20 @@ def test_auto_resume_with_changed_config_is_refused(
     error = capsys.readouterr().err.strip()
     assert "training.epochs" in error
     assert "config.yaml" in error
+
+
+def test_auto_resume_of_a_finished_run_changes_no_metrics(
+    runs: Runs,
+    train_data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run_dir = runs.cwd / "experiments/results/A"
+    metrics = (run_dir / "metrics.csv").read_bytes()
+    last = (run_dir / "checkpoints/last.pt").read_bytes()
+    monkeypatch.chdir(runs.cwd)
+    args = small_run_overrides(train_data_dir, "A")
+    assert ml_train_main(["--auto-resume", *args]) == 0
+    assert capsys.readouterr().out.endswith("run directory: experiments/results/A\n")
+    assert (run_dir / "metrics.csv").read_bytes() == metrics
+    assert (run_dir / "checkpoints/last.pt").read_bytes() == last

@@ -29,5 +29,4 @@ def setup_logger(name: str = "ml_core", level: int = logging.INFO) -> logging.Lo
         handler = _CurrentStderrHandler()
         handler.setFormatter(logging.Formatter(LOG_FORMAT, "%Y-%m-%d %H:%M:%S"))
         logger.addHandler(handler)
-        logger.propagate = False
     return logger
