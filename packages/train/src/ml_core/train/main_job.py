@@ -123,7 +123,13 @@ def _create_run_directory(run: TrainingRun, data_dir: Path) -> RunPaths:
 
 def _record_resume(paths: RunPaths, data_dir: Path) -> None:
     """Add this process's environment to env.json's ``resumes`` list."""
-    environment = json.loads(paths.environment.read_text(encoding="utf-8"))
+    try:
+        environment = json.loads(paths.environment.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        logger.warning(
+            "%s unreadable (%s); starting a new one", paths.environment, error
+        )
+        environment = {}
     resumes = environment.setdefault("resumes", [])
     resumes.append(collect_environment(dataset_fingerprint(data_dir)))
     atomic_write_text(paths.environment, json.dumps(environment, indent=2) + "\n")
