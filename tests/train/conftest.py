@@ -61,6 +61,10 @@ def small_run_overrides(data_dir: Path, name: str, *extra: str) -> list[str]:
         "model.hidden_units=[16]",
         "training.epochs=3",
         "training.learning_rate=0.0003",
+        # Resume must restore these too: a schedule's state, clipping, AdamW's moments.
+        "training.optimizer=adamw",
+        "training.lr_schedule=cosine",
+        "training.grad_clip_norm=1.0",
         "training.log_every_seconds=0",
         "training.cpu_threads=1",  # float sums may differ in the last bit otherwise
         *extra,

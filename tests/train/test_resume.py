@@ -97,6 +97,11 @@ def test_sigusr1_mid_epoch_checkpoints_and_exits_75(runs: Runs) -> None:
     checkpoint = runs.stopped_checkpoint
     assert (checkpoint["epoch"], checkpoint["step_in_epoch"]) == (epoch, step)
     assert len(checkpoint["metrics"]) == 1
+    assert checkpoint["scheduler"]["last_epoch"] == 1
+    progress = re.compile(
+        r"epoch 1/3 step 1/64 loss \d+\.\d{4} samples/s \d+ ETA \d+:\d\d:\d\d"
+    )
+    assert progress.search(runs.interrupted_stderr)
     assert checkpoint["train_accumulator"]["count"] == step * 8
 
 
@@ -118,6 +123,7 @@ def test_two_runs_and_worker_counts_give_identical_metrics(runs: Runs) -> None:
     assert without_timing(with_workers) == without_timing(reference)
     # Dropout noise makes every epoch's loss different: equal rows are no accident.
     assert len({row["train_loss"] for row in reference}) == 3
+    assert len({row["lr"] for row in reference}) == 3  # the cosine schedule ran
 
 
 def test_run_directory_is_printed_last(runs: Runs) -> None:
