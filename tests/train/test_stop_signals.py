@@ -1,0 +1,21 @@
+"""SIGUSR1 and SIGTERM only set the stop flag inside the block (real signals)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from ml_core.train.stop_signals import StopFlag, catch_stop_signals
+
+
+@pytest.mark.parametrize("signum", [signal.SIGUSR1, signal.SIGTERM])
+def test_signal_sets_flag_and_handlers_are_restored(signum: signal.Signals) -> None:
+    before = signal.getsignal(signum)
+    with catch_stop_signals(StopFlag()) as flag:
+        assert not flag.requested
+        os.kill(os.getpid(), signum)  # handled before the next line runs
+        assert flag.requested
+        assert flag.signal_name == signum.name
+    assert signal.getsignal(signum) is before
