@@ -95,7 +95,7 @@ def test_ensure_generates_once_then_reuses(
     sizes = {"train": 8, "valid": 4, "test": 4}
     first = ensure_synthetic_pcam(sizes=sizes, seed=2)
     assert first.parent == tmp_path
-    assert first.name == "synthetic-pcam-v2-8-4-4-seed2"
+    assert first.name == "synthetic-pcam-v3-8-4-4-seed2"
     stamp = (first / official_file_names()[0]).stat().st_mtime_ns
     assert ensure_synthetic_pcam(sizes=sizes, seed=2) == first
     assert (first / official_file_names()[0]).stat().st_mtime_ns == stamp

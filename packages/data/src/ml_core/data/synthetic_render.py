@@ -98,21 +98,26 @@ def _scatter(
     *,
     centre_boxes: np.ndarray,
     clip_boxes: np.ndarray,
-    spread: float,
+    spread: float | None,
     radii: tuple[int, ...],
     darkness: tuple[float, float],
     rng: np.random.Generator,
 ) -> None:
     """Add ``counts[k]`` nuclei to image ``images[k]``: a cluster around a random point
-    of ``centre_boxes[k]``, spread ``spread`` px, clipped into ``clip_boxes[k]``.
+    of ``centre_boxes[k]``, spread ``spread`` px, clipped into ``clip_boxes[k]``;
+    ``spread=None`` scatters them uniformly over ``clip_boxes[k]`` instead.
 
     Boxes have shape (n, 2, 2): per axis (y, x) a (low, high) pair.
     """
-    low, high = centre_boxes[:, :, 0], centre_boxes[:, :, 1]
-    centres = rng.uniform(low, high)
     owner = np.repeat(images, counts)
-    around = np.repeat(centres, counts, axis=0)
-    positions = around + rng.normal(0.0, spread, size=around.shape)
+    if spread is None:
+        low = np.repeat(clip_boxes[:, :, 0], counts, axis=0)
+        high = np.repeat(clip_boxes[:, :, 1], counts, axis=0)
+        positions = rng.uniform(low, high)
+    else:
+        centres = rng.uniform(centre_boxes[:, :, 0], centre_boxes[:, :, 1])
+        around = np.repeat(centres, counts, axis=0)
+        positions = around + rng.normal(0.0, spread, size=around.shape)
     positions = np.clip(
         np.rint(positions),
         np.repeat(clip_boxes[:, :, 0], counts, axis=0),
@@ -145,8 +150,8 @@ def render_patches(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     tumour = {"radii": (3, 4, 5), "darkness": (0.75, 0.95)}
     # Normal tissue nuclei all over the patch.
     _scatter(
-        nuclei, ids, rng.poisson(14, count), centre_boxes=_boxes(count, 48, 48),
-        clip_boxes=_boxes(count, 0, SIZE), spread=SIZE,
+        nuclei, ids, rng.poisson(14, count), centre_boxes=_boxes(count, 0, SIZE),
+        clip_boxes=_boxes(count, 0, SIZE), spread=None,
         radii=(2, 3), darkness=(0.4, 0.65), rng=rng,
     )  # fmt: skip
     # Positives: a tumour cluster seeded in the centre region, free to spread beyond it.
