@@ -196,8 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as error:
         print(f"ml-data {args.command}: {error}", file=sys.stderr)
     except OSError as error:
-        print(f"ml-data {args.command}: {error.filename or ''}: {error.strerror}",
-              file=sys.stderr)  # fmt: skip
+        where = f"{error.filename}: " if error.filename else ""
+        print(
+            f"ml-data {args.command}: {where}{error.strerror or error}", file=sys.stderr
+        )
     except KeyboardInterrupt:
         print(f"ml-data {args.command}: interrupted", file=sys.stderr)
         return 130

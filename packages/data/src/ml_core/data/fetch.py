@@ -150,9 +150,10 @@ def _download(url: str, part: Path, settings: FetchSettings, report: Report) -> 
             raise FetchError(f"{url}: HTTP {error.code} {error.reason}") from error
         except (OSError, http.client.HTTPException) as error:
             if attempt == settings.retries:
+                resume = f"; run again to resume from {part}" if part.exists() else ""
                 raise FetchError(
-                    f"{url}: download failed after {attempt + 1} attempts: {error}; "
-                    f"run again to resume from {part}"
+                    f"{url}: download failed after {attempt + 1} attempt(s): {error}"
+                    f"{resume}"
                 ) from error
             report(f"{part.name}: connection lost ({error}), resuming")
             time.sleep(settings.retry_wait_s * (attempt + 1))
