@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from ml_core.train.cli import main as ml_train_main
 
@@ -152,3 +153,15 @@ def test_console_script_reports_bad_config_in_one_line(tmp_path: Path) -> None:
     ]
     assert result.stdout == ""
     assert [path.name for path in tmp_path.iterdir()] == ["bad.yaml"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_unavailable_device_is_one_line_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert ml_train_main(["--device", "cuda"]) == 2
+    assert capsys.readouterr().err == (
+        "ml-train: error: device cuda: CUDA is not available here\n"
+    )
+    assert not list(tmp_path.iterdir())
