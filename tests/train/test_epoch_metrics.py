@@ -27,8 +27,9 @@ def test_auroc_matches_definition_with_ties(seed: int) -> None:
     generator = torch.Generator().manual_seed(seed)
     probs = (torch.rand(60, generator=generator) * 8).round() / 8  # many ties
     labels = (torch.rand(60, generator=generator) < 0.4).long()
+    # torchmetrics sums the ROC trapezoids in float32: agreement to ~1e-7.
     assert auroc(probs, labels) == pytest.approx(
-        _pairwise_auroc(probs.tolist(), labels.tolist()), abs=1e-12
+        _pairwise_auroc(probs.tolist(), labels.tolist()), abs=1e-6
     )
 
 

@@ -39,6 +39,7 @@ class DataConfig:
     filter_data: bool = False
     balance: bool = True
     pin_memory: bool = False
+    normalize: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class TrainConfig:
     def data_loader_config(self, data_path: Path) -> dict[str, Any]:
         """The course dict that ``ml_core.data.get_dataloaders`` takes."""
         data = dict(self.to_dict()["data"], data_path=str(data_path))
+        # Conversion (and normalisation) happen on the training device.
+        data.pop("normalize")
         data["uint8_batches"] = True
         return {"seed": self.seed, "data": data}
 
@@ -165,6 +168,7 @@ def _data_section(section: SectionReader) -> DataConfig:
         filter_data=section.boolean("filter_data", default=DATA.filter_data),
         balance=section.boolean("balance", default=DATA.balance),
         pin_memory=section.boolean("pin_memory", default=DATA.pin_memory),
+        normalize=section.boolean("normalize", default=DATA.normalize),
     )
     section.finish()
     return config

@@ -98,6 +98,7 @@ def evaluate_run(run_dir: Path, split: str, checkpoint: str, device_name: str) -
         loader,
         device=device,
         bf16=config.training.bf16,
+        normalize=config.data.normalize,
     )
     report = evaluation_report(split, checkpoint, accumulator)
     write_report(paths.root / f"eval_{split}_{checkpoint}.json", report)

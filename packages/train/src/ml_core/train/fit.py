@@ -109,6 +109,7 @@ class TrainingRun:
                     stop=stop,
                     grad_clip_norm=training.grad_clip_norm,
                     bf16=training.bf16,
+                    normalize=self.config.data.normalize,
                 )
                 reporter.end_epoch()
                 del batches  # stops this epoch's loader workers now
@@ -161,6 +162,7 @@ class TrainingRun:
             self.val_loader,
             device=self.device,
             bf16=training.bf16,
+            normalize=self.config.data.normalize,
         ).compute()
         lr = self.optimizer.param_groups[0]["lr"]
         if self.scheduler is not None:

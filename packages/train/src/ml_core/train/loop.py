@@ -16,14 +16,29 @@ from ml_core.train.epoch_metrics import EpochAccumulator
 from ml_core.train.progress import ProgressReporter
 from ml_core.train.stop_signals import StopFlag
 
+# Maps [0, 1] pixels to about [-2, 2]. Zero-centred inputs keep Adam's first steps
+# from pushing every first-layer weight the same way, which on all-positive inputs
+# kills every hidden ReLU in roughly one seed out of seven (measured on synthetic PCAM).
+NORMALIZE_MEAN = 0.5
+NORMALIZE_STD = 0.25
+
 
 def to_device(
-    images: torch.Tensor, labels: torch.Tensor, device: torch.device
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    device: torch.device,
+    *,
+    normalize: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Move a batch to ``device``; uint8 images become float32 in [0, 1] there."""
+    """Move a batch to ``device``; uint8 images become float32 in [0, 1] there.
+
+    With ``normalize`` the [0, 1] images are then centred: ``(x - 0.5) / 0.25``.
+    """
     images = images.to(device, non_blocking=True)
     if images.dtype == torch.uint8:
         images = images.float().div_(255)
+    if normalize:
+        images = images.sub(NORMALIZE_MEAN).div_(NORMALIZE_STD)
     return images, labels.to(device, non_blocking=True)
 
 
@@ -50,6 +65,7 @@ def train_one_epoch(
     stop: StopFlag,
     grad_clip_norm: float | None = None,
     bf16: bool = True,
+    normalize: bool = False,
 ) -> int:
     """Train on ``batches`` (which start at ``first_step``); return the steps done.
 
@@ -58,7 +74,7 @@ def train_one_epoch(
     model.train()
     step = first_step
     for raw_images, raw_labels in batches:
-        images, labels = to_device(raw_images, raw_labels, device)
+        images, labels = to_device(raw_images, raw_labels, device, normalize=normalize)
         with autocast(device, bf16=bf16):
             logits = model(images)
         loss = criterion(logits.float(), labels)
@@ -85,12 +101,13 @@ def evaluate(
     *,
     device: torch.device,
     bf16: bool = True,
+    normalize: bool = False,
 ) -> EpochAccumulator:
     """Loss, probabilities and labels of the model over every batch of ``loader``."""
     model.eval()
     accumulator = EpochAccumulator()
     for raw_images, raw_labels in loader:
-        images, labels = to_device(raw_images, raw_labels, device)
+        images, labels = to_device(raw_images, raw_labels, device, normalize=normalize)
         with autocast(device, bf16=bf16):
             logits = model(images)
         accumulator.update(logits, labels, criterion(logits.float(), labels).item())

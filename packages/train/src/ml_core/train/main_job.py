@@ -147,6 +147,7 @@ def _finish(run: TrainingRun, data_dir: Path) -> None:
             test_loader,
             device=run.device,
             bf16=run.config.training.bf16,
+            normalize=run.config.data.normalize,
         )
         report = evaluation_report("test", "best", accumulator)
         write_report(run.paths.test_metrics, report)
