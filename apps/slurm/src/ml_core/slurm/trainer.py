@@ -39,7 +39,7 @@ class TrainerInvocation:
 
 def train_flags_parser() -> argparse.ArgumentParser:
     """ml-train's own argument parser, without -h, to be used as a parent parser."""
-    from ml_core.train.cli import get_args_parser  # imports torch: slow
+    from ml_core.train import get_args_parser  # imports torch: slow
 
     return get_args_parser(add_help=False)
 
@@ -51,8 +51,7 @@ def resolve_invocation(
 
     Raises SlurmInputError with ml-train's own one-line message when it would refuse.
     """
-    from ml_core.train.cli import BAD_INPUT_ERRORS
-    from ml_core.train.invocation import TrainRequest, resolve_run
+    from ml_core.train import BAD_INPUT_ERRORS, TrainRequest, resolve_run
 
     config_path = config_path.resolve() if config_path is not None else None
     request = TrainRequest(

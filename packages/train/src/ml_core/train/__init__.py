@@ -1,6 +1,7 @@
 """Training: config to a trained, tracked, exactly resumable model (CLIs ml-train, ml-eval)."""
 
 from ml_core.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ml_core.train.cli import BAD_INPUT_ERRORS, get_args_parser
 from ml_core.train.config import (
     DataConfig,
     ModelConfig,
@@ -13,7 +14,7 @@ from ml_core.train.course_trainer import Trainer
 from ml_core.train.device import DeviceUnavailableError, select_device
 from ml_core.train.epoch_metrics import EpochAccumulator, auroc, binary_metrics
 from ml_core.train.fit import TrainingRun
-from ml_core.train.invocation import TrainRequest
+from ml_core.train.invocation import ResolvedRun, TrainRequest, resolve_run
 from ml_core.train.logs import setup_logger
 from ml_core.train.loop import evaluate, train_one_epoch
 from ml_core.train.main_job import TrainOutcome, train
@@ -23,6 +24,7 @@ from ml_core.train.stop_signals import REQUEUE_EXIT_CODE
 from ml_core.train.tracking import METRIC_COLUMNS, ExperimentTracker
 
 __all__ = [
+    "BAD_INPUT_ERRORS",
     "METRIC_COLUMNS",
     "REQUEUE_EXIT_CODE",
     "CheckpointError",
@@ -32,6 +34,7 @@ __all__ = [
     "EpochAccumulator",
     "ExperimentTracker",
     "ModelConfig",
+    "ResolvedRun",
     "RunExistsError",
     "RunPaths",
     "TrainConfig",
@@ -45,8 +48,10 @@ __all__ = [
     "binary_metrics",
     "build_config",
     "evaluate",
+    "get_args_parser",
     "load_checkpoint",
     "load_config",
+    "resolve_run",
     "save_checkpoint",
     "seed_everything",
     "select_device",
