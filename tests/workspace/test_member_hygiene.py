@@ -27,6 +27,11 @@ FORBIDDEN_DEPENDENCIES = {
     "ml-core-models": {"ml-core-train", "ml-core-viz", "ml-core-slurm", "ml-core-data"},
     "ml-core-viz": {"ml-core-train", "ml-core-slurm"},
 }
+# Declared dependencies that the code needs without importing them by name.
+IMPORTED_INDIRECTLY = {
+    # torch.utils.tensorboard.SummaryWriter imports the tensorboard package.
+    "ml-core-train": {"tensorboard"},
+}
 
 
 def _normalise(name: str) -> str:
@@ -96,6 +101,20 @@ def test_member_imports_only_declared_dependencies(member: Path) -> None:
         if not dists & declared:
             undeclared.append(f"{top} (from {', '.join(sorted(dists))})")
     assert not undeclared, f"{member.name} imports undeclared: {undeclared}"
+
+
+@pytest.mark.parametrize("member", MEMBER_DIRS, ids=lambda p: p.name)
+def test_member_declares_nothing_it_does_not_import(member: Path) -> None:
+    owners = _namespace_owners()
+    used = set()
+    for top, sub in _imported_top_levels(member / "src"):
+        if top == "ml_core":
+            used.add(owners.get(sub or "", ""))
+        elif top not in sys.stdlib_module_names:
+            used |= _distribution_of(top)
+    own_name = _normalise(_pyproject(member)["project"]["name"])
+    unused = _declared(member) - used - IMPORTED_INDIRECTLY.get(own_name, set())
+    assert not unused, f"{member.name} declares but never imports {sorted(unused)}"
 
 
 @pytest.mark.parametrize("member", MEMBER_DIRS, ids=lambda p: p.name)
