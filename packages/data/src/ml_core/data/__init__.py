@@ -14,6 +14,13 @@ if TYPE_CHECKING:
     from ml_core.data.cache import cache_dir, dataset_fingerprint, file_fingerprint
     from ml_core.data.check import DatasetReport, SplitReport, check_dataset
     from ml_core.data.dataset import PCAMDataset
+    from ml_core.data.device_loader import (
+        DeviceBatchSampler,
+        DeviceLoader,
+        get_device_dataloaders,
+        get_device_split_loader,
+    )
+    from ml_core.data.device_split import DEVICE_HEADROOM_BYTES
     from ml_core.data.errors import DataConfigError, DataError
     from ml_core.data.fetch import FetchError, FetchSettings, fetch_pcam
     from ml_core.data.layout import SPLITS, has_split, split_file_name, split_paths
@@ -41,6 +48,11 @@ _HOMES = {
     "SplitReport": "check",
     "check_dataset": "check",
     "PCAMDataset": "dataset",
+    "DeviceBatchSampler": "device_loader",
+    "DeviceLoader": "device_loader",
+    "get_device_dataloaders": "device_loader",
+    "get_device_split_loader": "device_loader",
+    "DEVICE_HEADROOM_BYTES": "device_split",
     "DataConfigError": "errors",
     "DataError": "errors",
     "FetchError": "fetch",
@@ -64,11 +76,14 @@ _HOMES = {
 
 __all__ = [
     "DEFAULT_SYNTHETIC_SIZES",
+    "DEVICE_HEADROOM_BYTES",
     "SPLITS",
     "DataConfigError",
     "DataError",
     "DataOptions",
     "DatasetReport",
+    "DeviceBatchSampler",
+    "DeviceLoader",
     "FetchError",
     "FetchSettings",
     "PCAMBatches",
@@ -82,6 +97,8 @@ __all__ = [
     "fetch_pcam",
     "file_fingerprint",
     "get_dataloaders",
+    "get_device_dataloaders",
+    "get_device_split_loader",
     "get_split_loader",
     "get_test_loader",
     "has_split",

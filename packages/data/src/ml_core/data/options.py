@@ -18,6 +18,7 @@ _BOOLEAN_DEFAULTS = {
     "balance": True,
     "pin_memory": False,
     "uint8_batches": False,
+    "device_resident": False,
 }
 
 
@@ -33,6 +34,7 @@ class DataOptions:
     balance: bool = True
     pin_memory: bool = False
     uint8_batches: bool = False
+    device_resident: bool = False
     seed: int = 0
 
     @classmethod

@@ -1,0 +1,187 @@
+"""Device-resident loaders (run on the CPU here): same order and pixels as the standard
+loaders, balanced draws, exact resume, and the host fallback with its prefetch thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from ml_core.data import (
+    DataConfigError,
+    DataError,
+    get_dataloaders,
+    get_device_dataloaders,
+    get_device_split_loader,
+    get_split_loader,
+    resumable_sampler,
+)
+from ml_core.data.device_split import fits_on_device
+from ml_core.data.prefetch import prefetched
+
+CPU = torch.device("cpu")
+
+
+def _config(path: Path, **options: Any) -> dict[str, Any]:
+    data = {"data_path": str(path), "batch_size": 16, "device_resident": True}
+    return {"seed": options.pop("seed", 0), "data": data | options}
+
+
+def _standard(config: dict[str, Any]) -> dict[str, Any]:
+    return config | {"data": config["data"] | {"uint8_batches": True}}
+
+
+def _assert_same_batches(ours: list, reference: list) -> None:
+    assert len(ours) == len(reference)
+    for (images, labels), (ref_images, ref_labels) in zip(ours, reference, strict=True):
+        assert images.dtype == torch.uint8
+        assert images.shape[1:] == (3, 96, 96)
+        assert labels.dtype == torch.long
+        assert labels.ndim == 1
+        assert torch.equal(images, ref_images)
+        assert torch.equal(labels, ref_labels)
+
+
+@pytest.fixture
+def imbalanced_dir(
+    tmp_path: Path, make_pcam_split: Callable, patches: Callable
+) -> Path:
+    """80 negatives, 20 positives in train; a small valid split."""
+    make_pcam_split(tmp_path, "train", patches(100), np.array([0] * 80 + [1] * 20))
+    make_pcam_split(tmp_path, "valid", patches(8, seed=1), np.arange(8) % 2)
+    return tmp_path
+
+
+@pytest.mark.parametrize("memory_budget", [None, 0], ids=["resident", "fallback"])
+def test_same_order_and_pixels_as_the_standard_loader(
+    tiny_pcam_dir: Path, memory_budget: int | None
+) -> None:
+    config = _config(tiny_pcam_dir, seed=5)
+    train, val = get_device_dataloaders(config, CPU, memory_budget=memory_budget)
+    assert train.resident is (memory_budget is None)
+    ref_train, ref_val = get_dataloaders(_standard(config))
+    for loader in (train, ref_train):
+        resumable_sampler(loader).set_epoch(3)
+    _assert_same_batches(list(train), list(ref_train))
+    _assert_same_batches(list(val), list(ref_val))
+
+
+def test_course_float_pixels_are_cleaned_like_the_standard_loader(
+    tmp_path: Path, make_pcam_split: Callable, patches: Callable
+) -> None:
+    images = patches(20, dtype=np.float32)
+    images[0, 0, 0] = np.nan
+    images[1, 5] = 1e5
+    images[2, 7] = -3.0
+    make_pcam_split(tmp_path, "test", images, np.arange(20) % 2)
+    config = _config(tmp_path, batch_size=8)
+    ours = list(get_device_split_loader(config, "test", CPU, memory_budget=0))
+    _assert_same_batches(ours, list(get_split_loader(_standard(config), "test")))
+    assert ours[0][0][0, :, 0, 0].tolist() == [0, 0, 0]
+    assert ours[0][0][1, :, 5].unique().tolist() == [255]
+
+
+@pytest.mark.parametrize(("balance", "expected"), [(True, 20.0), (False, 8.0)])
+def test_balance_draws_classes_equally(
+    imbalanced_dir: Path, balance: bool, expected: float
+) -> None:
+    config = _config(imbalanced_dir, batch_size=40, balance=balance)
+    train, _ = get_device_dataloaders(config, CPU)
+    sampler = resumable_sampler(train)
+    positives = []
+    for epoch in range(30):
+        sampler.set_epoch(epoch)
+        _, labels = next(iter(train))
+        positives.append(int(labels.sum()))
+    assert abs(np.mean(positives) - expected) < 2.0
+    assert len(train) == 3
+
+
+def test_order_depends_only_on_seed_and_epoch(tiny_pcam_dir: Path) -> None:
+    first, _ = get_device_dataloaders(_config(tiny_pcam_dir, seed=7), CPU)
+    again, _ = get_device_dataloaders(_config(tiny_pcam_dir, seed=7), CPU)
+    sampler = resumable_sampler(first)
+    sampler.set_epoch(3)
+    resumable_sampler(again).set_epoch(3)
+    epoch3 = sampler.epoch_order()
+    assert torch.equal(epoch3, resumable_sampler(again).epoch_order())
+    sampler.set_epoch(4)
+    assert not torch.equal(epoch3, sampler.epoch_order())
+    other, _ = get_device_dataloaders(_config(tiny_pcam_dir, seed=8), CPU)
+    resumable_sampler(other).set_epoch(3)
+    assert not torch.equal(epoch3, resumable_sampler(other).epoch_order())
+
+
+@pytest.mark.parametrize("memory_budget", [None, 0], ids=["resident", "fallback"])
+def test_skip_batches_resumes_exactly(
+    tiny_pcam_dir: Path, memory_budget: int | None
+) -> None:
+    config = _config(tiny_pcam_dir, seed=1)
+    train, _ = get_device_dataloaders(config, CPU, memory_budget=memory_budget)
+    sampler = resumable_sampler(train)
+    sampler.set_epoch(2)
+    full = list(train)
+    sampler.skip_batches(4)
+    resumed = list(train)
+    _assert_same_batches(resumed, full[4:])
+    assert len(list(train)) == len(full) == len(train)  # the skip applies once
+    sampler.skip_batches(len(train))
+    assert list(train) == []
+    with pytest.raises(ValueError, match="skip_batches"):
+        sampler.skip_batches(len(train) + 1)
+
+
+def test_filter_data_drops_outliers(
+    tmp_path: Path, make_pcam_split: Callable, patches: Callable
+) -> None:
+    images = patches(10)
+    images[3] = 0
+    make_pcam_split(tmp_path, "train", images, np.arange(10) % 2)
+    make_pcam_split(tmp_path, "valid", images, np.arange(10) % 2)
+    config = _config(tmp_path, filter_data=True, batch_size=4, balance=False)
+    train, val = get_device_dataloaders(config, CPU)
+    ref_train, ref_val = get_dataloaders(_standard(config))
+    assert len(train) == len(ref_train) == 3
+    _assert_same_batches(list(train), list(ref_train))
+    _assert_same_batches(list(val), list(ref_val))
+
+
+def test_placement_leaves_the_headroom_free() -> None:
+    assert fits_on_device(10**9, CPU)  # host RAM: no free-memory query
+    assert fits_on_device(100, CPU, memory_budget=150, headroom=50)
+    assert not fits_on_device(101, CPU, memory_budget=150, headroom=50)
+
+
+def test_stopping_early_joins_the_prefetch_thread(tiny_pcam_dir: Path) -> None:
+    train, _ = get_device_dataloaders(_config(tiny_pcam_dir), CPU, memory_budget=0)
+    before = threading.active_count()
+    batches = iter(train)
+    next(batches)
+    assert threading.active_count() == before + 1
+    batches.close()
+    assert threading.active_count() == before
+
+
+def test_prefetch_reraises_a_producer_error() -> None:
+    def broken() -> Any:
+        yield torch.zeros(1), torch.zeros(1)
+        raise DataError("file vanished")
+
+    batches = prefetched(broken(), CPU)
+    next(batches)
+    with pytest.raises(DataError, match="file vanished"):
+        next(batches)
+
+
+def test_bad_input(tiny_pcam_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(DataConfigError, match=r"data\.device_resident"):
+        get_device_dataloaders(_config(tiny_pcam_dir, device_resident="yes"), CPU)
+    with pytest.raises(DataError, match="data directory not found"):
+        get_device_dataloaders(_config(tmp_path / "missing"), CPU)
+    # The standard loaders accept (and ignore) the key the trainer passes along.
+    get_dataloaders(_config(tiny_pcam_dir))
