@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         get_device_split_loader,
     )
     from ml_core.data.device_split import DEVICE_HEADROOM_BYTES
+    from ml_core.data.distributed_sampler import DistributedBatchSampler, RankShare
     from ml_core.data.errors import DataConfigError, DataError
     from ml_core.data.fetch import FetchError, FetchSettings, fetch_pcam
     from ml_core.data.layout import SPLITS, has_split, split_file_name, split_paths
@@ -48,6 +49,8 @@ _HOMES = {
     "SplitReport": "check",
     "check_dataset": "check",
     "PCAMDataset": "dataset",
+    "DistributedBatchSampler": "distributed_sampler",
+    "RankShare": "distributed_sampler",
     "DeviceBatchSampler": "device_loader",
     "DeviceLoader": "device_loader",
     "get_device_dataloaders": "device_loader",
@@ -84,10 +87,12 @@ __all__ = [
     "DatasetReport",
     "DeviceBatchSampler",
     "DeviceLoader",
+    "DistributedBatchSampler",
     "FetchError",
     "FetchSettings",
     "PCAMBatches",
     "PCAMDataset",
+    "RankShare",
     "ResumableBatchSampler",
     "SplitReport",
     "cache_dir",

@@ -9,6 +9,7 @@ from typing import Any
 from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
 
 from ml_core.data.batches import PCAMBatches, pass_batch
+from ml_core.data.distributed_sampler import DistributedBatchSampler, RankShare
 from ml_core.data.errors import DataError
 from ml_core.data.h5files import SplitFiles
 from ml_core.data.layout import split_paths
@@ -21,12 +22,28 @@ def get_dataloaders(config: Mapping[str, Any]) -> tuple[DataLoader, DataLoader]:
 
     Train batches follow a :class:`ResumableBatchSampler` (balanced unless
     ``balance: false``); validation batches come in file order.
+
+    With ``config["distributed"] = {"rank": r, "world_size": w}`` (w > 1) the train
+    loader yields rank ``r``'s share of each global batch of ``w * batch_size``
+    samples (:class:`DistributedBatchSampler`; ``batch_size`` is per rank); the
+    validation loader is the whole split on every rank.
     """
     options = DataOptions.from_config(config)
+    share = RankShare.from_config(config)
     train = _split_batches(options, "train")
-    sampler = ResumableBatchSampler(
-        train.labels, options.batch_size, seed=options.seed, balance=options.balance
-    )
+    sampler: ResumableBatchSampler
+    if share.world_size > 1:
+        sampler = DistributedBatchSampler(
+            train.labels,
+            options.batch_size,
+            share,
+            seed=options.seed,
+            balance=options.balance,
+        )
+    else:
+        sampler = ResumableBatchSampler(
+            train.labels, options.batch_size, seed=options.seed, balance=options.balance
+        )
     return _loader(train, sampler, options), _ordered_loader(options, "valid")
 
 
@@ -41,7 +58,7 @@ def get_split_loader(config: Mapping[str, Any], split: str) -> DataLoader:
 
 
 def resumable_sampler(train_loader: DataLoader) -> ResumableBatchSampler:
-    """The sampler of a train loader from :func:`get_dataloaders`."""
+    """The sampler of a train loader from :func:`get_dataloaders` (distributed too)."""
     sampler = train_loader.batch_sampler
     if not isinstance(sampler, ResumableBatchSampler):
         raise TypeError("resumable_sampler: loader was not made by get_dataloaders")

@@ -18,6 +18,7 @@ from ml_core.models import ModelConfigError
 from ml_core.train.checkpoint import CheckpointError
 from ml_core.train.config_files import ConfigError
 from ml_core.train.device import DEVICE_CHOICES, DeviceUnavailableError
+from ml_core.train.distributed import LaunchError
 from ml_core.train.invocation import TrainRequest
 from ml_core.train.logs import setup_logger
 from ml_core.train.main_job import train
@@ -30,6 +31,7 @@ BAD_INPUT_ERRORS = (
     ModelConfigError,
     CheckpointError,
     DeviceUnavailableError,
+    LaunchError,
     RunExistsError,
 )
 

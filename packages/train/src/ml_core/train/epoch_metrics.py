@@ -85,6 +85,17 @@ class EpochAccumulator:
         loss = self.loss_sum / self.count if self.count else float("nan")
         return {"loss": loss, **binary_metrics(self.probs, self.labels)}
 
+    @classmethod
+    def merged(cls, states: list[dict[str, Any]]) -> EpochAccumulator:
+        """One accumulator holding the :meth:`state_dict` s of several (e.g. ranks)."""
+        merged = cls()
+        for state in states:
+            merged.loss_sum += float(state["loss_sum"])
+            merged.count += int(state["count"])
+            merged._probs.append(state["probs"])
+            merged._labels.append(state["labels"])
+        return merged
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "loss_sum": self.loss_sum,

@@ -5,10 +5,16 @@ Randomness is pinned to the position in the run. The batch order depends only on
 generators from (seed, epoch); a checkpoint taken mid-epoch stores the generators'
 states and the epoch's running metrics, restored after the batch iterator is made.
 A resumed run therefore repeats an uninterrupted one step for step.
+
+Data-parallel runs (:mod:`ml_core.train.distributed`): every rank runs this loop; the
+train metrics are gathered from all ranks, the stop decision is shared, checkpoints
+hold every rank's generators and running metrics, and rank 0 alone writes files.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import math
 import time
@@ -17,14 +23,17 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from torch.utils.tensorboard import SummaryWriter
 
 from ml_core.data import resumable_sampler
 from ml_core.train.checkpoint import CheckpointError, save_checkpoint
 from ml_core.train.config import TrainConfig
+from ml_core.train.distributed import Launch, all_gather_objects
 from ml_core.train.epoch_metrics import EpochAccumulator
 from ml_core.train.loop import evaluate, train_one_epoch
+from ml_core.train.parameter_trace import ParameterTrace
 from ml_core.train.progress import ProgressReporter
 from ml_core.train.run_directory import RunPaths
 from ml_core.train.seeding import (
@@ -67,27 +76,43 @@ class TrainingRun:
     progress: RunProgress = field(default_factory=RunProgress)
     accumulator: EpochAccumulator = field(default_factory=EpochAccumulator)
     saved_rng: dict[str, Any] | None = None
+    launch: Launch = field(default_factory=Launch)
 
     @property
     def finished(self) -> bool:
         return self.progress.epoch > self.config.training.epochs
+
+    @property
+    def network(self) -> nn.Module:
+        """The model itself, without its DistributedDataParallel wrapper."""
+        if isinstance(self.model, DistributedDataParallel):
+            return self.model.module
+        return self.model
 
     def fit(self, stop: StopFlag) -> bool:
         """Train the remaining epochs; False if ``stop`` ended it early (checkpointed)."""
         training = self.config.training
         sampler = resumable_sampler(self.train_loader)
         steps_per_epoch = len(self.train_loader)
+        main = self.launch.is_main
         reporter = ProgressReporter(
             epochs=training.epochs,
             steps_per_epoch=steps_per_epoch,
             log_every_seconds=training.log_every_seconds,
+            use_bar=None if main else False,
         )
+        trace = ParameterTrace.from_environment(self.launch.rank)
         table = MetricsTable(self.paths.metrics, METRIC_COLUMNS, self.progress.rows)
-        if table.rows:
+        if table.rows and main:
             table.write()  # after a crash the CSV may be an epoch ahead of last.pt
         if self.finished:
             return True
-        with SummaryWriter(log_dir=str(self.paths.tensorboard)) as writer:
+        tensorboard = (
+            SummaryWriter(log_dir=str(self.paths.tensorboard))
+            if main
+            else contextlib.nullcontext()
+        )
+        with tensorboard as writer:
             while not self.finished:
                 epoch, first_step = self.progress.epoch, self.progress.step
                 started = time.perf_counter()
@@ -110,6 +135,9 @@ class TrainingRun:
                     grad_clip_norm=training.grad_clip_norm,
                     bf16=training.bf16,
                     normalize=self.config.data.normalize,
+                    after_step=None
+                    if trace is None
+                    else functools.partial(trace.record, epoch, model=self.network),
                 )
                 reporter.end_epoch()
                 del batches  # stops this epoch's loader workers now
@@ -127,11 +155,12 @@ class TrainingRun:
                     )
                     return False
                 row = self._finish_epoch(epoch, time.perf_counter())
-                table.append(row)
-                log_scalars(writer, epoch, row)
+                if main:
+                    table.append(row)
+                    log_scalars(writer, epoch, row)
                 self.save_last(mid_epoch=False)
                 self._report_epoch(row)
-                if stop.requested and not self.finished:
+                if not self.finished and stop.poll():
                     logger.warning(
                         "stopped by %s after epoch %d; checkpoint %s",
                         stop.signal_name,
@@ -144,7 +173,7 @@ class TrainingRun:
     def _position_randomness(self, epoch: int, first_step: int) -> None:
         # After iter(loader): making the iterator draws from torch's generator.
         if first_step == 0:
-            seed_everything(epoch_seed(self.config.seed, epoch))
+            seed_everything(epoch_seed(self.config.seed, epoch, self.launch.rank))
             self.accumulator = EpochAccumulator()
         elif self.saved_rng is not None:
             restore_rng_state(self.saved_rng)
@@ -153,11 +182,14 @@ class TrainingRun:
     def _finish_epoch(self, epoch: int, train_done: float) -> dict[str, Any]:
         """Validate, step the schedule, keep ``best.pt`` up to date; the metrics row."""
         training = self.config.training
-        train_metrics = self.accumulator.compute()
-        samples = self.accumulator.count
+        ranks = all_gather_objects(self.launch, self.accumulator.state_dict())
+        epoch_accumulator = EpochAccumulator.merged(ranks)
+        train_metrics = epoch_accumulator.compute()
+        samples = epoch_accumulator.count  # every rank's: the run's throughput
         train_seconds = self.progress.seconds_in_epoch
+        # Every rank validates on the whole split (no collectives, identical rows).
         val_metrics = evaluate(
-            self.model,
+            self.network,
             self.criterion,
             self.val_loader,
             device=self.device,
@@ -206,12 +238,24 @@ class TrainingRun:
         )
 
     def save_last(self, *, mid_epoch: bool) -> None:
-        """Write ``last.pt``: everything needed to continue at the current position."""
+        """Write ``last.pt``: everything needed to continue at the current position.
+
+        A collective in a distributed run: every rank's generators (and, mid-epoch,
+        running metrics) are gathered into ``rank_states``; rank 0 writes the file.
+        ``rng`` and ``train_accumulator`` are rank 0's (the single-process layout).
+        """
         progress = self.progress
+        own_state = {
+            "rng": capture_rng_state(),
+            "train_accumulator": self.accumulator.state_dict() if mid_epoch else None,
+        }
+        rank_states = all_gather_objects(self.launch, own_state)
+        if not self.launch.is_main:
+            return
         save_checkpoint(
             self.paths.last_checkpoint,
             {
-                "model": self.model.state_dict(),
+                "model": self.network.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": (
                     self.scheduler.state_dict() if self.scheduler is not None else None
@@ -220,10 +264,10 @@ class TrainingRun:
                 "step_in_epoch": progress.step,
                 "steps_per_epoch": len(self.train_loader),
                 "seconds_in_epoch": progress.seconds_in_epoch,
-                "train_accumulator": self.accumulator.state_dict()
-                if mid_epoch
-                else None,
-                "rng": capture_rng_state(),
+                "train_accumulator": own_state["train_accumulator"],
+                "rng": own_state["rng"],
+                "world_size": self.launch.world_size,
+                "rank_states": rank_states,
                 "metrics": progress.rows,
                 "best": {
                     "metric": self.config.training.best_metric,
@@ -235,11 +279,13 @@ class TrainingRun:
         )
 
     def save_best(self, row: dict[str, Any]) -> None:
-        """Write ``best.pt``: the weights of the best epoch and its metrics."""
+        """Write ``best.pt``: the weights of the best epoch and its metrics (rank 0)."""
+        if not self.launch.is_main:
+            return
         save_checkpoint(
             self.paths.best_checkpoint,
             {
-                "model": self.model.state_dict(),
+                "model": self.network.state_dict(),
                 "epoch": row["epoch"],
                 "metrics": row,
                 "config": self.config.to_dict(),
@@ -247,14 +293,25 @@ class TrainingRun:
         )
 
     def restore(self, checkpoint: dict[str, Any]) -> None:
-        """Continue from a ``last.pt`` record (see :meth:`save_last`)."""
+        """Continue from a ``last.pt`` record (see :meth:`save_last`).
+
+        Each rank takes its own generators and running metrics from ``rank_states``;
+        the world size must be the one the checkpoint was written with.
+        """
+        world_size = checkpoint.get("world_size", 1)
+        if world_size != self.launch.world_size:
+            raise CheckpointError(
+                f"{self.paths.last_checkpoint}: the run was checkpointed with "
+                f"{world_size} processes, this launch has {self.launch.world_size}; "
+                "exact resume needs the same number"
+            )
         if checkpoint["steps_per_epoch"] != len(self.train_loader):
             raise CheckpointError(
                 f"{self.paths.last_checkpoint}: the checkpoint has "
                 f"{checkpoint['steps_per_epoch']} steps per epoch but the data gives "
                 f"{len(self.train_loader)}; the training data or batch size changed"
             )
-        self.model.load_state_dict(checkpoint["model"])
+        self.network.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         if self.scheduler is not None and checkpoint["scheduler"] is not None:
             self.scheduler.load_state_dict(checkpoint["scheduler"])
@@ -267,6 +324,7 @@ class TrainingRun:
             best_value=best["value"],
             best_epoch=best["epoch"],
         )
-        if checkpoint["train_accumulator"] is not None:
-            self.accumulator.load_state_dict(checkpoint["train_accumulator"])
-        self.saved_rng = checkpoint["rng"] if self.progress.step > 0 else None
+        own = checkpoint.get("rank_states", [checkpoint])[self.launch.rank]
+        if own["train_accumulator"] is not None:
+            self.accumulator.load_state_dict(own["train_accumulator"])
+        self.saved_rng = own["rng"] if self.progress.step > 0 else None

@@ -7,7 +7,7 @@ once per epoch and owns checkpoints and the epoch bookkeeping.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
@@ -66,10 +66,12 @@ def train_one_epoch(
     grad_clip_norm: float | None = None,
     bf16: bool = True,
     normalize: bool = False,
+    after_step: Callable[[int], None] | None = None,
 ) -> int:
     """Train on ``batches`` (which start at ``first_step``); return the steps done.
 
     Returns early, on a step boundary, when ``stop`` is set before the epoch's last step.
+    ``after_step(step)`` runs after each optimizer step (diagnostics).
     """
     model.train()
     step = first_step
@@ -87,8 +89,10 @@ def train_one_epoch(
         loss_value = loss.item()
         accumulator.update(logits, labels, loss_value)
         step += 1
+        if after_step is not None:
+            after_step(step)
         progress.step(step, loss_value, labels.shape[0])
-        if stop.requested and step < steps_per_epoch:
+        if stop.poll() and step < steps_per_epoch:
             break
     return step
 

@@ -1,7 +1,9 @@
 """The main job, top to bottom: config -> data -> model -> run directory -> fit -> report.
 
 Everything that can be wrong with the input (config, data, device, an existing run
-directory) is found before the run directory is created.
+directory) is found before the run directory is created. Under torchrun or srun every
+rank runs this job in a process group (see :mod:`ml_core.train.distributed`); rank 0
+alone creates and writes the run directory.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
 
 from ml_core.data import (
     dataset_fingerprint,
@@ -25,10 +28,19 @@ from ml_core.train.atomic_files import atomic_write_text
 from ml_core.train.checkpoint import load_checkpoint
 from ml_core.train.config import TrainConfig
 from ml_core.train.device import select_device, set_cpu_threads
+from ml_core.train.distributed import (
+    Launch,
+    SharedStopFlag,
+    all_gather_objects,
+    barrier,
+    detect_launch,
+    process_device,
+    process_group,
+)
 from ml_core.train.environment import collect_environment
 from ml_core.train.evaluation import evaluation_report, write_predictions, write_report
 from ml_core.train.fit import TrainingRun
-from ml_core.train.invocation import TrainRequest, resolve_run
+from ml_core.train.invocation import ResolvedRun, TrainRequest, resolve_run
 from ml_core.train.loop import evaluate
 from ml_core.train.optimization import build_optimizer, build_scheduler
 from ml_core.train.run_directory import (
@@ -37,7 +49,7 @@ from ml_core.train.run_directory import (
     stage_run_directory,
 )
 from ml_core.train.seeding import seed_everything
-from ml_core.train.stop_signals import StopFlag, catch_stop_signals
+from ml_core.train.stop_signals import catch_stop_signals
 from ml_core.train.tracking import write_config_yaml
 
 logger = logging.getLogger(__name__)
@@ -52,12 +64,32 @@ class TrainOutcome:
 
 
 def train(request: TrainRequest) -> TrainOutcome:
-    """Run (or continue) one experiment as ``request`` describes."""
+    """Run (or continue) one experiment as ``request`` describes (on every rank)."""
+    launch = detect_launch()
+    # Every rank checks the request before any rank can create the run directory:
+    # joining the process group waits for all of them.
     resolved = resolve_run(request)
+    device = process_device(launch, select_device(resolved.config.training.device))
+    if not launch.is_main:
+        logging.getLogger("ml_core").setLevel(logging.WARNING)  # rank 0 reports
+    with process_group(launch, device):
+        outcome = _train(resolved, launch, device)
+        barrier(launch)  # the others wait while rank 0 tests and plots
+    return outcome
+
+
+def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> TrainOutcome:
+    # Rank 0's reading wins (a default experiment name holds a timestamp).
+    resolved = all_gather_objects(launch, resolved)[0]
     config = resolved.config
-    device = select_device(config.training.device)
     data_dir = data_directory(config)
-    train_loader, val_loader = get_dataloaders(config.data_loader_config(data_dir))
+    loader_config = config.data_loader_config(data_dir)
+    if launch.distributed:
+        loader_config["distributed"] = {
+            "rank": launch.rank,
+            "world_size": launch.world_size,
+        }
+    train_loader, val_loader = get_dataloaders(loader_config)
 
     threads = set_cpu_threads(config.training.cpu_threads, config.data.num_workers)
     if config.training.deterministic and device.type == "cpu":
@@ -65,6 +97,10 @@ def train(request: TrainRequest) -> TrainOutcome:
     seed_everything(config.seed)
     model = build_model(config.model_options(), config.data.input_shape).to(device)
     optimizer = build_optimizer(model, config.training)
+    if launch.distributed:
+        model = DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
     run = TrainingRun(
         config=config,
         paths=RunPaths(resolved.resume_dir or config.run_dir),
@@ -74,10 +110,12 @@ def train(request: TrainRequest) -> TrainOutcome:
         train_loader=train_loader,
         val_loader=val_loader,
         device=device,
+        launch=launch,
     )
     if resolved.resume_dir is not None:
         run.restore(load_checkpoint(run.paths.last_checkpoint))
-        _record_resume(run.paths, data_dir)
+        if launch.is_main:
+            _record_resume(run.paths, data_dir, launch)
         logger.info(
             "resuming %s at epoch %d step %d",
             run.paths.root,
@@ -87,18 +125,20 @@ def train(request: TrainRequest) -> TrainOutcome:
     else:
         run.paths = _create_run_directory(run, data_dir)
     logger.info(
-        "run directory %s: %s (%d parameters) on %s (%d CPU threads), data %s",
+        "run directory %s: %s (%d parameters) on %s (%d CPU threads, %d processes), "
+        "data %s",
         run.paths.root,
         config.model.name,
-        count_parameters(model),
+        count_parameters(run.network),
         device,
         threads,
+        launch.world_size,
         data_dir,
     )
 
-    with catch_stop_signals(StopFlag()) as stop:
+    with catch_stop_signals(SharedStopFlag(launch, device)) as stop:
         finished = run.fit(stop)
-    if finished:
+    if finished and launch.is_main:
         _finish(run, data_dir)
     return TrainOutcome(run.paths.root, finished)
 
@@ -111,17 +151,37 @@ def data_directory(config: TrainConfig) -> Path:
 
 
 def _create_run_directory(run: TrainingRun, data_dir: Path) -> RunPaths:
-    """Stage config, env.json and the step-0 checkpoint, then publish the directory."""
+    """Stage config, env.json and the step-0 checkpoint, then publish the directory.
+
+    Rank 0 writes; the others take part in the checkpoint (it gathers their states).
+    """
     final_root = run.paths.root
-    run.paths = stage_run_directory(final_root)
-    write_config_yaml(run.paths.config, run.config.to_dict())
-    environment = collect_environment(dataset_fingerprint(data_dir))
-    atomic_write_text(run.paths.environment, json.dumps(environment, indent=2) + "\n")
+    main = run.launch.is_main
+    if main:
+        run.paths = stage_run_directory(final_root)
+        write_config_yaml(run.paths.config, run.config.to_dict())
+        environment = _environment(data_dir, run.launch)
+        atomic_write_text(
+            run.paths.environment, json.dumps(environment, indent=2) + "\n"
+        )
     run.save_last(mid_epoch=False)
-    return publish_run_directory(run.paths, final_root)
+    paths = (
+        publish_run_directory(run.paths, final_root) if main else RunPaths(final_root)
+    )
+    barrier(run.launch)
+    return paths
 
 
-def _record_resume(paths: RunPaths, data_dir: Path) -> None:
+def _environment(data_dir: Path, launch: Launch) -> dict[str, object]:
+    environment = collect_environment(dataset_fingerprint(data_dir))
+    environment["distributed"] = {
+        "world_size": launch.world_size,
+        "launcher": launch.launcher,
+    }
+    return environment
+
+
+def _record_resume(paths: RunPaths, data_dir: Path, launch: Launch) -> None:
     """Add this process's environment to env.json's ``resumes`` list."""
     try:
         environment = json.loads(paths.environment.read_text(encoding="utf-8"))
@@ -131,7 +191,7 @@ def _record_resume(paths: RunPaths, data_dir: Path) -> None:
         )
         environment = {}
     resumes = environment.setdefault("resumes", [])
-    resumes.append(collect_environment(dataset_fingerprint(data_dir)))
+    resumes.append(_environment(data_dir, launch))
     atomic_write_text(paths.environment, json.dumps(environment, indent=2) + "\n")
 
 
@@ -139,10 +199,10 @@ def _finish(run: TrainingRun, data_dir: Path) -> None:
     """Best checkpoint on the test split (when there is one), then the curves plot."""
     if has_split(data_dir, "test"):
         best = load_checkpoint(run.paths.best_checkpoint)
-        run.model.load_state_dict(best["model"])
+        run.network.load_state_dict(best["model"])
         test_loader = get_test_loader(run.config.data_loader_config(data_dir))
         accumulator = evaluate(
-            run.model,
+            run.network,
             run.criterion,
             test_loader,
             device=run.device,

@@ -23,9 +23,13 @@ def seed_everything(seed: int) -> None:
         torch.cuda.manual_seed_all(seed)
 
 
-def epoch_seed(seed: int, epoch: int) -> int:
-    """The seed used at the start of ``epoch``: dropout masks depend on (seed, epoch)."""
-    return (seed * 1_000_003 + epoch) % 2**63
+def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
+    """The seed used at the start of ``epoch``: dropout masks depend on (seed, epoch).
+
+    Data-parallel ranks get different seeds (rank 0 the single-process one), so their
+    dropout masks are independent like those of one process's larger batch.
+    """
+    return (seed * 1_000_003 + epoch + rank * 2**40) % 2**63
 
 
 def capture_rng_state() -> dict[str, Any]:

@@ -33,6 +33,10 @@ class StopFlag:
     def request(self, signal_name: str) -> None:
         self.signal_name = signal_name
 
+    def poll(self) -> bool:
+        """Whether to stop now; the loop's one question (shared across ranks in DDP)."""
+        return self.requested
+
 
 @contextlib.contextmanager
 def catch_stop_signals(flag: StopFlag) -> Iterator[StopFlag]:

@@ -1,0 +1,220 @@
+"""torch.distributed for ``ml-train``: find the launcher, join the process group, leave it.
+
+``torchrun`` sets ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_ADDR``/``MASTER_PORT``;
+``srun`` sets ``SLURM_PROCID``/``SLURM_STEP_NUM_TASKS``/``SLURM_LOCALID`` and the job's
+node list, whose first host is the master (port derived from the job id unless
+``MASTER_PORT`` is set). Neither: one process, no process group. NCCL on CUDA (one GPU
+per process, ``cuda:LOCAL_RANK``), gloo on CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+import os
+import signal
+import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from ml_core.train.stop_signals import StopFlag
+
+logger = logging.getLogger(__name__)
+
+# srun's ports: a fixed range, offset by the job id so that two jobs sharing a node
+# (or a requeued job whose old port lingers in TIME_WAIT) rarely collide.
+SLURM_PORT_BASE, SLURM_PORT_SPAN = 20000, 20000
+GROUP_TIMEOUT = datetime.timedelta(minutes=30)
+
+
+class LaunchError(RuntimeError):
+    """The launcher's environment variables are incomplete or inconsistent."""
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How this process was started: its rank among ``world_size`` processes."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    master_addr: str | None = None
+    master_port: int | None = None
+    launcher: str = "single"
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def detect_launch(environ: Mapping[str, str] | None = None) -> Launch:
+    """The launch described by ``environ`` (default ``os.environ``); torchrun first."""
+    env = os.environ if environ is None else environ
+    if "RANK" in env and "WORLD_SIZE" in env:
+        return _torchrun_launch(env)
+    # SLURM_STEP_NUM_TASKS is set by srun for its step, not in the batch shell, so a
+    # trainer started directly by a multi-task job script stays a single process.
+    if "SLURM_PROCID" in env and "SLURM_STEP_NUM_TASKS" in env:
+        return _srun_launch(env)
+    return Launch()
+
+
+def _torchrun_launch(env: Mapping[str, str]) -> Launch:
+    rank, world = _integer(env, "RANK"), _integer(env, "WORLD_SIZE")
+    local_rank = _integer(env, "LOCAL_RANK") if "LOCAL_RANK" in env else rank
+    _check_rank(rank, world, "RANK")
+    if world == 1:
+        return Launch(launcher="torchrun")
+    for name in ("MASTER_ADDR", "MASTER_PORT"):
+        if not env.get(name):
+            raise LaunchError(f"{name}: not set, but WORLD_SIZE={world}")
+    return Launch(
+        rank,
+        world,
+        local_rank,
+        env["MASTER_ADDR"],
+        _integer(env, "MASTER_PORT"),
+        "torchrun",
+    )
+
+
+def _srun_launch(env: Mapping[str, str]) -> Launch:
+    rank, world = _integer(env, "SLURM_PROCID"), _integer(env, "SLURM_STEP_NUM_TASKS")
+    _check_rank(rank, world, "SLURM_PROCID")
+    local_rank = _integer(env, "SLURM_LOCALID") if "SLURM_LOCALID" in env else 0
+    if world == 1:
+        return Launch(launcher="srun")
+    if env.get("MASTER_PORT"):
+        port = _integer(env, "MASTER_PORT")
+    else:
+        port = SLURM_PORT_BASE + _integer(env, "SLURM_JOB_ID") % SLURM_PORT_SPAN
+    address = env.get("MASTER_ADDR") or first_host(
+        env.get("SLURM_STEP_NODELIST") or env.get("SLURM_JOB_NODELIST", "")
+    )
+    return Launch(rank, world, local_rank, address, port, "srun")
+
+
+def first_host(nodelist: str) -> str:
+    """The first host of a Slurm node list (``node[01-04]`` -> ``node01``)."""
+    if not nodelist:
+        raise LaunchError("SLURM_JOB_NODELIST: not set; cannot find the master host")
+    try:
+        result = subprocess.run(
+            ["scontrol", "show", "hostnames", nodelist],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        raise LaunchError(
+            f"SLURM_JOB_NODELIST={nodelist}: scontrol show hostnames failed ({error})"
+        ) from None
+    hosts = result.stdout.split()
+    if not hosts:
+        raise LaunchError(f"SLURM_JOB_NODELIST={nodelist}: no hosts")
+    return hosts[0]
+
+
+def _integer(env: Mapping[str, str], name: str) -> int:
+    value = env.get(name, "")
+    try:
+        return int(value)
+    except ValueError:
+        raise LaunchError(f"{name}: expected an integer, got {value!r}") from None
+
+
+def _check_rank(rank: int, world: int, name: str) -> None:
+    if world < 1 or not 0 <= rank < world:
+        raise LaunchError(f"{name}={rank}: not a rank of a world of size {world}")
+
+
+def process_device(launch: Launch, device: torch.device) -> torch.device:
+    """This process's device: ``cuda:LOCAL_RANK`` for a distributed CUDA run."""
+    if device.type == "cuda" and launch.distributed:
+        if launch.local_rank >= torch.cuda.device_count():
+            raise LaunchError(
+                f"local rank {launch.local_rank}: only "
+                f"{torch.cuda.device_count()} CUDA devices are visible"
+            )
+        device = torch.device("cuda", launch.local_rank)
+        torch.cuda.set_device(device)
+    return device
+
+
+@contextlib.contextmanager
+def process_group(launch: Launch, device: torch.device) -> Iterator[Launch]:
+    """Join the launch's process group (nothing for one process); leave it at exit."""
+    if not launch.distributed:
+        yield launch
+        return
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(
+        backend,
+        init_method=f"tcp://{launch.master_addr}:{launch.master_port}",
+        rank=launch.rank,
+        world_size=launch.world_size,
+        timeout=GROUP_TIMEOUT,
+        device_id=device if device.type == "cuda" else None,
+    )
+    logger.info(
+        "rank %d of %d (%s, %s, master %s:%s)",
+        launch.rank,
+        launch.world_size,
+        launch.launcher,
+        backend,
+        launch.master_addr,
+        launch.master_port,
+    )
+    try:
+        yield launch
+    finally:
+        dist.destroy_process_group()
+
+
+def barrier(launch: Launch) -> None:
+    """Wait for every rank (no-op for one process)."""
+    if launch.distributed:
+        dist.barrier()
+
+
+def all_gather_objects(launch: Launch, value: Any) -> list[Any]:
+    """``value`` of every rank, in rank order (``[value]`` for one process)."""
+    if not launch.distributed:
+        return [value]
+    gathered: list[Any] = [None] * launch.world_size
+    dist.all_gather_object(gathered, value)
+    return gathered
+
+
+class SharedStopFlag(StopFlag):
+    """A stop flag every rank agrees on: any rank's signal stops all at one step.
+
+    :meth:`poll` is a collective (an all-reduce MAX of the signal number), so every rank
+    must call it at the same points of the loop.
+    """
+
+    def __init__(self, launch: Launch, device: torch.device) -> None:
+        super().__init__()
+        self._launch = launch
+        self._device = device
+
+    def poll(self) -> bool:
+        if not self._launch.distributed:
+            return self.requested
+        number = signal.Signals[self.signal_name].value if self.signal_name else 0
+        flag = torch.tensor([number], dtype=torch.int32, device=self._device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        agreed = int(flag.item())
+        if agreed and not self.requested:
+            self.request(signal.Signals(agreed).name)
+        return agreed != 0
