@@ -40,6 +40,8 @@ class DataConfig:
     balance: bool = True
     pin_memory: bool = False
     normalize: bool = True
+    # The split as uint8 in device memory (ml_core.data.get_device_dataloaders).
+    device_resident: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,9 @@ def _data_section(section: SectionReader) -> DataConfig:
         balance=section.boolean("balance", default=DATA.balance),
         pin_memory=section.boolean("pin_memory", default=DATA.pin_memory),
         normalize=section.boolean("normalize", default=DATA.normalize),
+        device_resident=section.boolean(
+            "device_resident", default=DATA.device_resident
+        ),
     )
     section.finish()
     return config
