@@ -70,6 +70,11 @@ def resource_flags() -> argparse.ArgumentParser:
     group.add_argument("--time", help="wall-time limit, HH:MM:SS or D-HH:MM:SS")
     group.add_argument("--gpus", type=int, help="number of GPUs")
     group.add_argument("--cpus", type=int, help="CPU cores per task")
+    group.add_argument(
+        "--nodes",
+        type=int,
+        help="nodes (multi-node presets: one training process per task, via srun)",
+    )
     group.add_argument("--mem", help="memory per node, e.g. 64G")
     group.add_argument("--constraint", help="node features, e.g. scratch-node")
     group.add_argument(
@@ -170,6 +175,7 @@ def _preset(args: argparse.Namespace, fallback: str | None = None) -> Preset:
         time=args.time,
         gpus=args.gpus,
         cpus_per_task=args.cpus,
+        nodes=args.nodes,
         mem=args.mem,
         constraint=args.constraint,
         signal_lead_s=args.signal_lead,

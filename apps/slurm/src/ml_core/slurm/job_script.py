@@ -74,6 +74,7 @@ def render_job_script(spec: JobSpec) -> str:
         resource_lines="\n".join(resource_lines(spec.preset, spec.array)),
         python=quote(spec.python),
         trainer=quote(spec.trainer),
+        launcher=_launcher(spec.preset),
         max_requeues=spec.preset.max_requeues,
         stage_source=quote(spec.stage_source or ""),
         task_selection=_task_selection(spec.tasks, spec.array is not None),
@@ -92,9 +93,16 @@ def resource_lines(preset: Preset, array: str | None = None) -> list[str]:
         lines.append(f"#SBATCH --account={preset.account}")
     if preset.gpus:
         lines.append(f"#SBATCH --gpus={preset.gpus}")
+    if preset.gpus_per_node:
+        lines.append(f"#SBATCH --gpus-per-node={preset.gpus_per_node}")
+    tasks = (
+        "#SBATCH --ntasks=1"
+        if preset.tasks == 1
+        else f"#SBATCH --ntasks-per-node={preset.ntasks_per_node}"
+    )
     lines += [
-        "#SBATCH --nodes=1",
-        "#SBATCH --ntasks=1",
+        f"#SBATCH --nodes={preset.nodes}",
+        tasks,
         f"#SBATCH --cpus-per-task={preset.cpus_per_task}",
         f"#SBATCH --mem={preset.mem}",
         f"#SBATCH --time={preset.time}",
@@ -131,6 +139,18 @@ def _task_selection(tasks: Sequence[TrainerTask], is_array: bool) -> str:
         "esac",
     ]
     return "\n".join(lines)
+
+
+def _launcher(preset: Preset) -> str:
+    """The words before the trainer: ``srun`` starts one process per task (DDP).
+
+    ``--kill-on-bad-exit=1``: a rank that crashes ends the step instead of leaving the
+    others blocked in a collective until the process group times out.
+    """
+    if preset.tasks == 1:
+        return ""
+    # srun no longer inherits --cpus-per-task from the job (Slurm 22.05+): repeat it.
+    return f"srun --kill-on-bad-exit=1 --cpus-per-task={preset.cpus_per_task}"
 
 
 def _module_lines(modules: Sequence[str]) -> str:

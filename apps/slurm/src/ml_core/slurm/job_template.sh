@@ -15,6 +15,8 @@ set -uo pipefail  # no -e: the trainer's exit status is examined below
 
 python=@@{python}
 trainer=@@{trainer}
+# Empty for one process; srun for one process per task (torch.distributed, DDP).
+launcher=(@@{launcher})
 max_requeues=@@{max_requeues}
 requeue_exit_code=@@{requeue_exit_code}
 stage_source=@@{stage_source}
@@ -76,7 +78,8 @@ fi
 echo "ml-slurm: job ${requeue_id} start ${restarts} on $(hostname) at $(date -Is)"
 record RUNNING
 
-"$trainer" "${trainer_args[@]}" --auto-resume &
+# With srun, $trainer_pid is srun's: it forwards the signals below to every task.
+"${launcher[@]}" "$trainer" "${trainer_args[@]}" --auto-resume &
 trainer_pid=$!
 
 # A trapped signal makes `wait` return early: forward it, then wait again until the

@@ -41,6 +41,9 @@ class Preset:
     account: str | None = None
     gpus: int = 0
     cpus_per_task: int = 1
+    nodes: int = 1
+    ntasks_per_node: int = 1
+    gpus_per_node: int = 0
     mem: str = "1G"
     time: str = "01:00:00"
     modules: tuple[str, ...] = ()
@@ -62,6 +65,11 @@ class Preset:
         if self.stage_data and self.staging_constraint:
             parts.append(self.staging_constraint)
         return "&".join(parts) or None
+
+    @property
+    def tasks(self) -> int:
+        """Processes per job: more than one means ``srun`` starts a DDP run."""
+        return self.nodes * self.ntasks_per_node
 
 
 PRESET_FIELDS = {field.name for field in dataclasses.fields(Preset)} - {"name"}
@@ -112,6 +120,15 @@ def validate_preset(preset: Preset) -> Preset:
         check_pattern(module, MODULE_PATTERN, f"{what}: module")
     check_count(preset.gpus, f"{what}: gpus", 0, 64)
     check_count(preset.cpus_per_task, f"{what}: cpus_per_task", 1, 1024)
+    check_count(preset.nodes, f"{what}: nodes", 1, 1024)
+    check_count(preset.ntasks_per_node, f"{what}: ntasks_per_node", 1, 256)
+    check_count(preset.gpus_per_node, f"{what}: gpus_per_node", 0, 64)
+    if preset.gpus and preset.gpus_per_node:
+        raise SlurmInputError(f"{what}: give gpus or gpus_per_node, not both")
+    if preset.stage_data and preset.nodes > 1:
+        raise SlurmInputError(
+            f"{what}: stage_data copies to one node's scratch; it needs nodes = 1"
+        )
     check_count(preset.signal_lead_s, f"{what}: signal_lead_s", 1, MAX_SIGNAL_LEAD_S)
     check_count(preset.max_requeues, f"{what}: max_requeues", 0, 1000)
     check_memory(preset.mem, f"{what}: mem")
