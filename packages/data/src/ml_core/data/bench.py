@@ -1,16 +1,24 @@
-"""Loader benchmark: the course's naive per-sample loader against the fast batch path.
+"""Loader benchmark: the course's naive per-sample loader against our loading modes.
 
-All loaders read the same generated file and deliver float32 [0, 1] batches of 32 ready
-for the model. Each loader runs one warm-up epoch, then ``epochs`` timed epochs; the
-fastest timed epoch counts (steady state: on a shared machine the slower ones measure
-the neighbours).
+Every loader reads the same generated file (:mod:`ml_core.data.bench_data`) with
+batches of 32 (``batch_size``). Each batch is made model-ready on the target device
+(float32 [0, 1] images, long labels: a host-to-device copy and, for uint8 batches, the
+conversion there); with ``train`` every loader is timed a second time with one Adam step
+of the course's baseline MLP per batch (bf16 autocast on CUDA). Each measurement runs one
+warm-up epoch, then ``epochs`` timed epochs; the fastest timed epoch counts (steady
+state: on a shared machine the slower ones measure the neighbours).
+
+The naive loader is timed on at most :data:`NAIVE_MAX_SAMPLES` samples per epoch (a
+random subset, as its shuffled epoch would start); its epoch seconds are extrapolated
+to the whole split, which the ``timed_samples`` column says.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -18,14 +26,20 @@ from typing import Any
 import h5py
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 from torchvision.transforms import ToTensor
 
+from ml_core.data.bench_data import write_bench_pcam
+from ml_core.data.bench_training import TrainingStep, model_ready
+from ml_core.data.device_loader import get_device_dataloaders
 from ml_core.data.layout import split_paths
 from ml_core.data.loaders import get_dataloaders, resumable_sampler
-from ml_core.data.synthetic import write_synthetic_pcam
 
 BATCH_SIZE = 32
+NAIVE_MAX_SAMPLES = 16384
+TASKS = ("loader", "train")
+
+Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
 
 class NaiveCourseDataset(Dataset):
@@ -52,110 +66,233 @@ class NaiveCourseDataset(Dataset):
 
 @dataclass(frozen=True)
 class BenchResult:
-    """Throughput of one loader in its timed (last) epoch."""
+    """Throughput of one loader for one task (``loader`` only, or ``train``)."""
 
     loader: str
+    task: str
     samples_per_second: float
     epoch_seconds: float
     setup_seconds: float
     speedup: float
+    timed_samples: int
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class BenchLoader:
+    """A built loader: what to iterate, what to call before each epoch, its cost."""
+
+    name: str
+    batches: Batches
+    start_epoch: Callable[[int], None]
+    setup_seconds: float
+    timed_samples: int
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """What every loader is measured with."""
+
+    n_samples: int
+    epochs: int
+    num_workers: int
+    batch_size: int
+    device: torch.device
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def _timed_epochs(
-    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-    epochs: int,
-    start_epoch: Callable[[int], None],
+    loader: BenchLoader, settings: BenchSettings, step: TrainingStep | None
 ) -> float:
-    """Seconds of the fastest of ``epochs`` epochs after a warm-up epoch; checks that
-    every batch is model-ready."""
+    """Seconds of the fastest of ``epochs`` epochs after a warm-up epoch."""
     timings = []
-    for epoch in range(epochs + 1):
-        start_epoch(epoch)
+    for epoch in range(settings.epochs + 1):
+        loader.start_epoch(epoch)
+        _synchronize(settings.device)
         started = time.perf_counter()
-        for images, labels in batches:
-            if images.dtype != torch.float32 or labels.dtype != torch.long:
-                raise TypeError(
-                    f"bench: unexpected batch {images.dtype}/{labels.dtype}"
-                )
+        for raw_images, raw_labels in loader.batches:
+            images, labels = model_ready(raw_images, raw_labels, settings.device)
+            if step is not None:
+                step(images, labels)
+        _synchronize(settings.device)
         timings.append(time.perf_counter() - started)
+    if step is not None and not np.isfinite(step.mean_loss()):
+        raise ArithmeticError("bench: training loss is not finite")
     return min(timings[1:])
-
-
-def run_benchmark(
-    *, n_samples: int = 4096, epochs: int = 3, num_workers: int = 0
-) -> list[BenchResult]:
-    """Time the naive loader and ours (streaming, in RAM) on one generated file."""
-    with tempfile.TemporaryDirectory(prefix="ml-data-bench-") as workdir:
-        data_dir = write_synthetic_pcam(
-            Path(workdir), n_train=n_samples, n_valid=1, n_test=1, seed=0
-        )
-        timings = [
-            _naive(data_dir, epochs, num_workers),
-            _ours(data_dir, epochs, num_workers, in_memory=False),
-            _ours(data_dir, epochs, num_workers, in_memory=True),
-        ]
-    naive_rate = n_samples / timings[0][1]
-    return [
-        BenchResult(
-            loader=name,
-            samples_per_second=n_samples / seconds,
-            epoch_seconds=seconds,
-            setup_seconds=setup,
-            speedup=(n_samples / seconds) / naive_rate,
-        )
-        for name, seconds, setup in timings
-    ]
 
 
 def _no_epoch_setup(epoch: int) -> None:
     del epoch
 
 
-def _naive(data_dir: Path, epochs: int, num_workers: int) -> tuple[str, float, float]:
+@contextmanager
+def _naive(data_dir: Path, settings: BenchSettings) -> Iterator[BenchLoader]:
     started = time.perf_counter()
     dataset = NaiveCourseDataset(*split_paths(data_dir, "train"))
+    timed = min(len(dataset), NAIVE_MAX_SAMPLES)
+    # DataLoader(shuffle=True) draws a RandomSampler like this one; it reshuffles by
+    # itself each epoch, so there is nothing to set per epoch.
     loader = DataLoader(
-        dataset, batch_size=BATCH_SIZE, shuffle=True, num_workers=num_workers
+        dataset,
+        batch_size=settings.batch_size,
+        sampler=RandomSampler(dataset, num_samples=timed),
+        num_workers=settings.num_workers,
     )
     setup = time.perf_counter() - started
-    # DataLoader(shuffle=True) reshuffles by itself each epoch: nothing to set.
-    seconds = _timed_epochs(loader, epochs, _no_epoch_setup)
-    return "naive course loader (per-index h5, ToTensor)", seconds, setup
+    name = "naive course loader (per-index h5, ToTensor)"
+    yield BenchLoader(name, loader, _no_epoch_setup, setup, timed)
 
 
-def _ours(
-    data_dir: Path, epochs: int, num_workers: int, *, in_memory: bool
-) -> tuple[str, float, float]:
-    config = {
-        "seed": 0,
-        "data": {
-            "data_path": str(data_dir),
-            "batch_size": BATCH_SIZE,
-            "num_workers": num_workers,
-            "in_memory": in_memory,
-        },
+def _course_config(data_dir: Path, settings: BenchSettings, **data: Any) -> dict:
+    options = {
+        "data_path": str(data_dir),
+        "batch_size": settings.batch_size,
+        "num_workers": settings.num_workers,
     }
+    return {"seed": 0, "data": options | data}
+
+
+@contextmanager
+def _ours(
+    data_dir: Path, settings: BenchSettings, *, in_memory: bool
+) -> Iterator[BenchLoader]:
+    # uint8 batches when a GPU converts them; float32 on the CPU, like the course.
+    config = _course_config(
+        data_dir,
+        settings,
+        in_memory=in_memory,
+        uint8_batches=settings.device.type == "cuda",
+        pin_memory=settings.device.type == "cuda",
+    )
     started = time.perf_counter()
     train, _ = get_dataloaders(config)
     setup = time.perf_counter() - started
-    seconds = _timed_epochs(train, epochs, resumable_sampler(train).set_epoch)
     name = "ml_core.data, in_memory=true" if in_memory else "ml_core.data, streaming h5"
-    return name, seconds, setup
+    start_epoch = resumable_sampler(train).set_epoch
+    yield BenchLoader(name, train, start_epoch, setup, settings.n_samples)
+
+
+@contextmanager
+def _device_resident(data_dir: Path, settings: BenchSettings) -> Iterator[BenchLoader]:
+    started = time.perf_counter()
+    train, _ = get_device_dataloaders(
+        _course_config(data_dir, settings), settings.device
+    )
+    _synchronize(settings.device)
+    setup = time.perf_counter() - started
+    where = "on device" if train.resident else "host + prefetch"
+    name = f"ml_core.data, device_resident ({settings.device.type}, {where})"
+    start_epoch = resumable_sampler(train).set_epoch
+    try:
+        yield BenchLoader(name, train, start_epoch, setup, settings.n_samples)
+    finally:
+        del train
+        if settings.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def run_benchmark(
+    *,
+    n_samples: int = 4096,
+    epochs: int = 3,
+    num_workers: int = 0,
+    device: str = "cpu",
+    train: bool = True,
+    batch_size: int = BATCH_SIZE,
+) -> list[BenchResult]:
+    """Time the naive loader and ours (streaming, in RAM, device-resident) on one
+    generated file: loader only, then (``train``) with a training step per batch."""
+    settings = BenchSettings(
+        n_samples, epochs, num_workers, batch_size, torch.device(device)
+    )
+    tasks = TASKS if train else TASKS[:1]
+    rows: dict[str, list[tuple[str, float, int, float]]] = {task: [] for task in tasks}
+    with tempfile.TemporaryDirectory(prefix="ml-data-bench-") as workdir:
+        data_dir = write_bench_pcam(Path(workdir), n_samples)
+        modes = (
+            lambda: _naive(data_dir, settings),
+            lambda: _ours(data_dir, settings, in_memory=False),
+            lambda: _ours(data_dir, settings, in_memory=True),
+            lambda: _device_resident(data_dir, settings),
+        )
+        for mode in modes:
+            for task, row in _measure(mode, settings, tasks):
+                rows[task].append(row)
+    return [
+        result for task in tasks for result in _results(task, rows[task], n_samples)
+    ]
+
+
+def _measure(
+    mode: Callable[[], AbstractContextManager[BenchLoader]],
+    settings: BenchSettings,
+    tasks: tuple[str, ...],
+) -> list[tuple[str, tuple[str, float, int, float]]]:
+    """(task, (name, setup s, timed samples, seconds)) per task for one loader.
+
+    The loader dies with this call: the naive one holds its h5 files open, with a
+    locking mode the next loader's reads would conflict with.
+    """
+    timings = []
+    with mode() as loader:
+        for task in tasks:
+            step = TrainingStep(settings.device) if task == "train" else None
+            seconds = _timed_epochs(loader, settings, step)
+            row = (loader.name, loader.setup_seconds, loader.timed_samples, seconds)
+            timings.append((task, row))
+    return timings
+
+
+def _results(
+    task: str, rows: list[tuple[str, float, int, float]], n_samples: int
+) -> list[BenchResult]:
+    _, _, naive_samples, naive_seconds = rows[0]
+    naive_rate = naive_samples / naive_seconds
+    return [
+        BenchResult(
+            loader=name,
+            task=task,
+            samples_per_second=timed / seconds,
+            epoch_seconds=seconds * n_samples / timed,
+            setup_seconds=setup,
+            speedup=(timed / seconds) / naive_rate,
+            timed_samples=timed,
+        )
+        for name, setup, timed, seconds in rows
+    ]
+
+
+def multi_gpu_note(device: str) -> str:
+    """The table's last line: whether a 1 vs N GPU comparison was possible here."""
+    visible = torch.cuda.device_count() if device == "cuda" else 0
+    return (
+        f"1 vs N GPUs: not run ({visible} CUDA device(s) visible; this bench times "
+        "one process on one device)"
+    )
 
 
 def format_results(results: list[BenchResult]) -> str:
-    """A table of samples/s and speed-up over the naive loader."""
+    """A table of samples/s and speed-up over the naive loader, per task."""
     header = (
-        f"{'loader':<46} {'samples/s':>10} {'epoch s':>8} {'setup s':>8} {'x naive':>8}"
+        f"{'loader':<52} {'task':<6} {'samples/s':>10} {'epoch s':>8} "
+        f"{'setup s':>8} {'x naive':>8}"
     )
     lines = [header, "-" * len(header)]
     lines += [
-        f"{r.loader:<46} {r.samples_per_second:>10.0f} {r.epoch_seconds:>8.2f} "
-        f"{r.setup_seconds:>8.2f} {r.speedup:>8.1f}"
+        f"{r.loader:<52} {r.task:<6} {r.samples_per_second:>10.0f} "
+        f"{r.epoch_seconds:>8.2f} {r.setup_seconds:>8.2f} {r.speedup:>8.1f}"
+        + ("" if r.timed_samples == _full(results) else f"  (timed {r.timed_samples})")
         for r in results
     ]
     return "\n".join(lines)
+
+
+def _full(results: list[BenchResult]) -> int:
+    return max(r.timed_samples for r in results)
