@@ -158,6 +158,7 @@ def test_requeued_two_task_job_resumes_exactly(
     )
     assert state == "COMPLETED", log
     assert "forwarding it to the trainer" in log
+    assert "trainer exited with 75: requeuing" in log  # every rank's status
     assert "stopped by SIGUSR1" in log
     assert "resuming" in log
     script = next(launches.root.rglob("*.sbatch")).read_text()

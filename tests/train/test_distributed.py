@@ -47,18 +47,22 @@ def torchrun(*worker: str) -> list[str]:
     return [cli("torchrun"), "--standalone", "--nproc-per-node=2", *worker]
 
 
-def run(
+def start(
     command: list[str], cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         command,
         cwd=cwd,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
-        check=False,
     )
+
+
+def finish(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    stdout, stderr = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def worker_pids(launcher: subprocess.Popen[str]) -> dict[int, int]:
@@ -78,9 +82,7 @@ def worker_pids(launcher: subprocess.Popen[str]) -> dict[int, int]:
 
 def interrupt_rank_one(command: list[str], cwd: Path) -> tuple[int, str]:
     """Start a 2-rank run, SIGUSR1 rank 1 only at the trigger line, wait for the end."""
-    launcher = subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    launcher = start(command, cwd)
     assert launcher.stderr is not None
     lines = []
     for line in launcher.stderr:
@@ -116,7 +118,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory, train_data_dir: Path) -> Runs
     trace = cwd / "trace"
     no_dropout = "model.dropout_rate=0"
     traced_env = {**os.environ, ENVIRONMENT_VARIABLE: str(trace)}
-    ranks = run(
+    # The three independent runs overlap (their start-up is mostly importing torch).
+    ranks = start(
         torchrun(
             "--no-python",
             *PER_RANK_CWD,
@@ -126,7 +129,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, train_data_dir: Path) -> Runs
         cwd,
         traced_env,
     )
-    single = run(
+    single = start(
         [
             cli("ml-train"),
             *small_run_overrides(
@@ -135,18 +138,19 @@ def runs(tmp_path_factory: pytest.TempPathFactory, train_data_dir: Path) -> Runs
         ],
         cwd,
     )
-    reference = run(
+    reference = start(
         torchrun(cli("ml-train"), *small_run_overrides(train_data_dir, "reference")),
         cwd,
     )
+    finished = [finish(process) for process in (ranks, single, reference)]
     args = small_run_overrides(train_data_dir, "stopped")
     code, log = interrupt_rank_one(
         torchrun(cli("ml-train"), "--auto-resume", *args), cwd
     )
     last = cwd / "experiments/results/stopped/checkpoints/last.pt"
     checkpoint = torch.load(last, weights_only=True) if last.exists() else {}
-    resumed = run(torchrun(cli("ml-train"), "--auto-resume", *args), cwd)
-    return Runs(cwd, trace, ranks, single, reference, code, log, checkpoint, resumed)
+    resumed = finish(start(torchrun(cli("ml-train"), "--auto-resume", *args), cwd))
+    return Runs(cwd, trace, *finished, code, log, checkpoint, resumed)
 
 
 def test_parameters_are_identical_on_both_ranks_after_every_step(runs: Runs) -> None:

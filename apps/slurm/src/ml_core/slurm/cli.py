@@ -1,8 +1,8 @@
 """``ml-slurm``: submit training runs and sweeps to Slurm, and follow them.
 
     ml-slurm submit [--config FILE] [--set key.path=value ...] [--device D]
-                    [--preset NAME] [--time HH:MM:SS] [--gpus N] [--account A]
-                    [--stage-data] [--dry-run] ...
+                    [--preset NAME] [--time HH:MM:SS] [--gpus N] [--nodes N]
+                    [--account A] [--stage-data] [--dry-run] ...
     ml-slurm sweep SWEEP.yaml [--parallel N] [--preset NAME] [--dry-run] ...
     ml-slurm sweep --resubmit-failed SWEEP_DIR_OR_YAML
     ml-slurm status [RUN_DIR | JOB_DIR | SWEEP_DIR | SWEEP.yaml]

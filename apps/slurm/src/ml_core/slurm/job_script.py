@@ -24,6 +24,7 @@ from ml_core.slurm.shell_values import (
 # that rendering a script does not import the trainer and torch.
 REQUEUE_EXIT_CODE = 75
 INDENT = "        "
+SRUN_WAIT_S = 120
 
 
 class JobTemplate(string.Template):
@@ -144,13 +145,15 @@ def _task_selection(tasks: Sequence[TrainerTask], is_array: bool) -> str:
 def _launcher(preset: Preset) -> str:
     """The words before the trainer: ``srun`` starts one process per task (DDP).
 
-    ``--kill-on-bad-exit=1``: a rank that crashes ends the step instead of leaving the
-    others blocked in a collective until the process group times out.
+    ``--wait``: once one task has ended, the others get that long, then are killed, so
+    a rank that crashes does not leave the rest blocked in a collective. Not
+    ``--kill-on-bad-exit``: every rank exits 75 after a checkpoint, and killing the
+    slower ones would turn srun's exit status into 143.
     """
     if preset.tasks == 1:
         return ""
     # srun no longer inherits --cpus-per-task from the job (Slurm 22.05+): repeat it.
-    return f"srun --kill-on-bad-exit=1 --cpus-per-task={preset.cpus_per_task}"
+    return f"srun --wait={SRUN_WAIT_S} --cpus-per-task={preset.cpus_per_task}"
 
 
 def _module_lines(modules: Sequence[str]) -> str:
