@@ -47,10 +47,14 @@ def test_ranks_see_exactly_what_one_process_with_the_global_batch_sees() -> None
         assert two[0][step] + two[1][step] == batch
 
 
-def test_short_last_batch_is_split_and_a_tiny_remainder_dropped() -> None:
+def test_short_last_batch_is_split_into_equal_shares() -> None:
     two = rank_batches(100, 8, 2)  # 6 full global batches + 4 samples
     assert [len(batch) for batch in two[0]] == [8] * 6 + [2]
     assert [len(batch) for batch in two[1]] == [8] * 6 + [2]
+    # 5 left over: equal shares of 2 (DDP's mean of means is then the global mean).
+    odd = rank_batches(101, 8, 2)
+    assert [len(odd[0][-1]), len(odd[1][-1])] == [2, 2]
+    assert odd[0][-1] + odd[1][-1] == single_batches(101, 16)[-1][:4]
     three = rank_batches(97, 16, 3)  # 2 full global batches + 1 sample (< 3 ranks)
     assert [len(ranks) for ranks in three] == [2, 2, 2]
 

@@ -55,10 +55,12 @@ class RankShare:
 class DistributedBatchSampler(ResumableBatchSampler):
     """This rank's batches of a seeded (balanced) epoch shared by ``world_size`` ranks.
 
-    ``batch_size`` is per rank. The epoch's last global batch, when short, is split as
-    evenly as possible; if it has fewer samples than ranks it is dropped so that no rank
-    gets an empty batch. :meth:`set_epoch` and :meth:`skip_batches` work as in the
-    parent class and must be called with the same values on every rank.
+    ``batch_size`` is per rank. The epoch's last global batch, when short, loses its
+    last ``len % world_size`` samples and is split into equal shares: DDP averages the
+    ranks' mean gradients, which equals the global batch's mean gradient only for equal
+    shares. (With fewer samples than ranks it is dropped.) :meth:`set_epoch` and
+    :meth:`skip_batches` work as in the parent class and must be called with the same
+    values on every rank.
     """
 
     def __init__(
@@ -83,8 +85,5 @@ class DistributedBatchSampler(ResumableBatchSampler):
         for index in range(first, len(self)):
             start = index * self.global_batch_size
             batch = order[start : start + self.global_batch_size]
-            if len(batch) == self.global_batch_size:
-                mine = batch[rank * self.batch_size : (rank + 1) * self.batch_size]
-            else:
-                mine = torch.tensor_split(batch, world)[rank]
-            yield mine.tolist()
+            share = len(batch) // world
+            yield batch[rank * share : (rank + 1) * share].tolist()
