@@ -139,14 +139,22 @@ def _check_rank(rank: int, world: int, name: str) -> None:
 
 
 def process_device(launch: Launch, device: torch.device) -> torch.device:
-    """This process's device: ``cuda:LOCAL_RANK`` for a distributed CUDA run."""
+    """This process's device: ``cuda:LOCAL_RANK`` for a distributed CUDA run.
+
+    Where the launcher binds one GPU to each task (``--gpus-per-task=1``), the task
+    sees a single device, ``cuda:0``, whatever its local rank.
+    """
     if device.type == "cuda" and launch.distributed:
-        if launch.local_rank >= torch.cuda.device_count():
+        visible = torch.cuda.device_count()
+        if visible == 1:
+            index = 0
+        elif launch.local_rank < visible:
+            index = launch.local_rank
+        else:
             raise LaunchError(
-                f"local rank {launch.local_rank}: only "
-                f"{torch.cuda.device_count()} CUDA devices are visible"
+                f"local rank {launch.local_rank}: only {visible} CUDA devices are visible"
             )
-        device = torch.device("cuda", launch.local_rank)
+        device = torch.device("cuda", index)
         torch.cuda.set_device(device)
     return device
 
