@@ -12,7 +12,7 @@ import torch
 
 from ml_core.data import bench, bench_data, check_dataset, split_paths
 from ml_core.data.batches import to_model_batch
-from ml_core.data.bench import format_results, run_benchmark
+from ml_core.data.bench import format_results, multi_gpu_note, run_benchmark
 from ml_core.data.bench_data import write_bench_pcam
 from ml_core.data.cli import main
 
@@ -104,4 +104,22 @@ def test_bench_cli_without_cuda(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--device", "cuda"]) == 2
     assert capsys.readouterr().err == (
         "ml-data bench: --device cuda: no CUDA device here\n"
+    )
+
+
+@pytest.mark.slow
+def test_ddp_rows_under_torchrun_with_two_cpu_ranks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["bench", "--samples", "64", "--epochs", "1", "--no-train", "--ranks", "2"]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "device_resident DDP, 1 process " in lines[-3]
+    assert "device_resident DDP, 2 processes " in lines[-2]
+    assert lines[-1].startswith("1 vs N: 2 processes train at ")
+
+
+def test_multi_gpu_note_without_ddp_rows() -> None:
+    assert multi_gpu_note("cpu", []) == (
+        "1 vs N GPUs: not run (0 CUDA device(s) visible; needs --ranks >= 2)"
     )

@@ -8,6 +8,9 @@ of the course's baseline MLP per batch (bf16 autocast on CUDA). Each measurement
 warm-up epoch, then ``epochs`` timed epochs; the fastest timed epoch counts (steady
 state: on a shared machine the slower ones measure the neighbours).
 
+With ``ranks`` >= 2 the device-resident MLP epoch is also timed under DDP with 1 and N
+processes (:mod:`ml_core.data.bench_distributed` under torchrun).
+
 The naive loader is timed on at most :data:`NAIVE_MAX_SAMPLES` samples per epoch (a
 random subset, as its shuffled epoch would start); its epoch seconds are extrapolated
 to the whole split, which the ``timed_samples`` column says.
@@ -15,6 +18,9 @@ to the whole split, which the ``timed_samples`` column says.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -206,9 +212,14 @@ def run_benchmark(
     device: str = "cpu",
     train: bool = True,
     batch_size: int = BATCH_SIZE,
+    ranks: int = 0,
 ) -> list[BenchResult]:
     """Time the naive loader and ours (streaming, in RAM, device-resident) on one
-    generated file: loader only, then (``train``) with a training step per batch."""
+    generated file: loader only, then (``train``) with a training step per batch.
+
+    With ``ranks`` >= 2, also a DDP training epoch of the device-resident mode with 1
+    and with ``ranks`` processes under torchrun (task ``ddp``; per-rank batch
+    ``batch_size``; speed-up over the 1-rank run)."""
     settings = BenchSettings(
         n_samples, epochs, num_workers, batch_size, torch.device(device)
     )
@@ -225,9 +236,45 @@ def run_benchmark(
         for mode in modes:
             for task, row in _measure(mode, settings, tasks):
                 rows[task].append(row)
+        if ranks >= 2:
+            tasks += ("ddp",)
+            rows["ddp"] = [
+                _ddp_row(data_dir, settings, world_size) for world_size in (1, ranks)
+            ]
     return [
         result for task in tasks for result in _results(task, rows[task], n_samples)
     ]
+
+
+class BenchError(RuntimeError):
+    """A benchmark run failed (for instance a torchrun rank)."""
+
+
+def _ddp_row(
+    data_dir: Path, settings: BenchSettings, world_size: int
+) -> tuple[str, float, int, float]:
+    """(name, setup s, samples, seconds) of one torchrun DDP run."""
+    out_json = data_dir / f"ddp-{world_size}.json"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone",
+        f"--nproc-per-node={world_size}",
+        "-m", "ml_core.data.bench_distributed", str(data_dir), str(out_json),
+        "--device", settings.device.type,
+        "--batch-size", str(settings.batch_size),
+        "--epochs", str(settings.epochs),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BenchError(f"torchrun with {world_size} rank(s) failed: {last}")
+    measured = json.loads(out_json.read_text())
+    seconds = measured["epoch_seconds"]
+    unit = "GPU" if settings.device.type == "cuda" else "process"
+    plural = {"GPU": "GPUs", "process": "processes"}[unit] if world_size > 1 else unit
+    name = f"device_resident DDP, {world_size} {plural}"
+    setup = time.perf_counter() - started - seconds * (settings.epochs + 1)
+    return name, max(setup, 0.0), measured["samples"], seconds
 
 
 def _measure(
@@ -269,12 +316,18 @@ def _results(
     ]
 
 
-def multi_gpu_note(device: str) -> str:
-    """The table's last line: whether a 1 vs N GPU comparison was possible here."""
+def multi_gpu_note(device: str, results: list[BenchResult]) -> str:
+    """The table's last line: the 1 vs N comparison, or why it was not run."""
+    ddp = [r for r in results if r.task == "ddp"]
+    if ddp:
+        return (
+            f"1 vs N: {ddp[-1].loader.split(', ')[-1]} train at "
+            f"{ddp[-1].speedup:.2f}x the samples/s of one ('x naive' of the ddp rows "
+            "is over the 1-rank row)"
+        )
     visible = torch.cuda.device_count() if device == "cuda" else 0
     return (
-        f"1 vs N GPUs: not run ({visible} CUDA device(s) visible; this bench times "
-        "one process on one device)"
+        f"1 vs N GPUs: not run ({visible} CUDA device(s) visible; needs --ranks >= 2)"
     )
 
 

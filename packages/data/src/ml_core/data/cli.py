@@ -4,7 +4,7 @@
     ml-data fetch --out DIR [--base-url URL] [--checksums FILE] [--retries N]
     ml-data check DIR [--json]
     ml-data bench [--samples N] [--device cpu|cuda] [--batch-size N] [--epochs N]
-                  [--num-workers N] [--no-train] [--json]
+                  [--num-workers N] [--ranks N] [--no-train] [--json]
 
 Exit codes: 0 done, 2 bad input or unusable data (one line per problem on stderr).
 """
@@ -131,6 +131,14 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         help="samples per batch for every loader (default 32, the course's)",
     )
     bench.add_argument(
+        "--ranks",
+        type=_non_negative_int,
+        default=None,
+        help="also time a DDP training epoch with 1 and N ranks under torchrun, one "
+        "device each (default: the visible GPU count with --device cuda, else 0; "
+        "below 2: skipped)",
+    )
+    bench.add_argument(
         "--no-train",
         dest="train",
         action="store_false",
@@ -192,24 +200,37 @@ def _check(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     import torch
 
-    from ml_core.data.bench import format_results, multi_gpu_note, run_benchmark
+    from ml_core.data.bench import (
+        BenchError,
+        format_results,
+        multi_gpu_note,
+        run_benchmark,
+    )
 
     if args.device == "cuda" and not torch.cuda.is_available():
         print("ml-data bench: --device cuda: no CUDA device here", file=sys.stderr)
         return EXIT_BAD_INPUT
-    results = run_benchmark(
-        n_samples=args.n_samples,
-        epochs=args.epochs,
-        num_workers=args.num_workers,
-        device=args.device,
-        train=args.train,
-        batch_size=args.batch_size,
-    )
+    ranks = args.ranks
+    if ranks is None:
+        ranks = torch.cuda.device_count() if args.device == "cuda" else 0
+    try:
+        results = run_benchmark(
+            n_samples=args.n_samples,
+            epochs=args.epochs,
+            num_workers=args.num_workers,
+            device=args.device,
+            train=args.train,
+            batch_size=args.batch_size,
+            ranks=ranks,
+        )
+    except BenchError as error:
+        print(f"ml-data bench: {error}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps([result.to_dict() for result in results], indent=2))
     else:
         print(format_results(results))
-        print(multi_gpu_note(args.device))
+        print(multi_gpu_note(args.device, results))
     return 0
 
 
