@@ -29,7 +29,7 @@ from ml_core.slurm.job_script import resource_lines
 
 WAIT_S = 150.0
 TIMING_COLUMNS = {"epoch_seconds", "samples_per_second"}
-EPOCHS = 8
+EPOCHS = 5
 # 256 samples / (2 ranks x 4): 32 steps per epoch, long enough to signal mid-run.
 CONFIG = """\
 experiment_name: {name}

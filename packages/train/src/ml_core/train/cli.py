@@ -3,8 +3,12 @@
     ml-train [--config FILE] [--set key.path=value ...] [--resume RUN_DIR]
              [--auto-resume] [--device auto|cpu|cuda|mps]
 
+    torchrun --nproc-per-node=N .venv/bin/ml-train ...   # or: srun -n N ml-train ...
+
 Exit codes: 0 finished, 2 bad input (one line on stderr), 75 checkpointed after
-SIGUSR1/SIGTERM (requeue and run again with --resume or --auto-resume).
+SIGUSR1/SIGTERM (requeue and run again with --resume or --auto-resume). Started by
+torchrun or srun with several processes, it trains data-parallel (DDP; data.batch_size
+per process) and rank 0 writes the run directory.
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         description="Train a PCAM classifier. Without arguments: the MLP on the "
         "built-in synthetic PCAM, saved under ./experiments/results/.",
         epilog=f"Exit codes: 0 done, 2 bad input, {REQUEUE_EXIT_CODE} checkpointed "
-        "after SIGUSR1/SIGTERM (please requeue).",
+        "after SIGUSR1/SIGTERM (please requeue). Under torchrun or srun with several "
+        "processes it trains with DistributedDataParallel (data.batch_size is per "
+        "process; rank 0 writes the run directory).",
         add_help=add_help,
     )
     parser.add_argument(
