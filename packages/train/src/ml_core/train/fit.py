@@ -100,6 +100,7 @@ class TrainingRun:
             steps_per_epoch=steps_per_epoch,
             log_every_seconds=training.log_every_seconds,
             use_bar=None if main else False,
+            processes=self.launch.world_size,
         )
         trace = ParameterTrace.from_environment(self.launch.rank)
         table = MetricsTable(self.paths.metrics, METRIC_COLUMNS, self.progress.rows)

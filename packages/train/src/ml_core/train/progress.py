@@ -17,7 +17,11 @@ logger = logging.getLogger(__name__)
 
 
 class ProgressReporter:
-    """Reports train steps; one instance per run, :meth:`start_epoch` per epoch."""
+    """Reports train steps; one instance per run, :meth:`start_epoch` per epoch.
+
+    ``processes``: data-parallel ranks training batches of the same size at the same
+    time, so samples/s is that of the whole run, not of the reporting rank alone.
+    """
 
     def __init__(
         self,
@@ -26,8 +30,10 @@ class ProgressReporter:
         steps_per_epoch: int,
         log_every_seconds: float,
         use_bar: bool | None = None,
+        processes: int = 1,
     ) -> None:
         self.epochs = epochs
+        self.processes = processes
         self.steps_per_epoch = steps_per_epoch
         self.log_every_seconds = log_every_seconds
         self.use_bar = sys.stderr.isatty() if use_bar is None else use_bar
@@ -52,7 +58,7 @@ class ProgressReporter:
     def step(self, step: int, loss: float, batch_size: int) -> None:
         """Record that ``step`` (1-based within the epoch) finished with ``loss``."""
         self._session_steps += 1
-        self._session_samples += batch_size
+        self._session_samples += batch_size * self.processes
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
