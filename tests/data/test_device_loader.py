@@ -136,6 +136,23 @@ def test_skip_batches_resumes_exactly(
         sampler.skip_batches(len(train) + 1)
 
 
+def test_distributed_share_matches_the_standard_loader(tiny_pcam_dir: Path) -> None:
+    shares = []
+    for rank in range(2):
+        config = _config(tiny_pcam_dir, seed=2, batch_size=10)
+        config["distributed"] = {"rank": rank, "world_size": 2}
+        train, _ = get_device_dataloaders(config, CPU)
+        ref_train, _ = get_dataloaders(_standard(config))
+        for loader in (train, ref_train):
+            resumable_sampler(loader).set_epoch(1)
+            resumable_sampler(loader).skip_batches(1)
+        batches = list(train)
+        _assert_same_batches(batches, list(ref_train))
+        assert len(train) == len(ref_train) == 5  # 96 samples, global batches of 20
+        shares.append(torch.cat([labels for _, labels in batches]))
+    assert len(shares[0]) == len(shares[1]) == 4 * 10 - 2  # last share cut to 8
+
+
 def test_filter_data_drops_outliers(
     tmp_path: Path, make_pcam_split: Callable, patches: Callable
 ) -> None:

@@ -4,9 +4,9 @@
         -m ml_core.data.bench_distributed DATA_DIR OUT_JSON \\
         [--device cpu|cuda] [--batch-size B] [--epochs E]
 
-Every rank holds the whole train split on its device and takes a disjoint share of one
-seeded epoch order (positions ``rank::world_size``, cut to equal lengths so no rank waits
-at the last all-reduce); B is the per-rank batch. Rank 0 writes the fastest timed
+Every rank holds the whole train split on its device and takes its share of each global
+batch of one seeded epoch (``config["distributed"]``, as in ``ml-train``); B is the
+per-rank batch. Rank 0 writes the fastest timed
 epoch's throughput to OUT_JSON. NCCL on CUDA, gloo on the CPU.
 """
 
@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
@@ -27,24 +26,9 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ml_core.data.atomic import atomic_output
 from ml_core.data.bench_training import TrainingStep, model_ready
-from ml_core.data.device_loader import DeviceBatchSampler, get_device_dataloaders
+from ml_core.data.device_loader import get_device_dataloaders
 from ml_core.data.device_split import Batch
-
-
-class RankPositions:
-    """This rank's share of the sampler's epoch order, in per-rank batches."""
-
-    def __init__(self, sampler: DeviceBatchSampler, rank: int, world_size: int) -> None:
-        self.sampler, self.rank, self.world_size = sampler, rank, world_size
-        self.per_rank = sampler.num_samples // world_size
-
-    def __len__(self) -> int:
-        return math.ceil(self.per_rank / self.sampler.batch_size)
-
-    def __iter__(self) -> Iterator[torch.Tensor]:
-        order = self.sampler.epoch_order()
-        mine = order[self.rank :: self.world_size][: self.per_rank]
-        return iter(mine.split(self.sampler.batch_size))
+from ml_core.data.loaders import resumable_sampler
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -87,14 +71,13 @@ def main(argv: list[str] | None = None) -> int:
         torch.cuda.set_device(device)
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     try:
-        config = {"seed": 0, "data": {"data_path": str(args.data_dir),
-                                      "batch_size": args.batch_size}}  # fmt: skip
+        config = {
+            "seed": 0,
+            "data": {"data_path": str(args.data_dir), "batch_size": args.batch_size},
+            "distributed": {"rank": rank, "world_size": world_size},
+        }
         train, _ = get_device_dataloaders(config, device)
-        sampler = train.batch_sampler
-        if not isinstance(sampler, DeviceBatchSampler):
-            raise TypeError("bench_distributed: expected a DeviceBatchSampler")
-        positions = RankPositions(sampler, rank, world_size)
-        train.batch_sampler = positions
+        sampler = resumable_sampler(train)  # type: ignore[arg-type]  # duck-typed
         step = TrainingStep(device)
         ddp = DistributedDataParallel(
             step.model, device_ids=[device.index] if device.type == "cuda" else None
@@ -106,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             timings.append(_timed_epoch(train, step))
         seconds = min(timings[1:])
         if rank == 0:
-            samples = positions.per_rank * world_size
+            # Equal shares on every rank (the short last global batch is cut so).
+            samples = world_size * sum(len(batch) for batch in iter(sampler))
             result = {
                 "world_size": world_size,
                 "device": args.device,

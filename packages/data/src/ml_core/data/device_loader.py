@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ml_core.data.device_split import DEVICE_HEADROOM_BYTES, Batch, DeviceSplit
+from ml_core.data.distributed_sampler import DistributedBatchSampler, RankShare
 from ml_core.data.errors import DataError
 from ml_core.data.h5files import SplitFiles
 from ml_core.data.layout import split_paths
@@ -43,20 +44,16 @@ def epoch_device_generator(
     return torch.Generator(device=device).manual_seed(seed_value)
 
 
-class DeviceBatchSampler(ResumableBatchSampler):
-    """:class:`ResumableBatchSampler` whose order is drawn on ``device`` and whose
-    batches are position tensors there (no host round trip per batch)."""
+class _DeviceOrder:
+    """Sampler mixin: the epoch order drawn on ``self.device``, batches as tensors."""
 
-    def __init__(
-        self,
-        labels: np.ndarray,
-        batch_size: int,
-        device: torch.device,
-        *,
-        seed: int = 0,
-        balance: bool = True,
-    ) -> None:
-        super().__init__(labels, batch_size, seed=seed, balance=balance)
+    device: torch.device
+    seed: int
+    epoch: int
+    num_samples: int
+    _device_weights: torch.Tensor | None
+
+    def _place(self, labels: np.ndarray, device: torch.device, balance: bool) -> None:
         self.device = device
         self._device_weights = (
             torch.from_numpy(1.0 / np.bincount(labels)[labels]).to(device)
@@ -78,10 +75,53 @@ class DeviceBatchSampler(ResumableBatchSampler):
             generator=generator,
         )
 
+
+class DeviceBatchSampler(_DeviceOrder, ResumableBatchSampler):
+    """:class:`ResumableBatchSampler` whose order is drawn on ``device`` and whose
+    batches are position tensors there (no host round trip per batch)."""
+
+    def __init__(
+        self,
+        labels: np.ndarray,
+        batch_size: int,
+        device: torch.device,
+        *,
+        seed: int = 0,
+        balance: bool = True,
+    ) -> None:
+        super().__init__(labels, batch_size, seed=seed, balance=balance)
+        self._place(labels, device, balance)
+
     def _batches(self, order: torch.Tensor, first: int) -> Iterator[torch.Tensor]:
         rest = order[first * self.batch_size :]
         # split() of an empty tensor yields one empty chunk, not none.
         return iter(rest.split(self.batch_size) if len(rest) else ())
+
+
+class DeviceDistributedBatchSampler(_DeviceOrder, DistributedBatchSampler):
+    """:class:`DistributedBatchSampler` (this rank's share of each global batch) with
+    the order drawn on ``device`` and position tensors as batches."""
+
+    def __init__(
+        self,
+        labels: np.ndarray,
+        batch_size: int,
+        share: RankShare,
+        device: torch.device,
+        *,
+        seed: int = 0,
+        balance: bool = True,
+    ) -> None:
+        super().__init__(labels, batch_size, share, seed=seed, balance=balance)
+        self._place(labels, device, balance)
+
+    def _batches(self, order: torch.Tensor, first: int) -> Iterator[torch.Tensor]:
+        rank, world = self.share.rank, self.share.world_size
+        for index in range(first, len(self)):
+            start = index * self.global_batch_size
+            batch = order[start : start + self.global_batch_size]
+            share = len(batch) // world
+            yield batch[rank * share : (rank + 1) * share]
 
 
 class OrderedPositions:
@@ -105,7 +145,11 @@ class DeviceLoader:
     """
 
     def __init__(
-        self, split: DeviceSplit, batch_sampler: DeviceBatchSampler | OrderedPositions
+        self,
+        split: DeviceSplit,
+        batch_sampler: DeviceBatchSampler
+        | DeviceDistributedBatchSampler
+        | OrderedPositions,
     ) -> None:
         self.split = split
         self.batch_sampler = batch_sampler
@@ -148,21 +192,35 @@ def get_device_dataloaders(
 ) -> tuple[DeviceLoader, DeviceLoader]:
     """(train_loader, val_loader) held on ``device`` (see the module docstring).
 
-    Reads the same ``config`` as ``get_dataloaders``; ``num_workers``, ``in_memory``,
-    ``pin_memory`` and ``uint8_batches`` do not apply (batches are always uint8 on
-    the device). ``memory_budget`` (bytes) replaces the device's free memory when
+    Reads the same ``config`` as ``get_dataloaders``, ``config["distributed"]``
+    included (this rank's share of each global batch, as there); ``num_workers``,
+    ``in_memory``, ``pin_memory`` and ``uint8_batches`` do not apply (batches are
+    always uint8 on the device). ``memory_budget`` (bytes) replaces the device's free memory when
     deciding placement; ``headroom`` is left free on the device.
     """
     options = DataOptions.from_config(config)
+    share = RankShare.from_config(config)
     target = resolve_device(device)
     train = _load(options, "train", target, memory_budget, headroom)
-    sampler = DeviceBatchSampler(
-        train.labels.cpu().numpy()[train.indices.cpu().numpy()],
-        options.batch_size,
-        target,
-        seed=options.seed,
-        balance=options.balance,
-    )
+    labels = train.labels.cpu().numpy()[train.indices.cpu().numpy()]
+    sampler: DeviceBatchSampler | DeviceDistributedBatchSampler
+    if share.world_size > 1:
+        sampler = DeviceDistributedBatchSampler(
+            labels,
+            options.batch_size,
+            share,
+            target,
+            seed=options.seed,
+            balance=options.balance,
+        )
+    else:
+        sampler = DeviceBatchSampler(
+            labels,
+            options.batch_size,
+            target,
+            seed=options.seed,
+            balance=options.balance,
+        )
     val = _load(options, "valid", target, memory_budget, headroom)
     return DeviceLoader(train, sampler), _ordered(val, options, target)
 
