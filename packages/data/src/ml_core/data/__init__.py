@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ml_core.data.dataset import PCAMDataset
     from ml_core.data.device_loader import (
         DeviceBatchSampler,
+        DeviceDistributedBatchSampler,
         DeviceLoader,
         get_device_dataloaders,
         get_device_split_loader,
@@ -52,6 +53,7 @@ _HOMES = {
     "DistributedBatchSampler": "distributed_sampler",
     "RankShare": "distributed_sampler",
     "DeviceBatchSampler": "device_loader",
+    "DeviceDistributedBatchSampler": "device_loader",
     "DeviceLoader": "device_loader",
     "get_device_dataloaders": "device_loader",
     "get_device_split_loader": "device_loader",
@@ -86,6 +88,7 @@ __all__ = [
     "DataOptions",
     "DatasetReport",
     "DeviceBatchSampler",
+    "DeviceDistributedBatchSampler",
     "DeviceLoader",
     "DistributedBatchSampler",
     "FetchError",
