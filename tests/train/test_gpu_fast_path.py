@@ -20,7 +20,13 @@ from ml_core.models import build_model
 from ml_core.train import build_config
 from ml_core.train.loop import autocast, to_device
 
-from .conftest import read_metrics, run_cli, run_directory_line, small_run_overrides
+from .conftest import (
+    read_metrics,
+    run_cli,
+    run_directory_line,
+    small_run_overrides,
+    without_timing,
+)
 
 needs_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason="needs a CUDA device"
@@ -43,6 +49,25 @@ def test_device_resident_key_reaches_the_device_loaders(train_data_dir: Path) ->
     images, labels = next(iter(val))
     assert images.dtype == torch.uint8
     assert labels.dtype == torch.long
+
+
+@pytest.mark.slow
+def test_ml_train_device_resident_on_cpu_matches_host_loaders(
+    train_data_dir: Path, tmp_path: Path
+) -> None:
+    """On the CPU the device loaders draw the host loaders' order: same metrics."""
+    rows = []
+    for resident in ("false", "true"):
+        overrides = small_run_overrides(
+            train_data_dir, f"resident-{resident}", f"data.device_resident={resident}"
+        )
+        result = run_cli("ml-train", overrides, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        run_dir = tmp_path / run_directory_line(result.stdout)
+        rows.append(without_timing(read_metrics(run_dir)))
+    assert rows[0] == rows[1]
+    evaluated = run_cli("ml-eval", [str(run_dir), "--split", "valid"], cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr
 
 
 def _train_and_score(
@@ -146,23 +171,24 @@ def test_ml_train_on_cuda_matches_cpu_metrics(
 ) -> None:
     """Three epochs of ml-train: CPU vs CUDA float32 (close) and CUDA bf16 (looser)."""
     runs = {
-        "cpu": ("cpu", "false"),
-        "fp32": ("cuda", "false"),
-        "bf16": ("cuda", "true"),
+        "cpu": ("cpu", "false", "false"),
+        "fp32": ("cuda", "false", "true"),
+        "bf16": ("cuda", "true", "true"),
     }
     rows = {}
-    for name, (device, bf16) in runs.items():
+    for name, (device, bf16, resident) in runs.items():
         overrides = small_run_overrides(
             train_data_dir,
             f"run-{name}",
             f"training.bf16={bf16}",
+            f"data.device_resident={resident}",
             "model.dropout_rate=0.0",  # CUDA draws other dropout masks than the CPU
         )
         result = run_cli(
             "ml-train", ["--device", device, *overrides], cwd=tmp_path, timeout=300
         )
         assert result.returncode == 0, result.stderr
-        rows[name] = read_metrics(run_directory_line(result.stdout))
+        rows[name] = read_metrics(tmp_path / run_directory_line(result.stdout))
     assert len(rows["cpu"]) == len(rows["fp32"]) == len(rows["bf16"]) == 3
     for name, loss_tolerance, acc_tolerance in (
         ("fp32", 0.02, 0.05),

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from torch import nn
 
-from ml_core.data import DataError, get_split_loader
+from ml_core.data import DataError
 from ml_core.models import ModelConfigError, build_model
 from ml_core.train.checkpoint import CheckpointError, load_checkpoint
 from ml_core.train.config_files import ConfigError
+from ml_core.train.data_loading import split_loader
 from ml_core.train.device import DEVICE_CHOICES, DeviceUnavailableError, select_device
 from ml_core.train.evaluation import (
     evaluation_report,
@@ -89,7 +90,7 @@ def evaluate_run(run_dir: Path, split: str, checkpoint: str, device_name: str) -
     record = load_checkpoint(paths.checkpoints / f"{checkpoint}.pt")
     device = select_device(device_name)
     data_dir = data_directory(config)
-    loader = get_split_loader(config.data_loader_config(data_dir), split)
+    loader = split_loader(config, config.data_loader_config(data_dir), split, device)
     model = build_model(config.model_options(), config.data.input_shape)
     model.load_state_dict(record["model"])
     accumulator = evaluate(

@@ -19,14 +19,13 @@ from torch.nn.parallel import DistributedDataParallel
 from ml_core.data import (
     dataset_fingerprint,
     ensure_synthetic_pcam,
-    get_dataloaders,
-    get_test_loader,
     has_split,
 )
 from ml_core.models import build_model, count_parameters
 from ml_core.train.atomic_files import atomic_write_text
 from ml_core.train.checkpoint import load_checkpoint
 from ml_core.train.config import TrainConfig
+from ml_core.train.data_loading import split_loader, train_and_val_loaders
 from ml_core.train.device import select_device, set_cpu_threads
 from ml_core.train.distributed import (
     Launch,
@@ -89,7 +88,7 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
             "rank": launch.rank,
             "world_size": launch.world_size,
         }
-    train_loader, val_loader = get_dataloaders(loader_config)
+    train_loader, val_loader = train_and_val_loaders(config, loader_config, device)
 
     threads = set_cpu_threads(config.training.cpu_threads, config.data.num_workers)
     if config.training.deterministic and device.type == "cpu":
@@ -200,7 +199,9 @@ def _finish(run: TrainingRun, data_dir: Path) -> None:
     if has_split(data_dir, "test"):
         best = load_checkpoint(run.paths.best_checkpoint)
         run.network.load_state_dict(best["model"])
-        test_loader = get_test_loader(run.config.data_loader_config(data_dir))
+        test_loader = split_loader(
+            run.config, run.config.data_loader_config(data_dir), "test", run.device
+        )
         accumulator = evaluate(
             run.network,
             run.criterion,
