@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from ml_core.slurm.errors import SlurmInputError, SubmissionError
 from ml_core.slurm.preflight import (
@@ -101,9 +102,16 @@ def resource_flags() -> argparse.ArgumentParser:
     return parser
 
 
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line on stderr (exit 2), no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser(with_train_flags: bool) -> argparse.ArgumentParser:
     """The ml-slurm parser; ml-train's flags (slow to import) only when submitting."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="ml-slurm",
         description="Submit ml_core training runs and sweeps to Slurm; jobs checkpoint "
         "and requeue themselves before the time limit.",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from ml_core.data import DataError
 from ml_core.models import ModelConfigError
@@ -40,9 +41,16 @@ BAD_INPUT_ERRORS = (
 )
 
 
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line on stderr (exit 2), no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     """The ``ml-train`` flags (``ml-slurm`` reuses them with ``add_help=False``)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="ml-train",
         description="Train a PCAM classifier. Without arguments: the MLP on the "
         "built-in synthetic PCAM, saved under ./experiments/results/.",

@@ -18,6 +18,7 @@ from torch import nn
 from ml_core.data import DataError
 from ml_core.models import ModelConfigError, build_model
 from ml_core.train.checkpoint import CheckpointError, load_checkpoint
+from ml_core.train.cli import OneLineArgumentParser
 from ml_core.train.config_files import ConfigError
 from ml_core.train.data_loading import split_loader
 from ml_core.train.device import DEVICE_CHOICES, DeviceUnavailableError, select_device
@@ -34,7 +35,7 @@ from ml_core.train.run_directory import RunPaths
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     """The ``ml-eval`` flags."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="ml-eval",
         description="Evaluate a finished (or checkpointed) run on a data split.",
         add_help=add_help,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from ml_core.viz.curves import plot_curves
 from ml_core.viz.eda_options import EdaOptions
@@ -26,9 +27,16 @@ OS_ERROR_EXIT_CODE = 1
 EDA_DEFAULTS = EdaOptions()
 
 
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line on stderr (exit 2), no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     """The ``ml-viz`` parser with one subcommand per kind of picture."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="ml-viz",
         description="Learning curves, data EDA and run reports for ml_core.",
         add_help=add_help,
