@@ -72,6 +72,7 @@ class TrainingConfig:
     device: str = "auto"
     cpu_threads: int | None = None
     bf16: bool = True
+    compile: bool = False
     deterministic: bool = True
     log_every_seconds: float = 10.0
 
@@ -239,6 +240,7 @@ def _training_section(section: SectionReader) -> TrainingConfig:
             "cpu_threads", TRAINING.cpu_threads, minimum=1, optional=True
         ),
         bf16=section.boolean("bf16", default=TRAINING.bf16),
+        compile=section.boolean("compile", default=TRAINING.compile),
         deterministic=section.boolean("deterministic", default=TRAINING.deterministic),
         log_every_seconds=section.number(
             "log_every_seconds",

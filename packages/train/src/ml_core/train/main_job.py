@@ -95,6 +95,10 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
         torch.use_deterministic_algorithms(mode=True)
     seed_everything(config.seed)
     model = build_model(config.model_options(), config.data.input_shape).to(device)
+    if config.training.compile:
+        # In place: the state_dict keeps its plain keys, so checkpoints stay portable
+        # between compiled and eager runs (and ml-eval).
+        model.compile()
     optimizer = build_optimizer(model, config.training)
     if launch.distributed:
         model = DistributedDataParallel(
