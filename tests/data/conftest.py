@@ -1,15 +1,17 @@
-"""Fixtures of the data tests: a real HTTP server on 127.0.0.1 serving PCAM files."""
+"""Fixtures of the data tests: an 80/20 imbalanced split, and a real HTTP server on
+127.0.0.1 serving PCAM files."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ml_core.data.layout import official_file_names
@@ -106,3 +108,14 @@ def checksums(server: PCAMServer, source: dict[str, bytes], tmp_path: Path) -> P
     path = tmp_path / "pcam.md5"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+@pytest.fixture
+def imbalanced_dir(
+    tmp_path: Path, make_pcam_split: Callable, patches: Callable
+) -> Path:
+    """80 negatives, 20 positives in train; a small valid split."""
+    labels = np.array([0] * 80 + [1] * 20)
+    make_pcam_split(tmp_path, "train", patches(100), labels)
+    make_pcam_split(tmp_path, "valid", patches(8, seed=1), np.arange(8) % 2)
+    return tmp_path

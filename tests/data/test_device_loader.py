@@ -47,16 +47,6 @@ def _assert_same_batches(ours: list, reference: list) -> None:
         assert torch.equal(labels, ref_labels)
 
 
-@pytest.fixture
-def imbalanced_dir(
-    tmp_path: Path, make_pcam_split: Callable, patches: Callable
-) -> Path:
-    """80 negatives, 20 positives in train; a small valid split."""
-    make_pcam_split(tmp_path, "train", patches(100), np.array([0] * 80 + [1] * 20))
-    make_pcam_split(tmp_path, "valid", patches(8, seed=1), np.arange(8) % 2)
-    return tmp_path
-
-
 @pytest.mark.parametrize("memory_budget", [None, 0], ids=["resident", "fallback"])
 def test_same_order_and_pixels_as_the_standard_loader(
     tiny_pcam_dir: Path, memory_budget: int | None

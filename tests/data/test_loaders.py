@@ -72,17 +72,6 @@ def test_in_memory_gives_the_same_batches_as_streaming(tiny_pcam_dir: Path) -> N
         assert torch.equal(la, lb)
 
 
-@pytest.fixture
-def imbalanced_dir(
-    tmp_path: Path, make_pcam_split: Callable, patches: Callable
-) -> Path:
-    """80 negatives, 20 positives in train; a small valid split."""
-    labels = np.array([0] * 80 + [1] * 20)
-    make_pcam_split(tmp_path, "train", patches(100), labels)
-    make_pcam_split(tmp_path, "valid", patches(8, seed=1), np.arange(8) % 2)
-    return tmp_path
-
-
 @pytest.mark.parametrize(("balance", "expected"), [(True, 20.0), (False, 8.0)])
 def test_balance_draws_classes_equally(
     imbalanced_dir: Path, balance: bool, expected: float

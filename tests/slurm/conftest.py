@@ -14,6 +14,7 @@ Without ``slurmctld`` on PATH the tests skip, except under ``CI=true`` where the
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import socket
@@ -333,3 +334,32 @@ def tiny_config(tmp_path: Path, tiny_pcam: Path) -> Path:
     return write_tiny_config(
         tmp_path / "tiny.yaml", tiny_pcam, tmp_path / "results", epochs=2
     )
+
+
+TIMING_COLUMNS = {"epoch_seconds", "samples_per_second"}
+WAIT_S = 150.0
+
+
+def metrics_rows(run_dir: Path) -> list[dict[str, str]]:
+    """The rows of ``run_dir/metrics.csv`` so far (none before the first epoch)."""
+    path = run_dir / "metrics.csv"
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def without_timing(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The rows without the columns that measure time (never equal across runs)."""
+    return [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in rows]
+
+
+def wait_until(
+    condition: Callable[[], object], what: str, timeout: float = WAIT_S
+) -> None:
+    """Poll ``condition`` every 0.1 s; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)

@@ -26,11 +26,11 @@ import pytest
 
 from ml_core.slurm.cli import main
 
+from .conftest import WAIT_S, metrics_rows, wait_until, without_timing
+
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 EPOCHS = 4  # the interrupt lands in epochs 2-4; fewer would race the end
-TIMING_COLUMNS = {"epoch_seconds", "samples_per_second"}
-WAIT_S = 150.0
 REVOCATION_MARGIN_S = 2.0
 
 
@@ -60,22 +60,6 @@ def job_id_in(stdout: str) -> str:
     match = re.search(r"^Submitted batch job (\d+)$", stdout, re.MULTILINE)
     assert match, stdout
     return match.group(1)
-
-
-def wait_until(condition: object, what: str, timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def metrics_rows(run_dir: Path) -> list[dict[str, str]]:
-    path = run_dir / "metrics.csv"
-    if not path.exists():
-        return []
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def interrupt_and_release(cluster: Any, job: str, run_dir: Path) -> list[str]:
@@ -274,8 +258,5 @@ def test_signalled_job_checkpoints_requeues_and_resumes_exactly(
     reference = campaign.sweep_dir / "runs" / "task_000"
     resumed, uninterrupted = metrics_rows(run), metrics_rows(reference)
     assert len(resumed) == len(uninterrupted) == EPOCHS
-
-    def without_timing(rows: list[dict[str, str]]) -> list[dict[str, str]]:
-        return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]
 
     assert without_timing(resumed) == without_timing(uninterrupted)

@@ -9,7 +9,6 @@ USR1 mid-training so that it checkpoints, requeues, resumes and completes; and a
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import json
 import os
@@ -27,8 +26,8 @@ from ml_core.slurm import SlurmInputError, get_preset
 from ml_core.slurm.cli import main
 from ml_core.slurm.job_script import resource_lines
 
-WAIT_S = 150.0
-TIMING_COLUMNS = {"epoch_seconds", "samples_per_second"}
+from .conftest import WAIT_S, metrics_rows, wait_until, without_timing
+
 EPOCHS = 5
 # 256 samples / (2 ranks x 4): 32 steps per epoch, long enough to signal mid-run.
 CONFIG = """\
@@ -57,26 +56,6 @@ class Launches:
     job_run_dir: Path
     srun: subprocess.CompletedProcess[str]
     srun_run_dir: Path
-
-
-def metrics_rows(run_dir: Path) -> list[dict[str, str]]:
-    path = run_dir / "metrics.csv"
-    if not path.exists():
-        return []
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def without_timing(rows: list[dict[str, str]]) -> list[dict[str, str]]:
-    return [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in rows]
-
-
-def wait_until(condition: Any, what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def submit(config: Path) -> str:
