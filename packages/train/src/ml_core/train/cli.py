@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     except BAD_INPUT_ERRORS as error:
         print(f"ml-train: error: {error}", file=sys.stderr)
         return 2
-    print(f"run directory: {outcome.run_dir}", flush=True)
+    if outcome.reports:
+        print(f"run directory: {outcome.run_dir}", flush=True)
     return 0 if outcome.finished else REQUEUE_EXIT_CODE
 
 

@@ -56,10 +56,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainOutcome:
-    """Where the run lives and whether it finished (False: stopped by a signal)."""
+    """Where the run lives, whether it finished (False: stopped by a signal), and
+    whether this process is the one that reports (rank 0, or the only process)."""
 
     run_dir: Path
     finished: bool
+    reports: bool = True
 
 
 def train(request: TrainRequest) -> TrainOutcome:
@@ -143,7 +145,7 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
         finished = run.fit(stop)
     if finished and launch.is_main:
         _finish(run, data_dir)
-    return TrainOutcome(run.paths.root, finished)
+    return TrainOutcome(run.paths.root, finished, reports=launch.is_main)
 
 
 def data_directory(config: TrainConfig) -> Path:
