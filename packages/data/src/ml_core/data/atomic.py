@@ -1,13 +1,22 @@
 """Atomic file creation: write under a temporary name in the same directory, fsync,
-then rename, so a half-written file never appears under its final name."""
+then rename, so a half-written file never appears under its final name.
+
+The one implementation for the whole workspace: training (checkpoints, metrics), the
+plots and reports, and the Slurm app all write through these functions.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
+
+# mkstemp creates files 0600; outputs (data, runs, plots) are meant to be shared.
+OUTPUT_MODE = 0o644
 
 
 def fsync_file(path: Path) -> None:
@@ -19,11 +28,13 @@ def fsync_file(path: Path) -> None:
 @contextmanager
 def atomic_output(final_path: Path) -> Iterator[Path]:
     """Yield a temporary path next to ``final_path``; on success fsync it and rename it
-    to ``final_path``; on any error remove it."""
+    to ``final_path``; on any error remove it. The parent directory is created."""
+    final_path = Path(final_path)
     final_path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(
         dir=final_path.parent, prefix=f".{final_path.name}.", suffix=".tmp"
     )
+    os.fchmod(handle, OUTPUT_MODE)
     os.close(handle)
     temp_path = Path(temp_name)
     try:
@@ -33,3 +44,30 @@ def atomic_output(final_path: Path) -> Iterator[Path]:
     except BaseException:
         temp_path.unlink(missing_ok=True)
         raise
+    _fsync_directory(final_path.parent)
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write(file)`` on a temporary binary file, then move it to ``path``."""
+    with atomic_output(path) as temp_path, temp_path.open("wb") as handle:
+        write(handle)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data``: readers see the old or the new file, never half."""
+    atomic_write(path, lambda handle: handle.write(data))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """UTF-8 text version of :func:`write_bytes_atomic`."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the rename itself durable; some filesystems refuse, which is harmless.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ml_core.train.atomic_files import atomic_write_text
+from ml_core.data import write_text_atomic
 from ml_core.train.epoch_metrics import (
     DECISION_THRESHOLD,
     EpochAccumulator,
@@ -40,7 +40,7 @@ def evaluation_report(
 
 def write_report(path: Path, report: dict[str, Any]) -> None:
     """The report as indented JSON, atomically."""
-    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
+    write_text_atomic(path, json.dumps(report, indent=2) + "\n")
 
 
 def write_predictions(path: Path, accumulator: EpochAccumulator) -> None:
@@ -53,7 +53,7 @@ def write_predictions(path: Path, accumulator: EpochAccumulator) -> None:
         zip(accumulator.labels.tolist(), probs, strict=True)
     ):
         writer.writerow([index, label, repr(prob), int(prob > DECISION_THRESHOLD)])
-    atomic_write_text(path, buffer.getvalue())
+    write_text_atomic(path, buffer.getvalue())
 
 
 def format_confusion_matrix(matrix: list[list[int]]) -> str:

@@ -20,9 +20,9 @@ from ml_core.data import (
     dataset_fingerprint,
     ensure_synthetic_pcam,
     has_split,
+    write_text_atomic,
 )
 from ml_core.models import build_model, count_parameters
-from ml_core.train.atomic_files import atomic_write_text
 from ml_core.train.checkpoint import load_checkpoint
 from ml_core.train.config import TrainConfig
 from ml_core.train.data_loading import split_loader, train_and_val_loaders
@@ -166,7 +166,7 @@ def _create_run_directory(run: TrainingRun, data_dir: Path) -> RunPaths:
         run.paths = stage_run_directory(final_root)
         write_config_yaml(run.paths.config, run.config.to_dict())
         environment = _environment(data_dir, run.launch)
-        atomic_write_text(
+        write_text_atomic(
             run.paths.environment, json.dumps(environment, indent=2) + "\n"
         )
     run.save_last(mid_epoch=False)
@@ -197,7 +197,7 @@ def _record_resume(paths: RunPaths, data_dir: Path, launch: Launch) -> None:
         environment = {}
     resumes = environment.setdefault("resumes", [])
     resumes.append(_environment(data_dir, launch))
-    atomic_write_text(paths.environment, json.dumps(environment, indent=2) + "\n")
+    write_text_atomic(paths.environment, json.dumps(environment, indent=2) + "\n")
 
 
 def _finish(run: TrainingRun, data_dir: Path) -> None:

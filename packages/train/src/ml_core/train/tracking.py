@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from torch.utils.tensorboard import SummaryWriter
 
-from ml_core.train.atomic_files import atomic_write_text
+from ml_core.data import write_text_atomic
 
 METRIC_COLUMNS = (
     "epoch",
@@ -62,12 +62,12 @@ class MetricsTable:
         writer.writeheader()
         for row in self.rows:
             writer.writerow({key: _cell(row.get(key)) for key in writer.fieldnames})
-        atomic_write_text(self.path, buffer.getvalue())
+        write_text_atomic(self.path, buffer.getvalue())
 
 
 def write_config_yaml(path: Path, config: Mapping[str, Any]) -> None:
     """The resolved config as YAML, keys in the course's order."""
-    atomic_write_text(path, yaml.safe_dump(dict(config), sort_keys=False))
+    write_text_atomic(path, yaml.safe_dump(dict(config), sort_keys=False))
 
 
 def log_scalars(writer: SummaryWriter, epoch: int, metrics: Mapping[str, Any]) -> None:
