@@ -68,6 +68,7 @@ class TrainingConfig:
     lr_step_size: int = 1
     lr_gamma: float = 0.1
     grad_clip_norm: float | None = None
+    accumulate_grad_batches: int = 1
     best_metric: str = "val_auroc"
     device: str = "auto"
     cpu_threads: int | None = None
@@ -233,6 +234,9 @@ def _training_section(section: SectionReader) -> TrainingConfig:
             _positive,
             "null or a number > 0",
             optional=True,
+        ),
+        accumulate_grad_batches=section.integer(
+            "accumulate_grad_batches", TRAINING.accumulate_grad_batches, minimum=1
         ),
         best_metric=section.choice("best_metric", TRAINING.best_metric, BEST_METRICS),
         device=section.choice("device", TRAINING.device, DEVICE_CHOICES),

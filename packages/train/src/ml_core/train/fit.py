@@ -83,6 +83,13 @@ class TrainingRun:
         return self.progress.epoch > self.config.training.epochs
 
     @property
+    def steps_per_epoch(self) -> int:
+        """Optimizer steps per epoch: train batches over ``accumulate_grad_batches``."""
+        return math.ceil(
+            len(self.train_loader) / self.config.training.accumulate_grad_batches
+        )
+
+    @property
     def network(self) -> nn.Module:
         """The model itself, without its DistributedDataParallel wrapper."""
         if isinstance(self.model, DistributedDataParallel):
@@ -93,7 +100,7 @@ class TrainingRun:
         """Train the remaining epochs; False if ``stop`` ended it early (checkpointed)."""
         training = self.config.training
         sampler = resumable_sampler(self.train_loader)
-        steps_per_epoch = len(self.train_loader)
+        steps_per_epoch = self.steps_per_epoch
         main = self.launch.is_main
         reporter = ProgressReporter(
             epochs=training.epochs,
@@ -118,7 +125,7 @@ class TrainingRun:
                 epoch, first_step = self.progress.epoch, self.progress.step
                 started = time.perf_counter()
                 sampler.set_epoch(epoch)
-                sampler.skip_batches(first_step)
+                sampler.skip_batches(first_step * training.accumulate_grad_batches)
                 batches = iter(self.train_loader)
                 self._position_randomness(epoch, first_step)
                 reporter.start_epoch(epoch, first_step)
@@ -136,6 +143,7 @@ class TrainingRun:
                     grad_clip_norm=training.grad_clip_norm,
                     bf16=training.bf16,
                     normalize=self.config.data.normalize,
+                    accumulate_grad_batches=training.accumulate_grad_batches,
                     after_step=None
                     if trace is None
                     else functools.partial(trace.record, epoch, model=self.network),
@@ -263,7 +271,7 @@ class TrainingRun:
                 ),
                 "epoch": progress.epoch,
                 "step_in_epoch": progress.step,
-                "steps_per_epoch": len(self.train_loader),
+                "steps_per_epoch": self.steps_per_epoch,
                 "seconds_in_epoch": progress.seconds_in_epoch,
                 "train_accumulator": own_state["train_accumulator"],
                 "rng": own_state["rng"],
@@ -306,11 +314,11 @@ class TrainingRun:
                 f"{world_size} processes, this launch has {self.launch.world_size}; "
                 "exact resume needs the same number"
             )
-        if checkpoint["steps_per_epoch"] != len(self.train_loader):
+        if checkpoint["steps_per_epoch"] != self.steps_per_epoch:
             raise CheckpointError(
                 f"{self.paths.last_checkpoint}: the checkpoint has "
                 f"{checkpoint['steps_per_epoch']} steps per epoch but the data gives "
-                f"{len(self.train_loader)}; the training data or batch size changed"
+                f"{self.steps_per_epoch}; the training data or batch size changed"
             )
         self.network.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])

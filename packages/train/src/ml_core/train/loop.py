@@ -7,10 +7,11 @@ once per epoch and owns checkpoints and the epoch bookkeeping.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from ml_core.train.epoch_metrics import EpochAccumulator
 from ml_core.train.progress import ProgressReporter
@@ -66,35 +67,67 @@ def train_one_epoch(
     grad_clip_norm: float | None = None,
     bf16: bool = True,
     normalize: bool = False,
+    accumulate_grad_batches: int = 1,
     after_step: Callable[[int], None] | None = None,
 ) -> int:
     """Train on ``batches`` (which start at ``first_step``); return the steps done.
 
-    Returns early, on a step boundary, when ``stop`` is set before the epoch's last step.
+    A step is one optimizer update over ``accumulate_grad_batches`` consecutive batches
+    (the last step of an epoch may take fewer); each batch's loss is weighted by its share
+    of the step's samples, so the gradient is the mean over all of them. Returns early,
+    on a step boundary, when ``stop`` is set before the epoch's last step.
     ``after_step(step)`` runs after each optimizer step (diagnostics).
     """
     model.train()
     step = first_step
-    for raw_images, raw_labels in batches:
-        images, labels = to_device(raw_images, raw_labels, device, normalize=normalize)
-        with autocast(device, bf16=bf16):
-            logits = model(images)
-        loss = criterion(logits.float(), labels)
+    for group in _groups(batches, accumulate_grad_batches):
+        samples = sum(labels.shape[0] for _, labels in group)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss_sum = 0.0
+        for position, (raw_images, raw_labels) in enumerate(group):
+            images, labels = to_device(
+                raw_images, raw_labels, device, normalize=normalize
+            )
+            # Gradients are all-reduced once per step, with the last batch's backward.
+            with _no_sync(model, skip=position < len(group) - 1):
+                with autocast(device, bf16=bf16):
+                    logits = model(images)
+                loss = criterion(logits.float(), labels)
+                (loss * (labels.shape[0] / samples)).backward()
+            loss_value = loss.item()
+            accumulator.update(logits, labels, loss_value)
+            loss_sum += loss_value * labels.shape[0]
         if grad_clip_norm is not None:
             nn.utils.clip_grad_norm_(model.parameters(), grad_clip_norm)
         optimizer.step()
 
-        loss_value = loss.item()
-        accumulator.update(logits, labels, loss_value)
         step += 1
         if after_step is not None:
             after_step(step)
-        progress.step(step, loss_value, labels.shape[0])
+        progress.step(step, loss_sum / samples, samples)
         if stop.poll() and step < steps_per_epoch:
             break
     return step
+
+
+def _groups(
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]], size: int
+) -> Iterator[list[tuple[torch.Tensor, torch.Tensor]]]:
+    group: list[tuple[torch.Tensor, torch.Tensor]] = []
+    for batch in batches:
+        group.append(batch)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def _no_sync(model: nn.Module, *, skip: bool) -> contextlib.AbstractContextManager:
+    """DDP's no_sync for the batches of a step before its last; nothing otherwise."""
+    if skip and isinstance(model, DistributedDataParallel):
+        return model.no_sync()
+    return contextlib.nullcontext()
 
 
 @torch.no_grad()
