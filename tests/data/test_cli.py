@@ -62,6 +62,29 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "{tmp}/absent"], "{tmp}/absent: data directory not found"),
+        (
+            ["fetch", "--out", "{tmp}/pcam", "--base-url", "zenodo.org/files"],
+            "--base-url 'zenodo.org/files': expected an http:// or https:// URL",
+        ),
+        (
+            ["synth", "--out", "{tmp}/pcam", "--n-train", "10000000000000"],
+            "10,000,000,002,048 patches need 276,480,000",
+        ),
+    ],
+    ids=["check missing directory", "fetch URL without scheme", "synth beyond disk"],
+)
+def test_impossible_requests_exit_2_with_one_line_and_write_nothing(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    result = _run(*(arg.format(tmp=tmp_path) for arg in args))
+    _assert_one_line_error(result, message.format(tmp=tmp_path))
+    assert not list(tmp_path.iterdir())
+
+
 def test_check_of_broken_directory_exits_2_one_line_per_problem(
     tmp_path: Path, tiny_pcam_dir: Path
 ) -> None:

@@ -58,17 +58,57 @@ CASES = {
     "invalid yaml": ("data: [unclosed\n", [], ["invalid YAML", "line"]),
     "not a mapping": ("- a\n- b\n", [], ["top level"]),
     "override wrong type": (
-        "",
+        "seed: 1\n",
         ["--set", "training.epochs=many"],
         ["--set", "training.epochs", "integer"],
     ),
-    "override without value": ("", ["--set", "training.epochs"], ["key.path=value"]),
+    "override without value": (
+        "seed: 1\n",
+        ["--set", "training.epochs"],
+        ["key.path=value"],
+    ),
     "override into a value": (
         "seed: 3\n",
         ["--set", "seed.x=1"],
         ["--set seed.x=1", "not a section"],
     ),
-    "auto-resume without name": ("", ["--auto-resume"], ["experiment_name", "fixed"]),
+    "auto-resume without name": (
+        "seed: 1\n",
+        ["--auto-resume"],
+        ["experiment_name", "fixed"],
+    ),
+    "empty file": ("", [], ["empty"]),
+    "only comments": ("# nothing set yet\n\n# still nothing\n", [], ["empty"]),
+    "nan learning rate": (
+        "training:\n  learning_rate: .nan\n",
+        [],
+        ["training.learning_rate", "nan"],
+    ),
+    "infinite learning rate": (
+        "training:\n  learning_rate: .inf\n",
+        [],
+        ["training.learning_rate", "inf"],
+    ),
+    "nan dropout": ("model:\n  dropout_rate: .nan\n", [], ["model.dropout_rate"]),
+    "negative clipping": (
+        "training:\n  grad_clip_norm: -1\n",
+        [],
+        ["training.grad_clip_norm", "> 0"],
+    ),
+    "not UTF-8": (b"seed: 1\nname: caf\xe9\n", [], ["not a UTF-8 text file"]),
+    "binary": (bytes(range(256)) * 4, [], ["UTF-8"]),
+    "NUL bytes": (b"seed: 1\x00\n", [], ["binary data"]),
+    "over 1 MiB": (b"# padding\n" * 110_000, [], ["over the 1 MiB limit"]),
+    "too many workers": (
+        "data:\n  num_workers: 1000\n",
+        [],
+        ["data.num_workers", "at most 128"],
+    ),
+    "save_dir is a file": (
+        "training:\n  save_dir: bad.yaml\n",
+        [],
+        ["training.save_dir", "not a directory"],
+    ),
 }
 
 
@@ -81,7 +121,7 @@ def test_bad_config_is_one_line_exit_2_nothing_written(
 ) -> None:
     text, extra, fragments = CASES[case]
     config = tmp_path / "bad.yaml"
-    config.write_text(text)
+    config.write_bytes(text.encode() if isinstance(text, str) else text)
     monkeypatch.chdir(tmp_path)
     assert ml_train_main(["--config", "bad.yaml", *extra]) == 2
     captured = capsys.readouterr()
@@ -93,6 +133,42 @@ def test_bad_config_is_one_line_exit_2_nothing_written(
         assert fragment in lines[0]
     assert captured.out == ""
     assert [path.name for path in tmp_path.iterdir()] == ["bad.yaml"]
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "."], ids=["device", "directory"])
+def test_config_that_is_not_a_regular_file_is_refused_unread(
+    path: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert ml_train_main(["--config", path]) == 2  # /dev/zero would never end
+    assert capsys.readouterr().err == (
+        f"ml-train: error: {path}: config file not a regular file\n"
+    )
+    assert not list(tmp_path.iterdir())
+
+
+def test_batch_larger_than_the_train_split_is_refused(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    train_data_dir: Path,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = [
+        "--set",
+        "data.dataset_type=pcam",
+        "--set",
+        f"data.data_path={train_data_dir}",
+    ]
+    assert ml_train_main([*args, "--set", "data.batch_size=513"]) == 2
+    assert capsys.readouterr().err == (
+        "ml-train: error: data.batch_size: a batch of 513 samples is larger than the "
+        "train split (512 samples); use at most 512\n"
+    )
+    assert not list(tmp_path.iterdir())
 
 
 def test_missing_config_file(

@@ -82,3 +82,13 @@ def test_ml_eval_bad_run_dir_is_one_line_exit_2(
     assert capsys.readouterr().err.strip().splitlines() == [
         f"ml-eval: error: {tmp_path / 'missing'}: run directory not found"
     ]
+
+
+def test_ml_eval_of_a_file_says_it_is_not_a_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "config.yaml").write_text("seed: 1\n")
+    assert ml_eval_main([str(tmp_path / "config.yaml")]) == 2
+    assert capsys.readouterr().err == (
+        f"ml-eval: error: {tmp_path / 'config.yaml'}: not a directory\n"
+    )

@@ -101,5 +101,9 @@ def test_unwritable_output_one_line(
 ) -> None:
     run = write_run(tmp_path / "run")
     (tmp_path / "file").write_text("a file, not a directory")
-    assert main(["curves", str(run), "--out", str(tmp_path / "file" / "c.png")]) == 1
-    assert capsys.readouterr().err.count("\n") == 1
+    # The caller's --out is impossible: bad input (2), not an internal error (1).
+    assert main(["curves", str(run), "--out", str(tmp_path / "file" / "c.png")]) == 2
+    assert capsys.readouterr().err == (
+        f"ml-viz curves: error: cannot write {tmp_path / 'file'}: "
+        "it is not a directory\n"
+    )

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from ml_core.data.batches import PCAMBatches
     from ml_core.data.cache import cache_dir, dataset_fingerprint, file_fingerprint
     from ml_core.data.check import DatasetReport, SplitReport, check_dataset
-    from ml_core.data.dataset import PCAMDataset
     from ml_core.data.device_loader import (
         DeviceBatchSampler,
         DeviceDistributedBatchSampler,
@@ -32,13 +31,14 @@ if TYPE_CHECKING:
     from ml_core.data.errors import DataConfigError, DataError
     from ml_core.data.fetch import FetchError, FetchSettings, fetch_pcam
     from ml_core.data.layout import SPLITS, has_split, split_file_name, split_paths
-    from ml_core.data.loaders import (
+    from ml_core.data.loader import (
         get_dataloaders,
         get_split_loader,
         get_test_loader,
         resumable_sampler,
     )
     from ml_core.data.options import DataOptions
+    from ml_core.data.pcam import PCAMDataset
     from ml_core.data.sampler import ResumableBatchSampler
     from ml_core.data.synthetic import (
         DEFAULT_SYNTHETIC_SIZES,
@@ -59,7 +59,7 @@ _HOMES = {
     "DatasetReport": "check",
     "SplitReport": "check",
     "check_dataset": "check",
-    "PCAMDataset": "dataset",
+    "PCAMDataset": "pcam",
     "DistributedBatchSampler": "distributed_sampler",
     "RankShare": "distributed_sampler",
     "DeviceBatchSampler": "device_loader",
@@ -77,10 +77,10 @@ _HOMES = {
     "has_split": "layout",
     "split_file_name": "layout",
     "split_paths": "layout",
-    "get_dataloaders": "loaders",
-    "get_split_loader": "loaders",
-    "get_test_loader": "loaders",
-    "resumable_sampler": "loaders",
+    "get_dataloaders": "loader",
+    "get_split_loader": "loader",
+    "get_test_loader": "loader",
+    "resumable_sampler": "loader",
     "DataOptions": "options",
     "ResumableBatchSampler": "sampler",
     "DEFAULT_SYNTHETIC_SIZES": "synthetic",

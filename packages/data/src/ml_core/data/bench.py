@@ -39,7 +39,7 @@ from ml_core.data.bench_data import write_bench_pcam
 from ml_core.data.bench_training import TrainingStep, model_ready
 from ml_core.data.device_loader import get_device_dataloaders
 from ml_core.data.layout import split_paths
-from ml_core.data.loaders import get_dataloaders, resumable_sampler
+from ml_core.data.loader import get_dataloaders, resumable_sampler
 
 BATCH_SIZE = 32
 NAIVE_MAX_SAMPLES = 16384

@@ -28,7 +28,7 @@ from ml_core.data.atomic import atomic_output
 from ml_core.data.bench_training import TrainingStep, model_ready
 from ml_core.data.device_loader import get_device_dataloaders
 from ml_core.data.device_split import Batch
-from ml_core.data.loaders import resumable_sampler
+from ml_core.data.loader import resumable_sampler
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:

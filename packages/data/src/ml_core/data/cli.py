@@ -188,6 +188,8 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    if not Path(args.data_dir).is_dir():
+        raise DataError(f"{args.data_dir}: data directory not found")
     report = check_dataset(args.data_dir)
     print(
         json.dumps(report.to_dict(), indent=2) if args.json else format_report(report)

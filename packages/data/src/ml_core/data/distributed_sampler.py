@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ml_core.data.errors import DataConfigError
-from ml_core.data.sampler import ResumableBatchSampler
+from ml_core.data.sampler import ResumableBatchSampler, refuse_oversized_batch
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ class DistributedBatchSampler(ResumableBatchSampler):
         super().__init__(labels, batch_size, seed=seed, balance=balance)
         self.share = share
         self.global_batch_size = batch_size * share.world_size
+        refuse_oversized_batch(self.global_batch_size, self.num_samples)
 
     def __len__(self) -> int:
         full, rest = divmod(self.num_samples, self.global_batch_size)

@@ -47,6 +47,13 @@ class FetchSettings:
     timeout_s: float = 60.0
     progress: bool | None = None  # None: show bars when stderr is a terminal
 
+    def __post_init__(self) -> None:
+        parts = urllib.parse.urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise FetchError(
+                f"--base-url {self.base_url!r}: expected an http:// or https:// URL"
+            )
+
 
 def _quiet(message: str) -> None:
     """Default reporter: say nothing."""

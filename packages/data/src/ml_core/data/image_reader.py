@@ -71,6 +71,11 @@ class H5Images:
         self._raw: tuple[int, int] | None = None  # (file descriptor, byte offset)
         self._pid: int | None = None
 
+    @property
+    def dataset(self) -> h5py.Dataset:
+        """The h5py ``x`` dataset, opened in this process (no rows are read)."""
+        return self._dataset()
+
     def _dataset(self) -> h5py.Dataset:
         if self._images is None or self._pid != os.getpid():
             # Whatever was inherited through fork belongs to the parent: never reuse it.

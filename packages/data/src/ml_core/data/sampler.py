@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler
 
+from ml_core.data.errors import DataConfigError
+
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """A torch.Generator whose state is a well-mixed function of (seed, epoch)."""
@@ -26,6 +28,15 @@ def inverse_frequency_weights(labels: np.ndarray) -> torch.Tensor:
     """Per-sample weight 1 / (count of its class): every class is drawn equally often."""
     counts = np.bincount(labels)
     return torch.from_numpy(1.0 / counts[labels])
+
+
+def refuse_oversized_batch(global_batch: int, num_samples: int) -> None:
+    """A train batch larger than the split would make every epoch one partial batch."""
+    if global_batch > num_samples:
+        raise DataConfigError(
+            f"data.batch_size: a batch of {global_batch} samples is larger than the "
+            f"train split ({num_samples} samples); use at most {num_samples}"
+        )
 
 
 class ResumableBatchSampler(Sampler[list[int]]):
@@ -48,6 +59,7 @@ class ResumableBatchSampler(Sampler[list[int]]):
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         if seed < 0:
             raise ValueError(f"seed must be non-negative, got {seed}")
+        refuse_oversized_batch(batch_size, len(labels))
         self.num_samples = len(labels)
         self.batch_size = batch_size
         self.seed = seed

@@ -11,6 +11,7 @@ recorded in ``synthetic_pcam.json`` beside the files.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -35,6 +36,18 @@ OUTLIER_FRACTION = 0.01
 # Course-float variant: share of patches with NaN pixels and with 1e5 pixels.
 POISON_FRACTION = 0.02
 _RENDER_CHUNK = 512
+
+
+def _refuse_beyond_free_space(out: Path, samples: int, *, course_float: bool) -> None:
+    """Say up front when the files cannot fit, instead of failing half-way."""
+    needed = samples * math.prod(IMAGE_SHAPE) * (4 if course_float else 1)
+    existing = next(parent for parent in (out, *out.parents) if parent.exists())
+    free = shutil.disk_usage(existing).free
+    if needed > free:
+        raise DataError(
+            f"{out}: {samples:,} patches need {needed / 1e9:,.1f} GB, "
+            f"only {free / 1e9:,.1f} GB free there"
+        )
 
 
 def write_synthetic_pcam(
@@ -65,6 +78,7 @@ def write_synthetic_pcam(
     ]
     if existing:
         raise DataError(f"{out / existing[0]}: already exists, refusing to overwrite")
+    _refuse_beyond_free_space(out, sum(sizes.values()), course_float=course_float)
     out.mkdir(parents=True, exist_ok=True)
     metadata: dict[str, Any] = {
         "generator": "ml_core.data synthetic PCAM",

@@ -9,6 +9,8 @@ from torch import nn
 
 from ml_core.models.shapes import flat_input_size, validate_input_shape
 
+__all__ = ["MLP"]
+
 
 def _validate_hidden_units(hidden_units: Sequence[int]) -> tuple[int, ...]:
     units = tuple(hidden_units)

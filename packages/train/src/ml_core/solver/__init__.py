@@ -1,5 +1,5 @@
-"""Course facade: ``ml_core.solver.Trainer`` over :mod:`ml_core.train`."""
+"""The course's ``ml_core.solver``: :class:`Trainer` (module ``ml_core.solver.trainer``)."""
 
-from ml_core.train.course_trainer import Trainer
+from ml_core.solver.trainer import Trainer
 
 __all__ = ["Trainer"]

@@ -10,7 +10,6 @@ from ml_core.train.config import (
     build_config,
 )
 from ml_core.train.config_files import ConfigError, apply_overrides, load_config
-from ml_core.train.course_trainer import Trainer
 from ml_core.train.device import DeviceUnavailableError, select_device
 from ml_core.train.epoch_metrics import EpochAccumulator, auroc, binary_metrics
 from ml_core.train.fit import TrainingRun
@@ -40,7 +39,6 @@ __all__ = [
     "TrainConfig",
     "TrainOutcome",
     "TrainRequest",
-    "Trainer",
     "TrainingConfig",
     "TrainingRun",
     "apply_overrides",

@@ -24,6 +24,8 @@ DATASET_TYPES = ("synthetic", "pcam")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_SCHEDULES = ("none", "cosine", "step")
 BEST_METRICS = ("val_auroc", "val_loss")
+# Beyond any node's core count: more workers only add processes that wait.
+MAX_NUM_WORKERS = 128
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,9 @@ def _data_section(section: SectionReader) -> DataConfig:
         data_path=data_path,
         input_shape=PCAM_INPUT_SHAPE,
         batch_size=section.integer("batch_size", DATA.batch_size, minimum=1),
-        num_workers=section.integer("num_workers", DATA.num_workers, minimum=0),
+        num_workers=section.integer(
+            "num_workers", DATA.num_workers, minimum=0, maximum=MAX_NUM_WORKERS
+        ),
         in_memory=section.boolean("in_memory", default=dataset_type == "synthetic"),
         filter_data=section.boolean("filter_data", default=DATA.filter_data),
         balance=section.boolean("balance", default=DATA.balance),

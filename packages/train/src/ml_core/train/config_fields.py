@@ -58,6 +58,7 @@ class SectionReader:
         default: int | None,
         minimum: int | None = None,
         optional: bool = False,
+        maximum: int | None = None,
     ) -> int | None:
         value = self.take(name, default)
         if value is None and optional:
@@ -67,6 +68,8 @@ class SectionReader:
             self.fail(name, f"expected {expected}, got {value!r}")
         if minimum is not None and value < minimum:
             self.fail(name, f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            self.fail(name, f"must be at most {maximum}, got {value}")
         return value
 
     def number(

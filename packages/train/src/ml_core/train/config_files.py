@@ -17,15 +17,38 @@ class ConfigError(ValueError):
     """A config file, key or override is wrong; the message is one line naming it."""
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
 def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config file into a plain dict (the course's ``load_config``)."""
+    """Read a YAML config file into a plain dict (the course's ``load_config``).
+
+    Refused before parsing: anything but a regular file, more than 1 MiB (a config is
+    a few hundred bytes), text that is not UTF-8; after parsing: a file with no keys.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read config file ({error})") from None
+        if not path.is_file():
+            what = "not found" if not path.exists() else "not a regular file"
+            raise ConfigError(f"{path}: config file {what}")
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{path}: config file is {size:,} bytes, over the 1 MiB limit"
+            )
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(
+            f"{path}: cannot read config file ({error.strerror})"
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not a UTF-8 text file (byte {error.start}); is it a YAML config?"
+        ) from None
+    if "\0" in text:
+        raise ConfigError(f"{path}: binary data (NUL bytes); is it a YAML config?")
     try:
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -33,7 +56,10 @@ def load_config(path: str | Path) -> dict[str, Any]:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}: invalid YAML{where}") from None
     if loaded is None:
-        return {}
+        raise ConfigError(
+            f"{path}: the config file is empty (or only comments); give at least "
+            "one key, or run without --config for the defaults"
+        )
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys")
     return loaded

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ml_core.train.config import TrainConfig, build_config
 from ml_core.train.config_files import ConfigError, apply_overrides, load_config
-from ml_core.train.run_directory import RunPaths, refuse_existing
+from ml_core.train.run_directory import RunPaths, check_save_dir, refuse_existing
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,10 @@ def resolve_run(request: TrainRequest) -> ResolvedRun:
     config = _with_device(config, request)
 
     paths = RunPaths(config.run_dir)
+    save_dir_source = (
+        "--set" if {"training", "training.save_dir"} & overridden else source
+    )
+    check_save_dir(Path(config.training.save_dir), save_dir_source)
     if request.auto_resume and paths.last_checkpoint.is_file():
         _require_same_config(config, saved_config(paths.root), paths.config)
         return ResolvedRun(config, paths.root)
@@ -78,7 +82,8 @@ def saved_config(run_dir: Path) -> TrainConfig:
     """The validated ``config.yaml`` of an existing run directory."""
     paths = RunPaths(Path(run_dir))
     if not paths.root.is_dir():
-        raise ConfigError(f"{paths.root}: run directory not found")
+        what = "not a directory" if paths.root.exists() else "run directory not found"
+        raise ConfigError(f"{paths.root}: {what}")
     if not paths.config.is_file():
         raise ConfigError(f"{paths.root}: not a run directory (no config.yaml)")
     return build_config(

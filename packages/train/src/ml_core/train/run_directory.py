@@ -12,6 +12,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ml_core.train.config_files import ConfigError
+
 
 class RunExistsError(FileExistsError):
     """The run directory already exists; the message says how to resume or start fresh."""
@@ -58,6 +60,20 @@ class RunPaths:
     @property
     def test_predictions(self) -> Path:
         return self.root / "test_predictions.csv"
+
+
+def check_save_dir(save_dir: Path, source: str) -> None:
+    """ConfigError unless runs can be created in ``save_dir`` (made if missing)."""
+    existing = next(path for path in (save_dir, *save_dir.parents) if path.exists())
+    if not existing.is_dir():
+        raise ConfigError(
+            f"{source}: training.save_dir: {existing} exists and is not a directory"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{source}: training.save_dir: cannot create runs in {existing} "
+            "(not writable: read-only or permission denied)"
+        )
 
 
 def refuse_existing(root: Path) -> None:

@@ -17,6 +17,7 @@ import yaml
 from torch.utils.tensorboard import SummaryWriter
 
 from ml_core.data import write_text_atomic
+from ml_core.train.run_directory import RunExistsError
 
 METRIC_COLUMNS = (
     "epoch",
@@ -81,7 +82,11 @@ def log_scalars(writer: SummaryWriter, epoch: int, metrics: Mapping[str, Any]) -
 
 
 class ExperimentTracker:
-    """Course API: a run directory with config.yaml, metrics.csv and TensorBoard files."""
+    """Course API: a run directory with config.yaml, metrics.csv and TensorBoard files.
+
+    Unlike the course skeleton's tracker it never overwrites: the run directory must not
+    exist yet (:class:`~ml_core.train.run_directory.RunExistsError` otherwise).
+    """
 
     def __init__(
         self,
@@ -90,22 +95,31 @@ class ExperimentTracker:
         base_dir: str | Path = "experiments/results",
     ) -> None:
         self.run_dir = Path(base_dir) / experiment_name
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        write_config_yaml(self.run_dir / "config.yaml", config)
-        self._table = MetricsTable(self.run_dir / "metrics.csv")
-        self._writer = SummaryWriter(log_dir=str(self.run_dir / "tensorboard"))
+        self.run_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.run_dir.mkdir()
+        except FileExistsError:
+            raise RunExistsError(
+                f"{self.run_dir}: run directory already exists; use another "
+                "experiment_name, or delete it first (runs are never overwritten)"
+            ) from None
+        self.config_path = self.run_dir / "config.yaml"
+        self.csv_path = self.run_dir / "metrics.csv"
+        write_config_yaml(self.config_path, config)
+        self._table = MetricsTable(self.csv_path)
+        self.writer = SummaryWriter(log_dir=str(self.run_dir / "tensorboard"))
 
     def log_metrics(self, epoch: int, metrics: Mapping[str, Any]) -> None:
         """Append one row (``epoch`` plus ``metrics``) to the CSV and TensorBoard."""
         self._table.append({"epoch": epoch, **metrics})
-        log_scalars(self._writer, epoch, metrics)
+        log_scalars(self.writer, epoch, metrics)
 
     def get_checkpoint_path(self, filename: str) -> str:
         """Where a checkpoint called ``filename`` belongs in this run."""
         return str(self.run_dir / filename)
 
     def close(self) -> None:
-        self._writer.close()
+        self.writer.close()
 
 
 def _cell(value: Any) -> Any:

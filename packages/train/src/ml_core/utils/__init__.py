@@ -1,8 +1,10 @@
-"""Course facade: tracker, config, seeding and logging helpers over :mod:`ml_core.train`."""
+"""The course's ``ml_core.utils``: tracker, logger, config and seeding helpers.
 
-from ml_core.train.config_files import load_config
-from ml_core.train.logs import setup_logger
-from ml_core.train.seeding import seed_everything
-from ml_core.train.tracking import ExperimentTracker
+A facade only: modules ``ml_core.utils.logging`` and ``ml_core.utils.tracker`` as in the
+course skeleton, over the implementations in :mod:`ml_core.train`.
+"""
+
+from ml_core.utils.logging import load_config, seed_everything, setup_logger
+from ml_core.utils.tracker import ExperimentTracker
 
 __all__ = ["ExperimentTracker", "load_config", "seed_everything", "setup_logger"]

@@ -13,6 +13,7 @@ output that cannot be written prints one line and exits with status 1.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -166,6 +167,16 @@ def _add_eda_parser(commands: argparse._SubParsersAction) -> None:
     )
 
 
+_UNWRITABLE_ERRNOS = {
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.EEXIST,
+    errno.ENOTDIR,
+    errno.EISDIR,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``ml-viz``; returns the exit status."""
     args = get_args_parser().parse_args(argv)
@@ -175,9 +186,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ml-viz {args.command}: error: {error}", file=sys.stderr)
         return BAD_INPUT_EXIT_CODE
     except OSError as error:
-        # An unwritable --out or a failing disk: not bad input, but still one line.
-        print(f"ml-viz {args.command}: error: {error}", file=sys.stderr)
-        return OS_ERROR_EXIT_CODE
+        # An output place that cannot be written is the caller's to fix (exit 2); a
+        # full disk or a failing device is not (exit 1). Either way: one plain line.
+        where = error.filename or args.out
+        reason = (
+            "it is not a directory"
+            if error.errno in (errno.EEXIST, errno.ENOTDIR)
+            else (error.strerror or str(error)).lower()
+        )
+        print(
+            f"ml-viz {args.command}: error: cannot write {where}: {reason}",
+            file=sys.stderr,
+        )
+        unwritable = error.errno in _UNWRITABLE_ERRNOS
+        return BAD_INPUT_EXIT_CODE if unwritable else OS_ERROR_EXIT_CODE
     for path in written:
         print(f"wrote {path}")
     return 0

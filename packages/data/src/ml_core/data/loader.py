@@ -16,6 +16,13 @@ from ml_core.data.layout import split_paths
 from ml_core.data.options import DataOptions
 from ml_core.data.sampler import ResumableBatchSampler
 
+__all__ = [
+    "get_dataloaders",
+    "get_split_loader",
+    "get_test_loader",
+    "resumable_sampler",
+]
+
 
 def get_dataloaders(config: Mapping[str, Any]) -> tuple[DataLoader, DataLoader]:
     """(train_loader, val_loader) for ``config["data"]["data_path"]``.

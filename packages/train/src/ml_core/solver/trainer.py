@@ -1,9 +1,10 @@
-"""The course's ``Trainer(model, optimizer, config, device)`` over the real loop.
+"""The course's ``Trainer(model, optimizer, config, device)`` over ml_core's real loop.
 
-Works with the course's plain config dicts: ``train_epoch``, ``validate``,
-``save_checkpoint`` and ``fit`` run :func:`~ml_core.train.loop.train_one_epoch` and
-:func:`~ml_core.train.loop.evaluate`, log through :class:`ExperimentTracker` and write
-``weights_only``-loadable checkpoints. (``ml-train`` adds exact resume on top.)
+Same shapes as the course skeleton: ``train_epoch`` and ``validate`` return
+``(loss, accuracy, f1)`` (accuracy as a fraction in [0, 1]); ``tracker`` is the run's
+:class:`~ml_core.utils.ExperimentTracker`, created with the trainer. The work is done by
+:func:`ml_core.train.loop.train_one_epoch` and :func:`ml_core.train.loop.evaluate`;
+checkpoints load with ``torch.load(weights_only=True)``. (``ml-train`` adds exact resume.)
 """
 
 from __future__ import annotations
@@ -23,9 +24,18 @@ from ml_core.train.progress import ProgressReporter
 from ml_core.train.stop_signals import StopFlag
 from ml_core.train.tracking import ExperimentTracker
 
+__all__ = ["Trainer"]
+
+DEFAULT_EXPERIMENT_NAME = "course_run"
+DEFAULT_SAVE_DIR = "experiments/results"
+
 
 class Trainer:
-    """Course API: train ``model`` with ``optimizer`` as ``config`` (a dict) says."""
+    """Course API: train ``model`` with ``optimizer`` as ``config`` (a dict) says.
+
+    Creating it creates the run directory ``<training.save_dir>/<experiment_name>``
+    (an existing one is refused, never overwritten).
+    """
 
     def __init__(
         self,
@@ -40,17 +50,27 @@ class Trainer:
         self.config = dict(config)
         self.training = dict(self.config.get("training") or {})
         self.criterion = nn.CrossEntropyLoss()
+        self.tracker = ExperimentTracker(
+            str(self.config.get("experiment_name", DEFAULT_EXPERIMENT_NAME)),
+            self.config,
+            base_dir=self.training.get("save_dir", DEFAULT_SAVE_DIR),
+        )
+        self.best_val_loss = float("inf")
         self.history: list[dict[str, float]] = []
         self.train_metrics: dict[str, float] = {}
         self.val_metrics: dict[str, float] = {}
 
     @property
     def run_dir(self) -> Path:
-        save_dir = self.training.get("save_dir", "experiments/results")
-        return Path(save_dir) / str(self.config.get("experiment_name", "course_run"))
+        return self.tracker.run_dir
 
-    def train_epoch(self, dataloader: DataLoader, epoch_idx: int) -> float:
-        """One pass over ``dataloader``; returns the mean train loss (0-based epoch)."""
+    def train_epoch(
+        self, dataloader: DataLoader, epoch_idx: int
+    ) -> tuple[float, float, float]:
+        """One pass over ``dataloader`` (0-based epoch): ``(loss, accuracy, f1)``.
+
+        AUROC and the rest are in ``train_metrics``.
+        """
         sampler = getattr(dataloader, "batch_sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch_idx)
@@ -77,17 +97,21 @@ class Trainer:
         )
         reporter.end_epoch()
         self.train_metrics = accumulator.compute()
-        return self.train_metrics["loss"]
+        return _course_triple(self.train_metrics)
 
-    def validate(self, dataloader: DataLoader, epoch_idx: int) -> float:  # noqa: ARG002 (course signature)
-        """Mean loss over ``dataloader``; accuracy, F1 and AUROC in ``val_metrics``."""
+    def validate(
+        self,
+        dataloader: DataLoader,
+        epoch_idx: int,  # noqa: ARG002 (the course's signature)
+    ) -> tuple[float, float, float]:
+        """``(loss, accuracy, f1)`` over ``dataloader``; AUROC in ``val_metrics``."""
         self.val_metrics = evaluate(
             self.model, self.criterion, dataloader, device=self.device
         ).compute()
-        return self.val_metrics["loss"]
+        return _course_triple(self.val_metrics)
 
     def save_checkpoint(self, epoch: int, val_loss: float) -> Path:
-        """``<save_dir>/<experiment_name>/checkpoints/epoch_<epoch+1>.pt``."""
+        """``<run_dir>/checkpoints/epoch_<epoch+1>.pt`` (``epoch`` is 0-based)."""
         path = self.run_dir / "checkpoints" / f"epoch_{epoch + 1}.pt"
         path.parent.mkdir(parents=True, exist_ok=True)
         save_checkpoint(
@@ -104,22 +128,22 @@ class Trainer:
 
     def fit(self, train_loader: DataLoader, val_loader: DataLoader) -> list[dict]:
         """Train ``training.epochs`` epochs, tracking and checkpointing each one."""
-        tracker = ExperimentTracker(
-            str(self.config.get("experiment_name", "course_run")),
-            self.config,
-            base_dir=self.run_dir.parent,
-        )
         try:
             for epoch in range(int(self.training.get("epochs", 1))):
                 lr = self.optimizer.param_groups[0]["lr"]
                 self.train_epoch(train_loader, epoch)
-                val_loss = self.validate(val_loader, epoch)
+                val_loss, _, _ = self.validate(val_loader, epoch)
+                self.best_val_loss = min(self.best_val_loss, val_loss)
                 row = {f"train_{k}": v for k, v in self.train_metrics.items()}
                 row.update({f"val_{k}": v for k, v in self.val_metrics.items()})
                 row["lr"] = lr
-                tracker.log_metrics(epoch + 1, row)
+                self.tracker.log_metrics(epoch + 1, row)
                 self.history.append({"epoch": epoch + 1, **row})
                 self.save_checkpoint(epoch, val_loss)
         finally:
-            tracker.close()
+            self.tracker.close()
         return self.history
+
+
+def _course_triple(metrics: Mapping[str, float]) -> tuple[float, float, float]:
+    return metrics["loss"], metrics["acc"], metrics["f1"]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -15,9 +16,17 @@ from ml_core.data.image_reader import H5Images
 from ml_core.data.outliers import kept_indices
 from ml_core.data.pixels import to_uint8
 
+__all__ = ["PCAMDataset"]
+
 
 class PCAMDataset(Dataset):
     """``ds[i] -> (image, label)`` over ``x_path``/``y_path`` (course API).
+
+    The course skeleton's attributes: ``x_path``, ``y_path``, ``transform``,
+    ``indices``, and ``x_data``/``y_data`` shaped like the files' ``x`` (N, 96, 96, 3)
+    and ``y`` (N, 1, 1, 1). ``x_data`` is the h5py dataset, opened lazily in the process
+    that reads it (nothing is loaded); ``y_data`` is the labels, already validated and
+    in RAM (2 MB for the real train split), so ``ds.y_data[:]`` is free.
 
     Pixels: NaN -> 0, clip to [0, 255], uint8. ``transform`` receives the HWC uint8
     array; without one the image is a (3, 96, 96) float32 tensor in 0..255. The label is
@@ -42,6 +51,24 @@ class PCAMDataset(Dataset):
             else np.arange(self.split.num_samples)
         )
         self._images = H5Images(self.split.x_path)
+
+    @property
+    def x_path(self) -> Path:
+        return self.split.x_path
+
+    @property
+    def y_path(self) -> Path:
+        return self.split.y_path
+
+    @property
+    def x_data(self) -> h5py.Dataset:
+        return self._images.dataset
+
+    @property
+    def y_data(self) -> np.ndarray:
+        labels = self.split.labels.reshape(-1, 1, 1, 1)
+        labels.flags.writeable = False
+        return labels
 
     def __len__(self) -> int:
         return len(self.indices)
