@@ -18,7 +18,7 @@ from ml_core.data import (
 )
 from ml_core.models import build_model
 from ml_core.train import build_config
-from ml_core.train.loop import autocast, to_device
+from ml_core.train.loop import InputNormalization, autocast, to_device
 
 from .conftest import (
     read_metrics,
@@ -32,6 +32,7 @@ needs_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason="needs a CUDA device"
 )
 PCAM_SHAPE = (3, 96, 96)
+NORMALIZATION = InputNormalization([0.7, 0.55, 0.7], [0.2, 0.25, 0.2])
 
 
 def _loader_config(data_dir: Path, **data: object) -> dict:
@@ -84,7 +85,9 @@ def _train_and_score(
     criterion = nn.CrossEntropyLoss()
     model.train()
     for raw_images, raw_labels in train_batches:
-        images, labels = to_device(raw_images, raw_labels, device, normalize=True)
+        images, labels = to_device(
+            raw_images, raw_labels, device, normalization=NORMALIZATION
+        )
         with autocast(device, bf16=bf16):
             logits = model(images)
         loss = criterion(logits.float(), labels)
@@ -95,7 +98,9 @@ def _train_and_score(
     losses, correct, seen = [], 0, 0
     with torch.no_grad():
         for raw_images, raw_labels in val_batches:
-            images, labels = to_device(raw_images, raw_labels, device, normalize=True)
+            images, labels = to_device(
+                raw_images, raw_labels, device, normalization=NORMALIZATION
+            )
             with autocast(device, bf16=bf16):
                 logits = model(images).float()
             losses.append(criterion(logits, labels).item() * len(labels))

@@ -1,29 +1,54 @@
-"""On-device conversion: uint8 -> [0, 1], then optional centring (``data.normalize``)."""
+"""On-device conversion: uint8 -> [0, 1], then per-channel standardisation."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-from ml_core.train.loop import to_device
+from ml_core.data import split_channel_statistics
+from ml_core.train.loop import InputNormalization, to_device
 
 CPU = torch.device("cpu")
 
 
-def test_uint8_becomes_unit_interval_without_normalize() -> None:
+def test_uint8_becomes_unit_interval_without_normalization() -> None:
     images = torch.tensor([0, 51, 255], dtype=torch.uint8).reshape(1, 3, 1, 1)
     converted, labels = to_device(images, torch.tensor([1]), CPU)
     assert converted.dtype == torch.float32
+    # x / 255 in float32: 51 / 255 = 0.2 to within one float32 rounding.
     assert torch.allclose(converted.flatten(), torch.tensor([0.0, 0.2, 1.0]))
     assert labels.tolist() == [1]
 
 
-def test_normalize_centres_pixels() -> None:
+def test_each_channel_is_standardised_with_its_own_statistics() -> None:
     images = torch.tensor([0, 51, 255], dtype=torch.uint8).reshape(1, 3, 1, 1)
-    converted, _ = to_device(images, torch.tensor([0]), CPU, normalize=True)
-    assert torch.allclose(converted.flatten(), torch.tensor([-2.0, -1.2, 2.0]))
+    normalization = InputNormalization([0.5, 0.2, 0.5], [0.25, 0.1, 0.5])
+    converted, _ = to_device(
+        images, torch.tensor([0]), CPU, normalization=normalization
+    )
+    # (0 - 0.5) / 0.25, (0.2 - 0.2) / 0.1, (1 - 0.5) / 0.5, each a few float32 ulps off.
+    assert torch.allclose(
+        converted.flatten(), torch.tensor([-2.0, 0.0, 1.0]), atol=1e-6
+    )
 
 
-def test_float_batches_are_normalised_too() -> None:
+def test_float_batches_are_standardised_too() -> None:
     images = torch.full((2, 3, 4, 4), 0.5)
-    converted, _ = to_device(images, torch.tensor([0, 1]), CPU, normalize=True)
+    normalization = InputNormalization([0.5] * 3, [0.25] * 3)
+    converted, _ = to_device(
+        images, torch.tensor([0, 1]), CPU, normalization=normalization
+    )
     assert torch.equal(converted, torch.zeros_like(images))
+
+
+def test_split_statistics_match_numpy_over_a_small_split(
+    make_pcam_split, patches, tmp_path
+) -> None:
+    images = patches(50, seed=4)
+    make_pcam_split(tmp_path, "train", images, np.arange(50) % 2)
+    mean, std = split_channel_statistics(tmp_path)
+    # 50 patches < 64 per run: every pixel is read once; float64 sums of 460,800
+    # values in [0, 1] agree with numpy's pairwise sums to ~1e-12.
+    pixels = images.reshape(-1, 3) / 255
+    np.testing.assert_allclose(mean, pixels.mean(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(std, pixels.std(axis=0), rtol=1e-9)

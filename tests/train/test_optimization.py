@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ml_core.train import build_config
-from ml_core.train.optimization import build_optimizer, build_scheduler
+from ml_core.train.optimization import build_optimizer, scheduled_lr
 
 
 def _training(**options: object) -> object:
@@ -34,23 +34,28 @@ def test_optimizer_choice(name: str, kind: type) -> None:
         assert group["momentum"] == 0.9
 
 
-def _lrs(training: object, epochs: int) -> list[float]:
-    optimizer = build_optimizer(torch.nn.Linear(3, 2), training)
-    scheduler = build_scheduler(optimizer, training)
-    lrs = []
-    for _ in range(epochs):
-        lrs.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()  # no gradients: changes nothing, but comes first as in training
-        if scheduler is not None:
-            scheduler.step()
-    return lrs
+def _epoch_lrs(training: object, epochs: int, steps_per_epoch: int = 10) -> list:
+    return [
+        scheduled_lr(training, epoch, (epoch - 1) * steps_per_epoch)
+        for epoch in range(1, epochs + 1)
+    ]
 
 
-def test_schedules_step_per_epoch() -> None:
-    assert _lrs(_training(learning_rate=1.0, epochs=3), 3) == [1.0, 1.0, 1.0]
+def test_schedules_set_each_epochs_rate() -> None:
+    assert _epoch_lrs(_training(learning_rate=1.0, epochs=3), 3) == [1.0, 1.0, 1.0]
     step = _training(
         learning_rate=1.0, lr_schedule="step", lr_step_size=2, lr_gamma=0.5, epochs=4
     )
-    assert _lrs(step, 4) == pytest.approx([1.0, 1.0, 0.5, 0.5])
+    assert _epoch_lrs(step, 4) == [1.0, 1.0, 0.5, 0.5]  # powers of 2: exact
     cosine = _training(learning_rate=1.0, lr_schedule="cosine", epochs=4)
-    assert _lrs(cosine, 4) == pytest.approx([1.0, 0.853553, 0.5, 0.146447], abs=1e-6)
+    # (1 + cos(pi * e / 4)) / 2, double precision: equal to 1e-12.
+    assert _epoch_lrs(cosine, 4) == pytest.approx(
+        [1.0, 0.8535533905932737, 0.5, 0.14644660940672624], abs=1e-12
+    )
+
+
+def test_warmup_ramps_linearly_then_hands_over_to_the_schedule() -> None:
+    training = _training(learning_rate=0.5, warmup_steps=4, epochs=2)
+    rates = [scheduled_lr(training, 1, steps_done) for steps_done in range(6)]
+    # 0.5 * k / 4: every value is a dyadic fraction, so exact in binary.
+    assert rates == [0.125, 0.25, 0.375, 0.5, 0.5, 0.5]

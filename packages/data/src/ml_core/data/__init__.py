@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         get_split_loader,
         get_test_loader,
         resumable_sampler,
+        split_channel_statistics,
     )
     from ml_core.data.options import DataOptions
     from ml_core.data.pcam import PCAMDataset
@@ -81,6 +82,7 @@ _HOMES = {
     "get_split_loader": "loader",
     "get_test_loader": "loader",
     "resumable_sampler": "loader",
+    "split_channel_statistics": "loader",
     "DataOptions": "options",
     "ResumableBatchSampler": "sampler",
     "DEFAULT_SYNTHETIC_SIZES": "synthetic",
@@ -124,6 +126,7 @@ __all__ = [
     "has_split",
     "read_synthetic_metadata",
     "resumable_sampler",
+    "split_channel_statistics",
     "split_file_name",
     "split_paths",
     "write_bytes_atomic",

@@ -39,7 +39,7 @@ def raw_offset(images: h5py.Dataset) -> int | None:
         and not images.external
         and not images.is_virtual
         and images.dtype.isnative
-        and hasattr(os, "pread")
+        and hasattr(os, "preadv")
     )
     return images.id.get_offset() if plain else None
 
@@ -53,12 +53,18 @@ def consecutive_runs(sorted_unique: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _pread_rows(descriptor: int, offset: int, out: np.ndarray, first_row: int) -> None:
-    """Fill ``out`` with the rows starting at ``first_row`` of the raw array."""
+    """Fill ``out`` (C-contiguous) with the rows starting at ``first_row``, in place
+    (straight into the array: no temporary bytes object, one copy fewer)."""
     row_bytes = out[0].nbytes
-    data = os.pread(descriptor, out.nbytes, offset + first_row * row_bytes)
-    if len(data) != out.nbytes:
-        raise OSError(f"short read at row {first_row} (file truncated?)")
-    out[...] = np.frombuffer(data, dtype=out.dtype).reshape(out.shape)
+    view = memoryview(out).cast("B")
+    done = 0
+    while done < out.nbytes:
+        read = os.preadv(
+            descriptor, [view[done:]], offset + first_row * row_bytes + done
+        )
+        if read == 0:
+            raise OSError(f"short read at row {first_row} (file truncated?)")
+        done += read
 
 
 class H5Images:

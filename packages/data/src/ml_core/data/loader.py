@@ -4,6 +4,7 @@ fixed-order validation/test batches, all through the fast batch path."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
@@ -12,8 +13,11 @@ from ml_core.data.batches import PCAMBatches, pass_batch
 from ml_core.data.distributed_sampler import DistributedBatchSampler, RankShare
 from ml_core.data.errors import DataError
 from ml_core.data.h5files import SplitFiles
+from ml_core.data.heap import limit_heap_growth
+from ml_core.data.image_reader import H5Images
 from ml_core.data.layout import split_paths
 from ml_core.data.options import DataOptions
+from ml_core.data.pixels import channel_statistics
 from ml_core.data.sampler import ResumableBatchSampler
 
 __all__ = [
@@ -21,6 +25,7 @@ __all__ = [
     "get_split_loader",
     "get_test_loader",
     "resumable_sampler",
+    "split_channel_statistics",
 ]
 
 
@@ -73,6 +78,7 @@ def resumable_sampler(train_loader: DataLoader) -> ResumableBatchSampler:
 
 
 def _split_batches(options: DataOptions, split: str) -> PCAMBatches:
+    limit_heap_growth()
     if not options.data_path.is_dir():
         raise DataError(f"{options.data_path}: data directory not found")
     x_path, y_path = split_paths(options.data_path, split)
@@ -102,3 +108,16 @@ def _loader(
         pin_memory=options.pin_memory,
         collate_fn=pass_batch,
     )
+
+
+def split_channel_statistics(
+    data_dir: Path | str, split: str = "train"
+) -> tuple[list[float], list[float]]:
+    """Per-channel (mean, std) in [0, 1] of ``split``'s pixels (sampled, ~0.1 s)."""
+    x_path, y_path = split_paths(Path(data_dir), split)
+    files = SplitFiles.open(x_path, y_path)
+    images = H5Images(files.x_path)
+    try:
+        return channel_statistics(images, files.num_samples)
+    finally:
+        images.close()

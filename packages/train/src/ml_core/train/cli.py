@@ -5,8 +5,9 @@
 
     torchrun --nproc-per-node=N .venv/bin/ml-train ...   # or: srun -n N ml-train ...
 
-Exit codes: 0 finished, 2 bad input (one line on stderr), 75 checkpointed after
-SIGUSR1/SIGTERM (requeue and run again with --resume or --auto-resume). Started by
+Exit codes: 0 finished, 2 bad input (one line on stderr), 3 training diverged (NaN or
+infinite loss; last.pt from before is kept), 75 checkpointed after SIGUSR1/SIGTERM
+(requeue and run again with --resume or --auto-resume). Started by
 torchrun or srun with several processes, it trains data-parallel (DDP; data.batch_size
 per process) and rank 0 writes the run directory.
 """
@@ -24,12 +25,15 @@ from ml_core.train.checkpoint import CheckpointError
 from ml_core.train.config_files import ConfigError
 from ml_core.train.device import DEVICE_CHOICES, DeviceUnavailableError
 from ml_core.train.distributed import LaunchError
+from ml_core.train.fit import TrainingDivergedError
 from ml_core.train.invocation import TrainRequest
 from ml_core.train.logs import setup_logger
 from ml_core.train.main_job import train
 from ml_core.train.run_directory import RunExistsError
 from ml_core.train.stop_signals import REQUEUE_EXIT_CODE
 
+# Not requeued by ml-slurm: rerunning repeats the same arithmetic.
+DIVERGED_EXIT_CODE = 3
 BAD_INPUT_ERRORS = (
     ConfigError,
     DataError,
@@ -54,7 +58,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         prog="ml-train",
         description="Train a PCAM classifier. Without arguments: the MLP on the "
         "built-in synthetic PCAM, saved under ./experiments/results/.",
-        epilog=f"Exit codes: 0 done, 2 bad input, {REQUEUE_EXIT_CODE} checkpointed "
+        epilog=f"Exit codes: 0 done, 2 bad input, {DIVERGED_EXIT_CODE} diverged (NaN "
+        f"loss), {REQUEUE_EXIT_CODE} checkpointed "
         "after SIGUSR1/SIGTERM (please requeue). Under torchrun or srun with several "
         "processes it trains with DistributedDataParallel (data.batch_size is per "
         "process; rank 0 writes the run directory).",
@@ -110,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     except BAD_INPUT_ERRORS as error:
         print(f"ml-train: error: {error}", file=sys.stderr)
         return 2
+    except TrainingDivergedError as error:
+        print(f"ml-train: error: {error}", file=sys.stderr)
+        return DIVERGED_EXIT_CODE
     if outcome.reports:
         print(f"run directory: {outcome.run_dir}", flush=True)
     return 0 if outcome.finished else REQUEUE_EXIT_CODE

@@ -69,8 +69,12 @@ class TrainingConfig:
     lr_schedule: str = "none"
     lr_step_size: int = 1
     lr_gamma: float = 0.1
-    grad_clip_norm: float | None = None
+    warmup_steps: int = 0
+    # Guards Adam against the rare huge gradient of an outlier patch (measured: it
+    # saved a full-size PCAM run that collapsed without it).
+    grad_clip_norm: float | None = 1.0
     accumulate_grad_batches: int = 1
+    val_every_steps: int = 0
     best_metric: str = "val_auroc"
     device: str = "auto"
     cpu_threads: int | None = None
@@ -232,6 +236,7 @@ def _training_section(section: SectionReader) -> TrainingConfig:
             _in_range(0.0, 1.0, lower_open=True),
             "a number in (0, 1]",
         ),
+        warmup_steps=section.integer("warmup_steps", TRAINING.warmup_steps, minimum=0),
         grad_clip_norm=section.number(
             "grad_clip_norm",
             TRAINING.grad_clip_norm,
@@ -241,6 +246,9 @@ def _training_section(section: SectionReader) -> TrainingConfig:
         ),
         accumulate_grad_batches=section.integer(
             "accumulate_grad_batches", TRAINING.accumulate_grad_batches, minimum=1
+        ),
+        val_every_steps=section.integer(
+            "val_every_steps", TRAINING.val_every_steps, minimum=0
         ),
         best_metric=section.choice("best_metric", TRAINING.best_metric, BEST_METRICS),
         device=section.choice("device", TRAINING.device, DEVICE_CHOICES),

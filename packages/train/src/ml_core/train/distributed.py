@@ -220,9 +220,15 @@ class SharedStopFlag(StopFlag):
         if not self._launch.distributed:
             return self.requested
         number = signal.Signals[self.signal_name].value if self.signal_name else 0
-        flag = torch.tensor([number], dtype=torch.int32, device=self._device)
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        agreed = int(flag.item())
-        if agreed and not self.requested:
+        flags = torch.tensor(
+            [number, self.divergence is not None],
+            dtype=torch.int32,
+            device=self._device,
+        )
+        dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        agreed, diverged = (int(value) for value in flags.tolist())
+        if agreed and self.signal_name is None:
             self.request(signal.Signals(agreed).name)
-        return agreed != 0
+        if diverged:
+            self.diverge("the training loss of another rank is not finite")
+        return bool(agreed or diverged)

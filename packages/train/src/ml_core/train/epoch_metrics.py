@@ -81,9 +81,15 @@ class EpochAccumulator:
         return torch.cat(self._labels)
 
     def compute(self) -> dict[str, float]:
-        """``{"loss", "acc", "f1", "auroc"}`` over everything added so far."""
+        """``loss``, ``acc``, ``f1``, ``auroc``, and the spread of the predictions:
+        ``prob_std`` (of the positive-class probability) and ``positive_rate``."""
         loss = self.loss_sum / self.count if self.count else float("nan")
-        return {"loss": loss, **binary_metrics(self.probs, self.labels)}
+        probs = self.probs.double()
+        spread = {
+            "prob_std": probs.std().item() if len(probs) > 1 else float("nan"),
+            "positive_rate": (probs >= DECISION_THRESHOLD).double().mean().item(),
+        }
+        return {"loss": loss, **binary_metrics(self.probs, self.labels), **spread}
 
     @classmethod
     def merged(cls, states: list[dict[str, Any]]) -> EpochAccumulator:

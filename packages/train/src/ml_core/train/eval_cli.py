@@ -31,6 +31,7 @@ from ml_core.train.invocation import saved_config
 from ml_core.train.loop import evaluate
 from ml_core.train.main_job import data_directory
 from ml_core.train.run_directory import RunPaths
+from ml_core.train.run_state import saved_normalization
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -100,7 +101,7 @@ def evaluate_run(run_dir: Path, split: str, checkpoint: str, device_name: str) -
         loader,
         device=device,
         bf16=config.training.bf16,
-        normalize=config.data.normalize,
+        normalization=saved_normalization(record),
     )
     report = evaluation_report(split, checkpoint, accumulator)
     write_report(paths.root / f"eval_{split}_{checkpoint}.json", report)

@@ -7,7 +7,8 @@ once per epoch and owns checkpoints and the epoch bookkeeping.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -17,11 +18,34 @@ from ml_core.train.epoch_metrics import EpochAccumulator
 from ml_core.train.progress import ProgressReporter
 from ml_core.train.stop_signals import StopFlag
 
-# Maps [0, 1] pixels to about [-2, 2]. Zero-centred inputs keep Adam's first steps
-# from pushing every first-layer weight the same way, which on all-positive inputs
-# kills every hidden ReLU in roughly one seed out of seven (measured on synthetic PCAM).
-NORMALIZE_MEAN = 0.5
-NORMALIZE_STD = 0.25
+
+class InputNormalization:
+    """Per-channel standardisation of [0, 1] pixels: ``(x - mean) / std``.
+
+    The statistics are the train split's (measured once, stored in checkpoints). Centring
+    each channel matters for wide first layers: PCAM's pink background puts every pixel
+    of a raw or globally centred patch on the same side of zero, so every first-layer
+    weight of a unit gets a gradient of one sign and Adam moves all 27,648 together by
+    about the learning rate each; on full-size PCAM that collapsed the MLP mid-epoch.
+    """
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        self.mean = tuple(float(value) for value in mean)
+        self.std = tuple(float(value) for value in std)
+        self._tensors: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"mean": list(self.mean), "std": list(self.std)}
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        if images.device not in self._tensors:
+            shape = (1, len(self.mean), 1, 1)
+            self._tensors[images.device] = (
+                torch.tensor(self.mean, device=images.device).view(shape),
+                torch.tensor(self.std, device=images.device).view(shape),
+            )
+        mean, std = self._tensors[images.device]
+        return images.sub(mean).div_(std)
 
 
 def to_device(
@@ -29,17 +53,15 @@ def to_device(
     labels: torch.Tensor,
     device: torch.device,
     *,
-    normalize: bool = False,
+    normalization: InputNormalization | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Move a batch to ``device``; uint8 images become float32 in [0, 1] there.
-
-    With ``normalize`` the [0, 1] images are then centred: ``(x - 0.5) / 0.25``.
-    """
+    """Move a batch to ``device``; uint8 images become float32 in [0, 1] there,
+    then ``normalization`` (if any) standardises them."""
     images = images.to(device, non_blocking=True)
     if images.dtype == torch.uint8:
         images = images.float().div_(255)
-    if normalize:
-        images = images.sub(NORMALIZE_MEAN).div_(NORMALIZE_STD)
+    if normalization is not None:
+        images = normalization(images)
     return images, labels.to(device, non_blocking=True)
 
 
@@ -61,22 +83,27 @@ def train_one_epoch(
     device: torch.device,
     first_step: int,
     steps_per_epoch: int,
+    last_step: int | None = None,
     accumulator: EpochAccumulator,
     progress: ProgressReporter,
     stop: StopFlag,
     grad_clip_norm: float | None = None,
     bf16: bool = True,
-    normalize: bool = False,
+    normalization: InputNormalization | None = None,
     accumulate_grad_batches: int = 1,
+    learning_rate: Callable[[int], float] | None = None,
     after_step: Callable[[int], None] | None = None,
 ) -> int:
     """Train on ``batches`` (which start at ``first_step``); return the steps done.
 
     A step is one optimizer update over ``accumulate_grad_batches`` consecutive batches
     (the last step of an epoch may take fewer); each batch's loss is weighted by its share
-    of the step's samples, so the gradient is the mean over all of them. Returns early,
-    on a step boundary, when ``stop`` is set before the epoch's last step.
-    ``after_step(step)`` runs after each optimizer step (diagnostics).
+    of the step's samples, so the gradient is the mean over all of them. Returns after
+    ``last_step`` (default: the epoch's end), or early, on a step boundary, when
+    ``stop`` is set; a non-finite loss marks ``stop`` as diverged.
+    ``learning_rate(step)``, when given, sets every parameter group's rate before
+    the optimizer step that ends ``step`` (0-based, in the epoch); ``after_step(step)``
+    runs after each optimizer step (diagnostics).
     """
     model.train()
     step = first_step
@@ -86,7 +113,7 @@ def train_one_epoch(
         loss_sum = 0.0
         for position, (raw_images, raw_labels) in enumerate(group):
             images, labels = to_device(
-                raw_images, raw_labels, device, normalize=normalize
+                raw_images, raw_labels, device, normalization=normalization
             )
             # Gradients are all-reduced once per step, with the last batch's backward.
             with _no_sync(model, skip=position < len(group) - 1):
@@ -95,17 +122,23 @@ def train_one_epoch(
                 loss = criterion(logits.float(), labels)
                 (loss * (labels.shape[0] / samples)).backward()
             loss_value = loss.item()
+            if not math.isfinite(loss_value):
+                stop.diverge(f"step {step + 1}: the training loss is {loss_value}")
             accumulator.update(logits, labels, loss_value)
             loss_sum += loss_value * labels.shape[0]
         if grad_clip_norm is not None:
             nn.utils.clip_grad_norm_(model.parameters(), grad_clip_norm)
+        if learning_rate is not None:
+            rate = learning_rate(step)
+            for group in optimizer.param_groups:
+                group["lr"] = rate
         optimizer.step()
 
         step += 1
         if after_step is not None:
             after_step(step)
         progress.step(step, loss_sum / samples, samples)
-        if stop.poll() and step < steps_per_epoch:
+        if (stop.poll() and step < steps_per_epoch) or step == last_step:
             break
     return step
 
@@ -138,13 +171,15 @@ def evaluate(
     *,
     device: torch.device,
     bf16: bool = True,
-    normalize: bool = False,
+    normalization: InputNormalization | None = None,
 ) -> EpochAccumulator:
     """Loss, probabilities and labels of the model over every batch of ``loader``."""
     model.eval()
     accumulator = EpochAccumulator()
     for raw_images, raw_labels in loader:
-        images, labels = to_device(raw_images, raw_labels, device, normalize=normalize)
+        images, labels = to_device(
+            raw_images, raw_labels, device, normalization=normalization
+        )
         with autocast(device, bf16=bf16):
             logits = model(images)
         accumulator.update(logits, labels, criterion(logits.float(), labels).item())

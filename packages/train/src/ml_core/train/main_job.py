@@ -20,6 +20,7 @@ from ml_core.data import (
     dataset_fingerprint,
     ensure_synthetic_pcam,
     has_split,
+    split_channel_statistics,
     write_text_atomic,
 )
 from ml_core.models import build_model, count_parameters
@@ -40,13 +41,14 @@ from ml_core.train.environment import collect_environment
 from ml_core.train.evaluation import evaluation_report, write_predictions, write_report
 from ml_core.train.fit import TrainingRun
 from ml_core.train.invocation import ResolvedRun, TrainRequest, resolve_run
-from ml_core.train.loop import evaluate
-from ml_core.train.optimization import build_optimizer, build_scheduler
+from ml_core.train.loop import InputNormalization, evaluate
+from ml_core.train.optimization import build_optimizer
 from ml_core.train.run_directory import (
     RunPaths,
     publish_run_directory,
     stage_run_directory,
 )
+from ml_core.train.run_state import saved_normalization
 from ml_core.train.seeding import seed_everything
 from ml_core.train.stop_signals import catch_stop_signals
 from ml_core.train.tracking import write_config_yaml
@@ -108,10 +110,15 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
         )
     run = TrainingRun(
         config=config,
+        # A resumed run takes its statistics from last.pt (restore below).
+        normalization=(
+            InputNormalization(*split_channel_statistics(data_dir))
+            if config.data.normalize and resolved.resume_dir is None
+            else None
+        ),
         paths=RunPaths(resolved.resume_dir or config.run_dir),
         model=model,
         optimizer=optimizer,
-        scheduler=build_scheduler(optimizer, config.training),
         train_loader=train_loader,
         val_loader=val_loader,
         device=device,
@@ -214,14 +221,15 @@ def _finish(run: TrainingRun, data_dir: Path) -> None:
             test_loader,
             device=run.device,
             bf16=run.config.training.bf16,
-            normalize=run.config.data.normalize,
+            normalization=saved_normalization(best),
         )
         report = evaluation_report("test", "best", accumulator)
         write_report(run.paths.test_metrics, report)
         write_predictions(run.paths.test_predictions, accumulator)
         logger.info(
-            "test (best checkpoint, epoch %d): acc %.4f f1 %.4f auroc %.4f",
+            "test (best checkpoint, epoch %d step %d): acc %.4f f1 %.4f auroc %.4f",
             best["epoch"],
+            best["step"],
             report["accuracy"],
             report["f1"],
             report["auroc"],

@@ -1,6 +1,8 @@
-"""Optimizer and per-epoch learning-rate schedule from the ``training:`` config."""
+"""Optimizer and learning-rate schedule (warm-up, then per epoch) from ``training:``."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -23,16 +25,19 @@ def build_optimizer(
     return torch.optim.Adam(parameters, lr=lr, weight_decay=decay)
 
 
-def build_scheduler(
-    optimizer: torch.optim.Optimizer, training: TrainingConfig
-) -> torch.optim.lr_scheduler.LRScheduler | None:
-    """The schedule, stepped once per epoch; None for ``lr_schedule: none``."""
+def scheduled_lr(training: TrainingConfig, epoch: int, steps_done: int) -> float:
+    """Learning rate of the next optimizer step: a pure function of the run's position.
+
+    ``epoch`` is 1-based; ``steps_done`` counts optimizer steps of the whole run so far.
+    The epoch schedule (``cosine`` to 0 over ``epochs``, or ``step`` decay) sets the
+    epoch's rate; the first ``warmup_steps`` steps ramp linearly up to it. Computed, not
+    stored, so a resumed run has nothing to restore.
+    """
+    lr = training.learning_rate
     if training.lr_schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=training.epochs
-        )
-    if training.lr_schedule == "step":
-        return torch.optim.lr_scheduler.StepLR(
-            optimizer, step_size=training.lr_step_size, gamma=training.lr_gamma
-        )
-    return None
+        lr *= 0.5 * (1 + math.cos(math.pi * (epoch - 1) / training.epochs))
+    elif training.lr_schedule == "step":
+        lr *= training.lr_gamma ** ((epoch - 1) // training.lr_step_size)
+    if steps_done < training.warmup_steps:
+        lr *= (steps_done + 1) / training.warmup_steps
+    return lr

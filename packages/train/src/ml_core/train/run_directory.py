@@ -34,6 +34,10 @@ class RunPaths:
         return self.root / "metrics.csv"
 
     @property
+    def validation(self) -> Path:
+        return self.root / "validation.csv"
+
+    @property
     def environment(self) -> Path:
         return self.root / "env.json"
 

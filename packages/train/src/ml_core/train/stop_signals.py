@@ -21,17 +21,23 @@ STOP_SIGNALS = (signal.SIGUSR1, signal.SIGTERM)
 
 
 class StopFlag:
-    """Set by a stop signal; read by the training loop."""
+    """Set by a stop signal, or by the loop when the loss diverges; read by the loop."""
 
     def __init__(self) -> None:
         self.signal_name: str | None = None
+        self.divergence: str | None = None
 
     @property
     def requested(self) -> bool:
-        return self.signal_name is not None
+        return self.signal_name is not None or self.divergence is not None
 
     def request(self, signal_name: str) -> None:
         self.signal_name = signal_name
+
+    def diverge(self, reason: str) -> None:
+        """Stop because training went numerically wrong (``reason`` says where)."""
+        if self.divergence is None:
+            self.divergence = reason
 
     def poll(self) -> bool:
         """Whether to stop now; the loop's one question (shared across ranks in DDP)."""

@@ -29,11 +29,26 @@ METRIC_COLUMNS = (
     "val_acc",
     "val_f1",
     "val_auroc",
+    "val_prob_std",
+    "val_dead_units",
     "lr",
     "epoch_seconds",
     "samples_per_second",
+    "warning",
 )
 TIMING_COLUMNS = ("epoch_seconds", "samples_per_second")
+# validation.csv: every validation pass, mid-epoch ones (training.val_every_steps) too.
+VALIDATION_COLUMNS = (
+    "epoch",
+    "step",
+    "val_loss",
+    "val_acc",
+    "val_f1",
+    "val_auroc",
+    "val_prob_std",
+    "val_dead_units",
+    "warning",
+)
 
 
 class MetricsTable:
@@ -71,13 +86,15 @@ def write_config_yaml(path: Path, config: Mapping[str, Any]) -> None:
     write_text_atomic(path, yaml.safe_dump(dict(config), sort_keys=False))
 
 
-def log_scalars(writer: SummaryWriter, epoch: int, metrics: Mapping[str, Any]) -> None:
-    """Every finite numeric metric as a TensorBoard scalar at step ``epoch``."""
+def log_scalars(
+    writer: SummaryWriter, step: int, metrics: Mapping[str, Any], prefix: str = ""
+) -> None:
+    """Every finite numeric metric as a TensorBoard scalar ``prefix + name`` at ``step``."""
     for name, value in metrics.items():
-        if name == "epoch" or isinstance(value, bool):
+        if name in ("epoch", "step") or isinstance(value, bool):
             continue
         if isinstance(value, int | float) and math.isfinite(value):
-            writer.add_scalar(name, value, epoch)
+            writer.add_scalar(prefix + name, value, step)
     writer.flush()
 
 

@@ -17,6 +17,8 @@ pre { background: #f6f6f6; padding: 0.8rem; overflow-x: auto; }
 img { max-width: 100%; } .figures { display: flex; flex-wrap: wrap; gap: 1rem; }
 .note { background: #fff6d6; border-left: 4px solid #e0b400; padding: 0.5rem 0.8rem; }
 .meta { color: #666; }
+.warning { background: #fde2e2; border-left: 4px solid #c62828; padding: 0.5rem 0.8rem;
+           font-weight: bold; }
 """
 
 

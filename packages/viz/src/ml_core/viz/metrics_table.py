@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,8 @@ class MetricsTable:
     source: Path
     epochs: np.ndarray
     columns: dict[str, np.ndarray]
+    # The trainer's collapse warnings (column ``warning``), by epoch.
+    warnings: dict[int, str] = field(default_factory=dict)
 
 
 def read_csv_rows(
@@ -122,4 +124,12 @@ def read_metrics_csv(path: Path) -> MetricsTable:
             [parse_number(path, line, name, fields[index]) for line, fields in rows],
             dtype=np.float64,
         )
-    return MetricsTable(source=path, epochs=epochs, columns=columns)
+    warnings = {}
+    if "warning" in header:
+        index = header.index("warning")
+        warnings = {
+            int(epoch): fields[index]
+            for epoch, (_, fields) in zip(epochs, rows, strict=True)
+            if fields[index].strip()
+        }
+    return MetricsTable(source=path, epochs=epochs, columns=columns, warnings=warnings)

@@ -71,6 +71,12 @@ def build_report(run_dir: Path) -> RunReport:
     }
     body = [
         html.paragraph(f"Run directory: {run_dir}", "meta"),
+        *(
+            html.paragraph(
+                f"WARNING: epoch {epoch}: the model collapsed: {text}", "warning"
+            )
+            for epoch, text in table.warnings.items()
+        ),
         html.heading("Learning curves"),
         html.png_image(figures["curves.png"], "learning curves"),
         html.heading("Metrics"),
