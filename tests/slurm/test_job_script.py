@@ -135,7 +135,7 @@ def test_flags_override_the_preset_and_staging_adds_scratch(
 
 
 def test_requeue_code_matches_the_trainer() -> None:
-    from ml_core.train import REQUEUE_EXIT_CODE as TRAINER_CODE
+    from ml_core.contract import EXIT_REQUEUE as TRAINER_CODE
 
     assert REQUEUE_EXIT_CODE == TRAINER_CODE
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ml_core.train.cli import main as ml_train_main
+from ml_core.cli.train import train_main as ml_train_main
 
 from .conftest import run_cli
 

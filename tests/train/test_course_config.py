@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ml_core.train.eval_cli import main as ml_eval_main
+from ml_core.cli.train import eval_main as ml_eval_main
 
 from .conftest import read_metrics, run_cli, run_directory_line
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ml_core.train.cli import main as ml_train_main
+from ml_core.cli.train import train_main as ml_train_main
 from ml_core.train.distributed import Launch, detect_launch
 from ml_core.train.parameter_trace import ENVIRONMENT_VARIABLE
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ml_core.train import REQUEUE_EXIT_CODE
-from ml_core.train.cli import main as ml_train_main
+from ml_core.cli.train import train_main as ml_train_main
+from ml_core.contract import EXIT_REQUEUE as REQUEUE_EXIT_CODE
 
 from .conftest import (
     cli,

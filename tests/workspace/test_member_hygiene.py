@@ -23,6 +23,13 @@ MEMBER_DIRS = sorted(
 # Data and models are the base of the graph: they must not reach up into training or
 # the apps that drive it.
 FORBIDDEN_DEPENDENCIES = {
+    "ml-core-contract": {
+        "ml-core-data",
+        "ml-core-models",
+        "ml-core-train",
+        "ml-core-viz",
+        "ml-core-slurm",
+    },
     "ml-core-data": {"ml-core-train", "ml-core-viz", "ml-core-slurm", "ml-core-models"},
     "ml-core-models": {"ml-core-train", "ml-core-viz", "ml-core-slurm", "ml-core-data"},
     "ml-core-viz": {"ml-core-train", "ml-core-slurm"},
@@ -47,15 +54,34 @@ def _declared(member: Path) -> set[str]:
     return {_normalise(re.split(r"[\s<>=!~;\[]", dep, maxsplit=1)[0]) for dep in deps}
 
 
+def _packages(member: Path) -> list[Path]:
+    """The regular packages a member ships under ``ml_core`` (namespaces may nest)."""
+    namespace = member / "src" / "ml_core"
+    return sorted(init.parent for init in namespace.rglob("__init__.py"))
+
+
+def _dotted(member: Path, package: Path) -> str:
+    return ".".join(package.relative_to(member / "src" / "ml_core").parts)
+
+
 def _namespace_owners() -> dict[str, str]:
-    """Map each ``ml_core.<sub>`` package to the distribution that ships it."""
+    """Map each ``ml_core.<sub>`` package (``train``, ``cli.train``) to its distribution."""
     owners = {}
     for member in MEMBER_DIRS:
         name = _normalise(_pyproject(member)["project"]["name"])
-        for package in (member / "src" / "ml_core").iterdir():
-            if package.is_dir() and (package / "__init__.py").exists():
-                owners[package.name] = name
+        for package in _packages(member):
+            owners[_dotted(member, package)] = name
     return owners
+
+
+def _owner(owners: dict[str, str], module: str) -> str | None:
+    """The distribution shipping ``ml_core.<module>``: the longest package prefix."""
+    parts = module.split(".")
+    for end in range(len(parts), 0, -1):
+        owner = owners.get(".".join(parts[:end]))
+        if owner is not None:
+            return owner
+    return None
 
 
 def _imported_top_levels(source_root: Path) -> set[tuple[str, str | None]]:
@@ -71,8 +97,8 @@ def _imported_top_levels(source_root: Path) -> set[tuple[str, str | None]]:
             else:
                 continue
             for name in names:
-                parts = name.split(".")
-                found.add((parts[0], parts[1] if len(parts) > 1 else None))
+                top, _, rest = name.partition(".")
+                found.add((top, rest or None))
     return found
 
 
@@ -91,7 +117,7 @@ def test_member_imports_only_declared_dependencies(member: Path) -> None:
         if top in sys.stdlib_module_names or top == "__future__":
             continue
         if top == "ml_core":
-            owner = owners.get(sub or "")
+            owner = _owner(owners, sub or "")
             assert owner is not None, f"{member.name} imports unknown ml_core.{sub}"
             if owner != own_name and owner not in declared:
                 undeclared.append(f"ml_core.{sub} (from {owner})")
@@ -109,7 +135,7 @@ def test_member_declares_nothing_it_does_not_import(member: Path) -> None:
     used = set()
     for top, sub in _imported_top_levels(member / "src"):
         if top == "ml_core":
-            used.add(owners.get(sub or "", ""))
+            used.add(_owner(owners, sub or "") or "")
         elif top not in sys.stdlib_module_names:
             used |= _distribution_of(top)
     own_name = _normalise(_pyproject(member)["project"]["name"])
@@ -133,9 +159,7 @@ def test_member_layout(member: Path) -> None:
     assert (member / "README.md").read_text().strip()
     namespace = member / "src" / "ml_core"
     assert not (namespace / "__init__.py").exists(), "ml_core must stay a namespace"
-    packages = [
-        p for p in namespace.iterdir() if p.is_dir() and p.name != "__pycache__"
-    ]
+    packages = _packages(member)
     assert packages
     for package in packages:
         assert (package / "py.typed").exists(), f"{package} lacks py.typed"
@@ -150,6 +174,8 @@ def test_no_namespace_init_anywhere() -> None:
 @pytest.mark.parametrize(
     "module",
     [
+        "ml_core.contract",
+        "ml_core.cli.train",
         "ml_core.data",
         "ml_core.models",
         "ml_core.train",

@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Iterable
 from pathlib import Path
 
-from ml_core.data import write_text_atomic
+from ml_core.contract import write_text_atomic
 from ml_core.slurm.errors import SlurmInputError
 
 METRIC_COLUMNS = (

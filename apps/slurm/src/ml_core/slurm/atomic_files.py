@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ml_core.data import write_text_atomic
+from ml_core.contract import write_text_atomic
 
 
 def create_text(path: Path, text: str) -> None:

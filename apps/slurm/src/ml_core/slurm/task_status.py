@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ml_core.data import write_text_atomic
+from ml_core.contract import write_text_atomic
 
 STATES = ("SUBMITTED", "RUNNING", "REQUEUED", "COMPLETED", "FAILED")
 

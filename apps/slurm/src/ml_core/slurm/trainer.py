@@ -39,7 +39,7 @@ class TrainerInvocation:
 
 def train_flags_parser() -> argparse.ArgumentParser:
     """ml-train's own argument parser, without -h, to be used as a parent parser."""
-    from ml_core.train import get_args_parser  # imports torch: slow
+    from ml_core.cli.train import get_args_parser
 
     return get_args_parser(add_help=False)
 

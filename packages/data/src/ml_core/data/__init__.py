@@ -10,12 +10,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ml_core.data.atomic import (
-        atomic_output,
-        atomic_write,
-        write_bytes_atomic,
-        write_text_atomic,
-    )
     from ml_core.data.batches import PCAMBatches
     from ml_core.data.cache import cache_dir, dataset_fingerprint, file_fingerprint
     from ml_core.data.check import DatasetReport, SplitReport, check_dataset
@@ -49,10 +43,6 @@ if TYPE_CHECKING:
     )
 
 _HOMES = {
-    "atomic_output": "atomic",
-    "atomic_write": "atomic",
-    "write_bytes_atomic": "atomic",
-    "write_text_atomic": "atomic",
     "PCAMBatches": "batches",
     "cache_dir": "cache",
     "dataset_fingerprint": "cache",
@@ -110,8 +100,6 @@ __all__ = [
     "RankShare",
     "ResumableBatchSampler",
     "SplitReport",
-    "atomic_output",
-    "atomic_write",
     "cache_dir",
     "check_dataset",
     "dataset_fingerprint",
@@ -129,9 +117,7 @@ __all__ = [
     "split_channel_statistics",
     "split_file_name",
     "split_paths",
-    "write_bytes_atomic",
     "write_synthetic_pcam",
-    "write_text_atomic",
 ]
 
 

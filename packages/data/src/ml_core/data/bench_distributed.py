@@ -24,7 +24,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from ml_core.data.atomic import atomic_output
+from ml_core.contract import atomic_output
 from ml_core.data.bench_training import TrainingStep, model_ready
 from ml_core.data.device_loader import get_device_dataloaders
 from ml_core.data.device_split import Batch

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ml_core.data.atomic import atomic_output
+from ml_core.contract import atomic_output
 from ml_core.data.checksums import OFFICIAL_MD5, md5_of_file
 from ml_core.data.errors import DataError
 from ml_core.data.layout import official_file_names

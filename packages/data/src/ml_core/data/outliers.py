@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml_core.data.atomic import atomic_output
+from ml_core.contract import atomic_output
 from ml_core.data.cache import cache_dir, file_fingerprint
 from ml_core.data.h5files import SCAN_CHUNK, image_dataset, open_h5
 from ml_core.data.pixels import blackout_washout, to_uint8

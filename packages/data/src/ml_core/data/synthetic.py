@@ -20,7 +20,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ml_core.data.atomic import atomic_output
+from ml_core.contract import atomic_output
 from ml_core.data.cache import cache_dir
 from ml_core.data.errors import DataError
 from ml_core.data.layout import IMAGE_KEY, IMAGE_SHAPE, LABEL_KEY, SPLITS, split_paths

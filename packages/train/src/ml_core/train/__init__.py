@@ -1,7 +1,7 @@
 """Training: config to a trained, tracked, exactly resumable model (CLIs ml-train, ml-eval)."""
 
 from ml_core.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ml_core.train.cli import BAD_INPUT_ERRORS, get_args_parser
+from ml_core.train.commands import BAD_INPUT_ERRORS
 from ml_core.train.config import (
     DataConfig,
     ModelConfig,
@@ -19,13 +19,11 @@ from ml_core.train.loop import evaluate, train_one_epoch
 from ml_core.train.main_job import TrainOutcome, train
 from ml_core.train.run_directory import RunExistsError, RunPaths
 from ml_core.train.seeding import seed_everything
-from ml_core.train.stop_signals import REQUEUE_EXIT_CODE
 from ml_core.train.tracking import METRIC_COLUMNS, ExperimentTracker
 
 __all__ = [
     "BAD_INPUT_ERRORS",
     "METRIC_COLUMNS",
-    "REQUEUE_EXIT_CODE",
     "CheckpointError",
     "ConfigError",
     "DataConfig",
@@ -46,7 +44,6 @@ __all__ = [
     "binary_metrics",
     "build_config",
     "evaluate",
-    "get_args_parser",
     "load_checkpoint",
     "load_config",
     "resolve_run",

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from ml_core.data import atomic_write
+from ml_core.contract import atomic_write
 
 CHECKPOINT_FORMAT = 1
 

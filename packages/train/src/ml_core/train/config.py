@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ml_core.contract import DEVICE_CHOICES
+from ml_core.data import ensure_synthetic_pcam
 from ml_core.models import available_models
 from ml_core.train.config_fields import SectionReader
-from ml_core.train.device import DEVICE_CHOICES
 
 EXPERIMENT_NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 PCAM_INPUT_SHAPE = (3, 96, 96)
@@ -294,3 +295,10 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     return value
+
+
+def data_directory(config: TrainConfig) -> Path:
+    """``data.data_path``, or the built-in synthetic PCAM (generated on first use)."""
+    if config.data.data_path is not None:
+        return Path(config.data.data_path)
+    return ensure_synthetic_pcam()

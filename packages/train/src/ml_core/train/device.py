@@ -7,7 +7,7 @@ import os
 
 import torch
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+from ml_core.contract import DEVICE_CHOICES
 
 
 class DeviceUnavailableError(RuntimeError):

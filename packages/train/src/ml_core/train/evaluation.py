@@ -12,12 +12,22 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ml_core.data import write_text_atomic
+from torch import nn
+
+from ml_core.contract import RunPaths, write_text_atomic
+from ml_core.models import build_model
+from ml_core.train.checkpoint import load_checkpoint
+from ml_core.train.config import data_directory
+from ml_core.train.data_loading import split_loader
+from ml_core.train.device import select_device
 from ml_core.train.epoch_metrics import (
     DECISION_THRESHOLD,
     EpochAccumulator,
     confusion_matrix,
 )
+from ml_core.train.invocation import saved_config
+from ml_core.train.loop import evaluate
+from ml_core.train.run_state import saved_normalization
 
 
 def evaluation_report(
@@ -72,3 +82,26 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):  # NaN is not valid JSON
         return None
     return value
+
+
+def evaluate_run(run_dir: Path, split: str, checkpoint: str, device_name: str) -> dict:
+    """Evaluate ``checkpoints/<checkpoint>.pt`` of ``run_dir`` on ``split``."""
+    paths = RunPaths(run_dir)
+    config = saved_config(run_dir)
+    record = load_checkpoint(paths.checkpoints / f"{checkpoint}.pt")
+    device = select_device(device_name)
+    data_dir = data_directory(config)
+    loader = split_loader(config, config.data_loader_config(data_dir), split, device)
+    model = build_model(config.model_options(), config.data.input_shape)
+    model.load_state_dict(record["model"])
+    accumulator = evaluate(
+        model.to(device),
+        nn.CrossEntropyLoss(),
+        loader,
+        device=device,
+        bf16=config.training.bf16,
+        normalization=saved_normalization(record),
+    )
+    report = evaluation_report(split, checkpoint, accumulator)
+    write_report(paths.root / f"eval_{split}_{checkpoint}.json", report)
+    return report

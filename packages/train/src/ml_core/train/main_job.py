@@ -16,16 +16,15 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from ml_core.contract import write_text_atomic
 from ml_core.data import (
     dataset_fingerprint,
-    ensure_synthetic_pcam,
     has_split,
     split_channel_statistics,
-    write_text_atomic,
 )
 from ml_core.models import build_model, count_parameters
 from ml_core.train.checkpoint import load_checkpoint
-from ml_core.train.config import TrainConfig
+from ml_core.train.config import data_directory
 from ml_core.train.data_loading import split_loader, train_and_val_loaders
 from ml_core.train.device import select_device, set_cpu_threads
 from ml_core.train.distributed import (
@@ -153,13 +152,6 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
     if finished and launch.is_main:
         _finish(run, data_dir)
     return TrainOutcome(run.paths.root, finished, reports=launch.is_main)
-
-
-def data_directory(config: TrainConfig) -> Path:
-    """``data.data_path``, or the built-in synthetic PCAM (generated on first use)."""
-    if config.data.data_path is not None:
-        return Path(config.data.data_path)
-    return ensure_synthetic_pcam()
 
 
 def _create_run_directory(run: TrainingRun, data_dir: Path) -> RunPaths:

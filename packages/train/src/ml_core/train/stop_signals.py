@@ -14,9 +14,6 @@ from types import FrameType
 
 logger = logging.getLogger(__name__)
 
-REQUEUE_EXIT_CODE = 75
-"""Exit status meaning: checkpointed on SIGUSR1/SIGTERM, please requeue (EX_TEMPFAIL)."""
-
 STOP_SIGNALS = (signal.SIGUSR1, signal.SIGTERM)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from torch.utils.tensorboard import SummaryWriter
 
-from ml_core.data import write_text_atomic
+from ml_core.contract import write_text_atomic
 from ml_core.train.run_directory import RunExistsError
 
 METRIC_COLUMNS = (

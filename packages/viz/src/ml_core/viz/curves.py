@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from ml_core.data import write_bytes_atomic
+from ml_core.contract import write_bytes_atomic
 from ml_core.viz.curve_series import CurveSeries
 from ml_core.viz.curves_input import load_curves_input
 from ml_core.viz.png import figure_to_png

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ml_core.data import write_bytes_atomic, write_text_atomic
+from ml_core.contract import write_bytes_atomic, write_text_atomic
 from ml_core.viz.balance_figures import class_balance_figure, sampler_figure
 from ml_core.viz.data_figures import (
     examples_figure,

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ml_core.data import write_bytes_atomic, write_text_atomic
+from ml_core.contract import write_bytes_atomic, write_text_atomic
 from ml_core.viz import html_page as html
 from ml_core.viz.curves import build_curves_figure
 from ml_core.viz.curves_input import load_curves_input

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ml_core.data import atomic_write, write_bytes_atomic, write_text_atomic
+from ml_core.contract import atomic_write, write_bytes_atomic, write_text_atomic
 
 
 def test_write_replaces_whole_file_and_creates_parents(tmp_path: Path) -> None:

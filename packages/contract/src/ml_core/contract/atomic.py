@@ -1,8 +1,8 @@
 """Atomic file creation: write under a temporary name in the same directory, fsync,
 then rename, so a half-written file never appears under its final name.
 
-The one implementation for the whole workspace: training (checkpoints, metrics), the
-plots and reports, and the Slurm app all write through these functions.
+The one implementation for the whole workspace: data, training (checkpoints,
+metrics), the plots and reports, and the Slurm app all write through these functions.
 """
 
 from __future__ import annotations
@@ -61,6 +61,13 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 def write_text_atomic(path: Path, text: str) -> None:
     """UTF-8 text version of :func:`write_bytes_atomic`."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def create_text(path: Path, text: str) -> None:
+    """Write a new file atomically; FileExistsError if ``path`` already exists."""
+    if path.exists():
+        raise FileExistsError(f"{path} already exists")
+    write_text_atomic(path, text)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -1,0 +1,87 @@
+"""The torch-free contract between ml_core's members.
+
+Run-directory file names, metric columns, exit codes, atomic writes and the one-line CLI
+error style, defined once; training writes what viz and slurm read through these names.
+"""
+
+from ml_core.contract.atomic import (
+    atomic_output,
+    atomic_write,
+    create_text,
+    write_bytes_atomic,
+    write_text_atomic,
+)
+from ml_core.contract.cli import (
+    DEVICE_CHOICES,
+    OneLineArgumentParser,
+    quoted,
+    report_error,
+)
+from ml_core.contract.exit_codes import (
+    EXIT_BAD_INPUT,
+    EXIT_DIVERGED,
+    EXIT_INTERNAL_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REQUEUE,
+)
+from ml_core.contract.metric_columns import (
+    METRIC_COLUMNS,
+    NUMERIC_METRICS,
+    TEXT_COLUMNS,
+    TIMING_COLUMNS,
+    VALIDATION_COLUMNS,
+    VALIDATION_METRICS,
+)
+from ml_core.contract.run_files import (
+    BEST_CHECKPOINT,
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    CURVES_FILE,
+    ENV_FILE,
+    LAST_CHECKPOINT,
+    METRICS_FILE,
+    REPORT_FILE,
+    TENSORBOARD_DIR,
+    TEST_METRICS_FILE,
+    TEST_PREDICTIONS_FILE,
+    VALIDATION_FILE,
+    RunPaths,
+)
+
+__all__ = [
+    "BEST_CHECKPOINT",
+    "CHECKPOINTS_DIR",
+    "CONFIG_FILE",
+    "CURVES_FILE",
+    "DEVICE_CHOICES",
+    "ENV_FILE",
+    "EXIT_BAD_INPUT",
+    "EXIT_DIVERGED",
+    "EXIT_INTERNAL_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_REQUEUE",
+    "LAST_CHECKPOINT",
+    "METRICS_FILE",
+    "METRIC_COLUMNS",
+    "NUMERIC_METRICS",
+    "REPORT_FILE",
+    "TENSORBOARD_DIR",
+    "TEST_METRICS_FILE",
+    "TEST_PREDICTIONS_FILE",
+    "TEXT_COLUMNS",
+    "TIMING_COLUMNS",
+    "VALIDATION_COLUMNS",
+    "VALIDATION_FILE",
+    "VALIDATION_METRICS",
+    "OneLineArgumentParser",
+    "RunPaths",
+    "atomic_output",
+    "atomic_write",
+    "create_text",
+    "quoted",
+    "report_error",
+    "write_bytes_atomic",
+    "write_text_atomic",
+]

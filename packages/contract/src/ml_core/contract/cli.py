@@ -1,0 +1,37 @@
+"""Command lines that fail in one line: usage errors and bad input, exit 2, no dump."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from ml_core.contract.exit_codes import EXIT_BAD_INPUT
+
+# Quoted values are cut here: an error about a huge value must stay one short line.
+MAX_QUOTED_CHARS = 80
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line on stderr (exit 2), no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def report_error(prog: str, error: object) -> None:
+    """Print ``prog: error: <error>`` as one line on stderr."""
+    text = " ".join(str(error).split())
+    print(f"{prog}: error: {text}", file=sys.stderr)
+
+
+def quoted(value: object) -> str:
+    """``repr(value)``, cut to :data:`MAX_QUOTED_CHARS` characters for messages."""
+    text = repr(value)
+    if len(text) <= MAX_QUOTED_CHARS:
+        return text
+    return f"{text[: MAX_QUOTED_CHARS - 3]}... ({len(text):,} characters)"
+
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+"""Compute devices a command or config may name; ``auto`` = cuda > mps > cpu."""

@@ -1,0 +1,74 @@
+"""What ``ml-train`` and ``ml-eval`` do once their flags are parsed.
+
+The command lines live in :mod:`ml_core.cli.train` (torch-free); this layer turns the
+library's exceptions into one-line messages and exit statuses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ml_core.contract import EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_REQUEUE, report_error
+from ml_core.data import DataError
+from ml_core.models import ModelConfigError
+from ml_core.train.checkpoint import CheckpointError
+from ml_core.train.config_files import ConfigError
+from ml_core.train.device import DeviceUnavailableError
+from ml_core.train.distributed import LaunchError
+from ml_core.train.evaluation import evaluate_run, format_confusion_matrix
+from ml_core.train.fit import TrainingDivergedError
+from ml_core.train.invocation import TrainRequest
+from ml_core.train.logs import setup_logger
+from ml_core.train.main_job import train
+from ml_core.train.run_directory import RunExistsError
+
+BAD_INPUT_ERRORS = (
+    ConfigError,
+    DataError,
+    ModelConfigError,
+    CheckpointError,
+    DeviceUnavailableError,
+    LaunchError,
+    RunExistsError,
+)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train as the parsed ``ml-train`` flags say; the exit status."""
+    request = TrainRequest(
+        config_path=args.config,
+        overrides=tuple(args.overrides),
+        resume=args.resume,
+        auto_resume=args.auto_resume,
+        device=args.device,
+    )
+    setup_logger("ml_core")
+    try:
+        outcome = train(request)
+    except BAD_INPUT_ERRORS as error:
+        report_error("ml-train", error)
+        return EXIT_BAD_INPUT
+    except TrainingDivergedError as error:
+        report_error("ml-train", error)
+        return EXIT_DIVERGED
+    if outcome.reports:
+        print(f"run directory: {outcome.run_dir}", flush=True)
+    return 0 if outcome.finished else EXIT_REQUEUE
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """Evaluate as the parsed ``ml-eval`` flags say; the exit status."""
+    try:
+        report = evaluate_run(args.run_dir, args.split, args.checkpoint, args.device)
+    except BAD_INPUT_ERRORS as error:
+        report_error("ml-eval", error)
+        return EXIT_BAD_INPUT
+    print(json.dumps(report, indent=2))
+    print(
+        "confusion matrix (rows: true label, columns: prediction)\n"
+        + format_confusion_matrix(report["confusion_matrix"]),
+        file=sys.stderr,
+    )
+    return 0
