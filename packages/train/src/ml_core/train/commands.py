@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from ml_core.contract import EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_REQUEUE, report_error
 from ml_core.data import DataError
@@ -19,7 +20,7 @@ from ml_core.train.device import DeviceUnavailableError
 from ml_core.train.distributed import LaunchError
 from ml_core.train.evaluation import evaluate_run, format_confusion_matrix
 from ml_core.train.fit import TrainingDivergedError
-from ml_core.train.invocation import TrainRequest
+from ml_core.train.invocation import TrainRequest, resolve_run
 from ml_core.train.logs import setup_logger
 from ml_core.train.main_job import train
 from ml_core.train.run_directory import RunExistsError
@@ -44,6 +45,8 @@ def run_train(args: argparse.Namespace) -> int:
         auto_resume=args.auto_resume,
         device=args.device,
     )
+    if args.check:
+        return _check(request)
     setup_logger("ml_core")
     try:
         outcome = train(request)
@@ -56,6 +59,26 @@ def run_train(args: argparse.Namespace) -> int:
     if outcome.reports:
         print(f"run directory: {outcome.run_dir}", flush=True)
     return 0 if outcome.finished else EXIT_REQUEUE
+
+
+def _check(request: TrainRequest) -> int:
+    try:
+        resolved = resolve_run(request)
+    except BAD_INPUT_ERRORS as error:
+        report_error("ml-train", error)
+        return EXIT_BAD_INPUT
+    config = resolved.config
+    data_path = config.data.data_path
+    summary = {
+        "experiment_name": config.experiment_name,
+        "run_dir": str(config.run_dir.resolve()),
+        "resume": resolved.resume_dir is not None,
+        "data_path": str(Path(data_path).resolve()) if data_path else None,
+        "save_dir": str(Path(config.training.save_dir).resolve()),
+        "config": config.to_dict(),
+    }
+    print(json.dumps(summary))
+    return 0
 
 
 def run_eval(args: argparse.Namespace) -> int:

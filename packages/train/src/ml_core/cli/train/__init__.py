@@ -70,6 +70,13 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         choices=DEVICE_CHOICES,
         help="compute device (default: training.device, auto = cuda > mps > cpu)",
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="validate the flags and config as a run would, print the resolved run as "
+        "JSON (experiment_name, run_dir, resume, data_path, save_dir, config) and "
+        "exit without training or writing anything",
+    )
     return parser
 
 
