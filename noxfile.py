@@ -43,9 +43,9 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Loader throughput: naive course loader vs ml_core.data (args: ml-data bench)."""
-    _sync(session)
-    session.run("ml-data", "bench", *session.posargs)
+    """Loaders, models and trainer timed (args: python -m benchmarks.bench --help)."""
+    _sync(session, "test")  # the naive course loader needs torchvision's ToTensor
+    session.run("python", "-m", "benchmarks.bench", *session.posargs)
 
 
 # Reused, not recreated: running jobs execute this environment's ml-train.

@@ -7,9 +7,11 @@
 # 1. uv sync --locked (the exact locked environment), 2. nvidia-smi and torch's view of
 # the device, 3. the tests marked `gpu` (device-resident CUDA batches equal the CPU
 # batches; short CUDA fp32/bf16 training runs match the CPU path within tolerance; the
-# same for three epochs of ml-train), 4. `ml-data bench --device cuda --samples 262144`
-# (full PCAM size). Every step runs even if an earlier check fails; the exit code is
-# non-zero when any step failed. Extra arguments go to ml-data bench.
+# same for three epochs of ml-train), 4. the benchmark on the GPU at full PCAM size
+# (`python -m benchmarks.bench --device cuda --full-size`: loaders, models, and
+# ml-train under torchrun with 1 and N GPUs when there are several). Every step runs
+# even if an earlier check fails; the exit code is non-zero when any step failed.
+# Extra arguments go to the benchmark.
 set -uo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,8 +47,9 @@ assert torch.cuda.is_available(), "torch sees no CUDA device"
 '
 step gpu-tests 300 uv run --no-sync pytest -q -rs -p no:cacheprovider -m gpu \
   tests/train/test_gpu_fast_path.py
-step bench 420 uv run --no-sync ml-data bench --device cuda --samples 262144 \
-  --batch-size 256 --epochs 1 "$@"
+gpus="$(uv run --no-sync python -c 'import torch; print(torch.cuda.device_count())')"
+step bench 480 uv run --no-sync python -m benchmarks.bench --device cuda --full-size \
+  --workdir "$results/bench" --batch-size 256 --epochs 1 --ranks "${gpus:-0}" --json "$@"
 
 echo "results: $results"
 if ((${#failed[@]})); then

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml_core.data.layout import official_file_names
+from ml_core.data import official_file_names
 
 
 @dataclass

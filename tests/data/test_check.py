@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ml_core.data import read_synthetic_metadata, write_synthetic_pcam
-from ml_core.data.check import check_dataset, format_report
+from ml_core.data import check_dataset, read_synthetic_metadata, write_synthetic_pcam
+from ml_core.data._check import format_report
 
 
 def test_counts_course_float_poison_and_outliers(tmp_path: Path) -> None:

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ml_core.data import read_synthetic_metadata
-from ml_core.data.cli import main
-from ml_core.data.layout import official_file_names
+from ml_core.cli.data import main
+from ml_core.data import official_file_names, read_synthetic_metadata
 
 if TYPE_CHECKING:  # the fixture's class, for annotations only
     from conftest import PCAMServer

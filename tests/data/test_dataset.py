@@ -14,8 +14,8 @@ from torch.utils.data import DataLoader
 from torchvision.transforms import ToTensor
 
 from ml_core.data import PCAMDataset, split_paths
-from ml_core.data.image_reader import raw_offset
-from ml_core.data.outliers import mask_cache_path
+from ml_core.data._image_reader import raw_offset
+from ml_core.data._outliers import mask_cache_path
 
 
 def test_item_is_chw_float_0_255_and_0dim_long_label(

@@ -12,17 +12,18 @@ import numpy as np
 import pytest
 import torch
 
+from ml_core.contract import ConfigError
 from ml_core.data import (
-    DataConfigError,
     DataError,
     get_dataloaders,
-    get_device_dataloaders,
-    get_device_split_loader,
     get_split_loader,
+    make_loaders,
+    make_split_loader,
+    read_data_config,
     resumable_sampler,
 )
-from ml_core.data.device_split import fits_on_device
-from ml_core.data.prefetch import prefetched
+from ml_core.data._device_split import fits_on_device
+from ml_core.data._prefetch import prefetched
 
 CPU = torch.device("cpu")
 
@@ -33,7 +34,32 @@ def _config(path: Path, **options: Any) -> dict[str, Any]:
 
 
 def _standard(config: dict[str, Any]) -> dict[str, Any]:
-    return config | {"data": config["data"] | {"uint8_batches": True}}
+    data = config["data"] | {"uint8_batches": True, "device_resident": False}
+    return config | {"data": data}
+
+
+def get_device_dataloaders(
+    config: dict[str, Any], device: torch.device, memory_budget: int | None = None
+) -> tuple[Any, Any]:
+    rank, world = config.get("distributed", {"rank": 0, "world_size": 1}).values()
+    return make_loaders(
+        read_data_config(config["data"]),
+        seed=config["seed"],
+        device=device,
+        rank=rank,
+        world_size=world,
+        memory_budget=memory_budget,
+    )
+
+
+def get_device_split_loader(
+    config: dict[str, Any],
+    split: str,
+    device: torch.device,
+    memory_budget: int | None = None,
+) -> Any:
+    data = read_data_config(config["data"])
+    return make_split_loader(data, split, device=device, memory_budget=memory_budget)
 
 
 def _assert_same_batches(ours: list, reference: list) -> None:
@@ -186,9 +212,7 @@ def test_prefetch_reraises_a_producer_error() -> None:
 
 
 def test_bad_input(tiny_pcam_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(DataConfigError, match=r"data\.device_resident"):
+    with pytest.raises(ConfigError, match=r"data\.device_resident"):
         get_device_dataloaders(_config(tiny_pcam_dir, device_resident="yes"), CPU)
-    with pytest.raises(DataError, match="data directory not found"):
+    with pytest.raises(ConfigError, match="does not exist"):
         get_device_dataloaders(_config(tmp_path / "missing"), CPU)
-    # The standard loaders accept (and ignore) the key the trainer passes along.
-    get_dataloaders(_config(tiny_pcam_dir))

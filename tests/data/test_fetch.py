@@ -8,10 +8,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ml_core.data import DataError
-from ml_core.data.checksums import read_md5sum_file
-from ml_core.data.fetch import FetchError, FetchSettings, fetch_pcam, file_url
-from ml_core.data.layout import official_file_names
+from ml_core.data import (
+    DataError,
+    FetchError,
+    FetchSettings,
+    fetch_pcam,
+    official_file_names,
+)
+from ml_core.data._checksums import read_md5sum_file
+from ml_core.data._fetch import file_url
 
 if TYPE_CHECKING:  # the fixture's class, for annotations only
     from conftest import PCAMServer

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+from ml_core.contract import ConfigError
 from ml_core.data import (
-    DataConfigError,
     DataError,
     PCAMDataset,
     get_dataloaders,
@@ -164,26 +164,26 @@ def test_trainer_keys_are_ignored(tiny_pcam_dir: Path) -> None:
         ({"num_workers": -1}, "data.num_workers:"),
         ({"balance": "yes"}, "data.balance:"),
         ({"in_memory": 1}, "data.in_memory:"),
-        ({"shuffle_buffer": 3}, "data.shuffle_buffer: unknown option"),
+        ({"shuffle_buffer": 3}, "data.shuffle_buffer: unknown key"),
         ({"data_path": None}, "data.data_path:"),
     ],
 )
 def test_bad_options_raise_config_error_naming_the_key(
     tiny_pcam_dir: Path, options: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(DataConfigError, match=f"^{message}"):
+    with pytest.raises(ConfigError, match=f"^{message}"):
         get_dataloaders(_config(tiny_pcam_dir, **options))
 
 
 def test_missing_data_section_and_bad_seed(tiny_pcam_dir: Path) -> None:
-    with pytest.raises(DataConfigError, match=r"^data:"):
+    with pytest.raises(ConfigError, match=r"^data:"):
         get_dataloaders({"seed": 0})
-    with pytest.raises(DataConfigError, match=r"^seed:"):
+    with pytest.raises(ConfigError, match=r"^seed:"):
         get_dataloaders(_config(tiny_pcam_dir, seed=-1))
 
 
 def test_missing_data_directory(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="nowhere: data directory not found"):
+    with pytest.raises(ConfigError, match="nowhere does not exist"):
         get_dataloaders(_config(tmp_path / "nowhere"))
 
 

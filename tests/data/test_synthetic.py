@@ -13,12 +13,12 @@ from ml_core.data import (
     DataError,
     PCAMDataset,
     ensure_synthetic_pcam,
+    official_file_names,
+    outlier_masks,
     read_synthetic_metadata,
     split_paths,
     write_synthetic_pcam,
 )
-from ml_core.data.layout import official_file_names
-from ml_core.data.outliers import outlier_masks
 
 
 def test_official_layout(tiny_pcam_dir: Path) -> None:

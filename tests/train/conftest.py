@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from ml_core.contract import METRIC_COLUMNS
 from ml_core.data import write_synthetic_pcam
-from ml_core.train import METRIC_COLUMNS
 
 BIN = Path(sys.executable).parent
 TIMING_COLUMNS = ("epoch_seconds", "samples_per_second")

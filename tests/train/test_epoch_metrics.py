@@ -46,7 +46,11 @@ def test_accuracy_f1_and_undefined_auroc() -> None:
 def test_accumulator_state_gives_identical_results() -> None:
     generator = torch.Generator().manual_seed(0)
     batches = [
-        (torch.randn(5, 2, generator=generator), torch.randint(0, 2, (5,)), 0.1 * i)
+        (
+            torch.randn(5, 2, generator=generator),
+            torch.randint(0, 2, (5,)),
+            torch.tensor(0.1 * i),
+        )
         for i in range(6)
     ]
     whole = EpochAccumulator()
@@ -61,3 +65,16 @@ def test_accumulator_state_gives_identical_results() -> None:
         resumed.update(*batch)
     assert resumed.compute() == whole.compute()
     assert resumed.count == 30
+
+
+def test_loss_is_the_batch_size_weighted_mean_and_nonfinite_losses_are_found() -> None:
+    accumulator = EpochAccumulator()
+    logits = torch.zeros(4, 2)
+    accumulator.update(logits[:3], torch.tensor([0, 1, 0]), torch.tensor(0.5))
+    accumulator.update(logits[:1], torch.tensor([1]), torch.tensor(0.25))
+    assert accumulator.first_nonfinite_loss() is None
+    # (3 * 0.5 + 1 * 0.25) / 4: dyadic fractions, exact in float32 and float64.
+    assert accumulator.compute()["loss"] == 0.4375
+    accumulator.update(logits[:2], torch.tensor([0, 1]), torch.tensor(float("nan")))
+    assert math.isnan(accumulator.first_nonfinite_loss())
+    assert accumulator.first_nonfinite_loss() is None  # each loss is looked at once

@@ -1,4 +1,4 @@
-"""The GPU fast path: ``data.device_resident`` reaches the device loaders, and on a CUDA
+"""The GPU fast path: ``data.split_location: device`` reaches the device loaders; on a CUDA
 device (tests marked ``gpu``, skipped elsewhere) the device-resident batches and a short
 bf16 training run agree with the CPU path."""
 
@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from ml_core.data import (
-    get_device_dataloaders,
-    get_device_split_loader,
-    get_split_loader,
+    DataConfig,
+    make_loaders,
+    make_split_loader,
     resumable_sampler,
 )
 from ml_core.models import build_model
@@ -35,16 +35,21 @@ PCAM_SHAPE = (3, 96, 96)
 NORMALIZATION = InputNormalization([0.7, 0.55, 0.7], [0.2, 0.25, 0.2])
 
 
-def _loader_config(data_dir: Path, **data: object) -> dict:
+def _loader_config(data_dir: Path, **data: object) -> DataConfig:
     raw = {"data": {"dataset_type": "pcam", "data_path": str(data_dir), **data}}
-    config = build_config(raw, source="test", default_experiment_name="gpu")
-    return config.data_loader_config(data_dir)
+    return build_config(raw, source="test", default_experiment_name="gpu").data
+
+
+def get_split_loader(config: DataConfig, split: str) -> object:
+    host = DataConfig(**{**vars(config), "split_location": "ram"})
+    return make_split_loader(host, split)
 
 
 def test_device_resident_key_reaches_the_device_loaders(train_data_dir: Path) -> None:
-    assert _loader_config(train_data_dir)["data"]["device_resident"] is False
+    assert _loader_config(train_data_dir).split_location == "disk"
     config = _loader_config(train_data_dir, device_resident=True, batch_size=64)
-    train, val = get_device_dataloaders(config, "cpu")
+    assert config.split_location == "device"
+    train, val = make_loaders(config, seed=0, device=torch.device("cpu"))
     assert train.resident
     assert len(train) == len(resumable_sampler(train)) == 8
     images, labels = next(iter(val))
@@ -114,8 +119,8 @@ def _train_and_score(
 def test_cuda_device_batches_equal_the_cpu_batches(train_data_dir: Path) -> None:
     config = _loader_config(train_data_dir, device_resident=True, batch_size=32)
     cuda = torch.device("cuda")
-    ordered = get_device_split_loader(config, "train", cuda)
-    fallback = get_device_split_loader(config, "train", cuda, memory_budget=0)
+    ordered = make_split_loader(config, "train", device=cuda)
+    fallback = make_split_loader(config, "train", device=cuda, memory_budget=0)
     assert ordered.resident
     assert not fallback.resident
     cpu_batches = list(get_split_loader(config, "train"))
@@ -129,8 +134,8 @@ def test_cuda_device_batches_equal_the_cpu_batches(train_data_dir: Path) -> None
             assert torch.equal(images.cpu(), ref_images)
             assert torch.equal(labels.cpu(), ref_labels)
     # Balanced, seeded and resumable on the device, resident or prefetched alike.
-    resident_train, _ = get_device_dataloaders(config, cuda)
-    prefetched_train, _ = get_device_dataloaders(config, cuda, memory_budget=0)
+    resident_train, _ = make_loaders(config, seed=0, device=cuda)
+    prefetched_train, _ = make_loaders(config, seed=0, device=cuda, memory_budget=0)
     epochs = []
     for loader in (resident_train, prefetched_train):
         sampler = resumable_sampler(loader)
@@ -156,8 +161,8 @@ def test_cuda_training_matches_the_cpu_path(train_data_dir: Path) -> None:
         torch.device("cpu"),
         bf16=False,
     )
-    cuda_train = list(get_device_split_loader(config, "train", cuda))
-    cuda_val = list(get_device_split_loader(config, "valid", cuda))
+    cuda_train = list(make_split_loader(config, "train", device=cuda))
+    cuda_val = list(make_split_loader(config, "valid", device=cuda))
     fp32_loss, fp32_acc = _train_and_score(cuda_train, cuda_val, cuda, bf16=False)
     assert fp32_loss == pytest.approx(cpu_loss, rel=0.02)
     assert abs(fp32_acc - cpu_acc) <= 0.05

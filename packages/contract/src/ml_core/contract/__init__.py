@@ -1,7 +1,8 @@
 """The torch-free contract between ml_core's members.
 
-Run-directory file names, metric columns, exit codes, atomic writes and the one-line CLI
-error style, defined once; training writes what viz and slurm read through these names.
+Run-directory file names, metric columns, exit codes, atomic writes, the config file
+format (YAML, ``--set`` overrides, typed section reading) and the one-line CLI error
+style, defined once; training writes what viz and slurm read through these names.
 """
 
 from ml_core.contract.atomic import (
@@ -14,9 +15,17 @@ from ml_core.contract.atomic import (
 from ml_core.contract.cli import (
     DEVICE_CHOICES,
     OneLineArgumentParser,
+    integer_at_least,
     quoted,
     report_error,
 )
+from ml_core.contract.config_files import (
+    ConfigError,
+    apply_overrides,
+    load_config,
+    parse_override,
+)
+from ml_core.contract.config_reader import SectionReader
 from ml_core.contract.exit_codes import (
     EXIT_BAD_INPUT,
     EXIT_DIVERGED,
@@ -75,11 +84,17 @@ __all__ = [
     "VALIDATION_COLUMNS",
     "VALIDATION_FILE",
     "VALIDATION_METRICS",
+    "ConfigError",
     "OneLineArgumentParser",
     "RunPaths",
+    "SectionReader",
+    "apply_overrides",
     "atomic_output",
     "atomic_write",
     "create_text",
+    "integer_at_least",
+    "load_config",
+    "parse_override",
     "quoted",
     "report_error",
     "write_bytes_atomic",

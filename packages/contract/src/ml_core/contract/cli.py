@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 from ml_core.contract.exit_codes import EXIT_BAD_INPUT
@@ -35,3 +36,22 @@ def quoted(value: object) -> str:
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 """Compute devices a command or config may name; ``auto`` = cuda > mps > cpu."""
+
+
+def integer_at_least(minimum: int) -> Callable[[str], int]:
+    """argparse ``type``: an integer >= ``minimum`` (a one-line usage error otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer, got {text!r}"
+            ) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer >= {minimum}, got {value}"
+            )
+        return value
+
+    return parse

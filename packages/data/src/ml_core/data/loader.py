@@ -1,5 +1,11 @@
-"""DataLoaders from the course config: balanced, seeded, resumable train batches and
-fixed-order validation/test batches, all through the fast batch path."""
+"""Loaders of PCAM batches: one entry point for every place a split can live.
+
+:func:`make_loaders` takes the typed :class:`~ml_core.data.DataConfig` and returns the
+train loader (balanced, seeded by (seed, epoch), resumable, this rank's share) and the
+validation loader (file order). The split is streamed from disk, held in host RAM, or
+held on the training device, as ``split_location`` says; all yield ``(images, labels)``
+batches of the same order. :func:`get_dataloaders` is the course's dict interface.
+"""
 
 from __future__ import annotations
 
@@ -7,107 +13,124 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
 
-from ml_core.data.batches import PCAMBatches, pass_batch
-from ml_core.data.distributed_sampler import DistributedBatchSampler, RankShare
-from ml_core.data.errors import DataError
-from ml_core.data.h5files import SplitFiles
-from ml_core.data.heap import limit_heap_growth
-from ml_core.data.image_reader import H5Images
-from ml_core.data.layout import split_paths
-from ml_core.data.options import DataOptions
-from ml_core.data.pixels import channel_statistics
-from ml_core.data.sampler import ResumableBatchSampler
+from ml_core.contract import ConfigError, SectionReader
+from ml_core.data._batches import PCAMBatches, pass_batch
+from ml_core.data._config import DataConfig, read_data_section
+from ml_core.data._device_loader import DeviceLoader, OrderedPositions, resolve_device
+from ml_core.data._device_split import DEVICE_HEADROOM_BYTES, DeviceSplit
+from ml_core.data._h5files import SplitFiles
+from ml_core.data._heap import limit_heap_growth
+from ml_core.data._image_reader import H5Images
+from ml_core.data._layout import split_paths
+from ml_core.data._pixels import channel_statistics
+from ml_core.data._sampler import EpochBatchSampler
 
 __all__ = [
     "get_dataloaders",
     "get_split_loader",
     "get_test_loader",
+    "make_loaders",
+    "make_split_loader",
+    "read_data_config",
     "resumable_sampler",
     "split_channel_statistics",
 ]
 
+Loader = DataLoader | DeviceLoader
+CPU = torch.device("cpu")
+
+
+def make_loaders(
+    config: DataConfig,
+    *,
+    seed: int,
+    device: torch.device = CPU,
+    rank: int = 0,
+    world_size: int = 1,
+    uint8: bool = True,
+    memory_budget: int | None = None,
+) -> tuple[Loader, Loader]:
+    """(train_loader, val_loader) of ``config``'s data for training on ``device``.
+
+    ``uint8``: batches stay uint8 (converted on the device by the trainer); False gives
+    float32 in [0, 1]. With ``world_size`` > 1 the train loader yields rank ``rank``'s
+    share of each global batch (``batch_size`` is per rank); every rank validates on
+    the whole split. ``memory_budget`` (bytes) replaces the device's free memory when
+    placing a device-resident split (tests force the host fallback with it).
+    """
+    train = _place(config, "train", device, uint8, memory_budget)
+    sampler = EpochBatchSampler(
+        train.labels if isinstance(train, PCAMBatches) else _kept_labels(train),
+        config.batch_size,
+        seed=seed,
+        balance=config.balance,
+        rank=rank,
+        world_size=world_size,
+        device=train.device if isinstance(train, DeviceSplit) else None,
+    )
+    valid = make_split_loader(
+        config, "valid", device=device, uint8=uint8, memory_budget=memory_budget
+    )
+    return _loader(train, sampler, config, device), valid
+
+
+def make_split_loader(
+    config: DataConfig,
+    split: str,
+    *,
+    device: torch.device = CPU,
+    uint8: bool = True,
+    memory_budget: int | None = None,
+) -> Loader:
+    """A fixed-order loader over ``split`` (``train``, ``valid`` or ``test``)."""
+    placed = _place(config, split, device, uint8, memory_budget)
+    if isinstance(placed, DeviceSplit):
+        order = OrderedPositions(len(placed), config.batch_size, placed.device)
+        return DeviceLoader(placed, order)
+    order = BatchSampler(SequentialSampler(placed), config.batch_size, drop_last=False)
+    return _loader(placed, order, config, device)
+
 
 def get_dataloaders(config: Mapping[str, Any]) -> tuple[DataLoader, DataLoader]:
-    """(train_loader, val_loader) for ``config["data"]["data_path"]``.
+    """The course's ``get_dataloaders(config)``: (train, val) float32 [0, 1] batches.
 
-    Train batches follow a :class:`ResumableBatchSampler` (balanced unless
-    ``balance: false``); validation batches come in file order.
-
-    With ``config["distributed"] = {"rank": r, "world_size": w}`` (w > 1) the train
-    loader yields rank ``r``'s share of each global batch of ``w * batch_size``
-    samples (:class:`DistributedBatchSampler`; ``batch_size`` is per rank); the
-    validation loader is the whole split on every rank.
+    ``config["data"]`` is read like the trainer's ``data:`` section (plus the course
+    dict's ``uint8_batches``); ``config["seed"]`` (default 0) seeds the order, and
+    ``config["distributed"] = {"rank": r, "world_size": w}`` shards the train batches.
     """
-    options = DataOptions.from_config(config)
-    share = RankShare.from_config(config)
-    train = _split_batches(options, "train")
-    sampler: ResumableBatchSampler
-    if share.world_size > 1:
-        sampler = DistributedBatchSampler(
-            train.labels,
-            options.batch_size,
-            share,
-            seed=options.seed,
-            balance=options.balance,
-        )
-    else:
-        sampler = ResumableBatchSampler(
-            train.labels, options.batch_size, seed=options.seed, balance=options.balance
-        )
-    return _loader(train, sampler, options), _ordered_loader(options, "valid")
+    data, uint8 = _course_data_config(config)
+    rank, world_size = _distributed(config)
+    return make_loaders(  # type: ignore[return-value]
+        data,
+        seed=_seed(config),
+        rank=rank,
+        world_size=world_size,
+        uint8=uint8,
+    )
+
+
+def get_split_loader(config: Mapping[str, Any], split: str) -> DataLoader:
+    """Course-dict version of :func:`make_split_loader` (``train``/``valid``/``test``)."""
+    data, uint8 = _course_data_config(config)
+    return make_split_loader(data, split, uint8=uint8)  # type: ignore[return-value]
 
 
 def get_test_loader(config: Mapping[str, Any]) -> DataLoader:
     """The test split's loader, fixed order; DataError if the split is missing."""
-    return _ordered_loader(DataOptions.from_config(config), "test")
+    return get_split_loader(config, "test")
 
 
-def get_split_loader(config: Mapping[str, Any], split: str) -> DataLoader:
-    """A fixed-order loader over any split (``train``, ``valid`` or ``test``)."""
-    return _ordered_loader(DataOptions.from_config(config), split)
-
-
-def resumable_sampler(train_loader: DataLoader) -> ResumableBatchSampler:
-    """The sampler of a train loader from :func:`get_dataloaders` (distributed too)."""
+def resumable_sampler(train_loader: Loader) -> EpochBatchSampler:
+    """The sampler of a train loader from :func:`make_loaders` (any split location)."""
     sampler = train_loader.batch_sampler
-    if not isinstance(sampler, ResumableBatchSampler):
-        raise TypeError("resumable_sampler: loader was not made by get_dataloaders")
+    if not isinstance(sampler, EpochBatchSampler):
+        raise TypeError(
+            "resumable_sampler: the loader is not a make_loaders train loader"
+        )
     return sampler
-
-
-def _split_batches(options: DataOptions, split: str) -> PCAMBatches:
-    limit_heap_growth()
-    if not options.data_path.is_dir():
-        raise DataError(f"{options.data_path}: data directory not found")
-    x_path, y_path = split_paths(options.data_path, split)
-    return PCAMBatches(
-        SplitFiles.open(x_path, y_path),
-        filter_data=options.filter_data,
-        in_memory=options.in_memory,
-        uint8_batches=options.uint8_batches,
-    )
-
-
-def _ordered_loader(options: DataOptions, split: str) -> DataLoader:
-    batches = _split_batches(options, split)
-    sampler = BatchSampler(
-        SequentialSampler(batches), options.batch_size, drop_last=False
-    )
-    return _loader(batches, sampler, options)
-
-
-def _loader(
-    batches: PCAMBatches, batch_sampler: Any, options: DataOptions
-) -> DataLoader:
-    return DataLoader(
-        batches,
-        batch_sampler=batch_sampler,
-        num_workers=options.num_workers,
-        pin_memory=options.pin_memory,
-        collate_fn=pass_batch,
-    )
 
 
 def split_channel_statistics(
@@ -121,3 +144,96 @@ def split_channel_statistics(
         return channel_statistics(images, files.num_samples)
     finally:
         images.close()
+
+
+def _place(
+    config: DataConfig,
+    split: str,
+    device: torch.device,
+    uint8: bool,
+    memory_budget: int | None,
+) -> PCAMBatches | DeviceSplit:
+    files = SplitFiles.open(*split_paths(config.directory(), split))
+    if config.split_location == "device":
+        return DeviceSplit.load(
+            files,
+            resolve_device(device),
+            filter_data=config.filter_data,
+            memory_budget=memory_budget,
+            headroom=DEVICE_HEADROOM_BYTES,
+        )
+    limit_heap_growth()
+    return PCAMBatches(
+        files,
+        filter_data=config.filter_data,
+        in_memory=config.split_location == "ram",
+        uint8_batches=uint8,
+    )
+
+
+def _kept_labels(split: DeviceSplit) -> Any:
+    return split.labels.cpu().numpy()[split.indices.cpu().numpy()]
+
+
+def _loader(
+    placed: PCAMBatches | DeviceSplit,
+    batch_sampler: Any,
+    config: DataConfig,
+    device: torch.device,
+) -> Loader:
+    if isinstance(placed, DeviceSplit):
+        return DeviceLoader(placed, batch_sampler)
+    return DataLoader(
+        placed,
+        batch_sampler=batch_sampler,
+        num_workers=config.num_workers,
+        pin_memory=device.type == "cuda",
+        collate_fn=pass_batch,
+    )
+
+
+def _course_data_config(config: Mapping[str, Any]) -> tuple[DataConfig, bool]:
+    section = config.get("data")
+    if not isinstance(section, Mapping):
+        raise ConfigError("data: missing section (expected a mapping)")
+    section = dict(section)
+    if section.get("data_path") is None:
+        # The trainer falls back to the built-in data; a course script never should.
+        raise ConfigError("data.data_path: required (the directory of the PCAM files)")
+    uint8 = section.pop("uint8_batches", False)
+    if not isinstance(uint8, bool):
+        raise ConfigError(f"data.uint8_batches: expected true or false, got {uint8!r}")
+    return read_data_config(section), uint8
+
+
+def read_data_config(data: Mapping[str, Any], source: str = "") -> DataConfig:
+    """A course-style ``data`` dict as :class:`DataConfig` (ConfigError if invalid;
+    ``source`` names where the dict came from in the message)."""
+    return read_data_section(SectionReader(data, "data.", lambda _key: source))
+
+
+def _seed(config: Mapping[str, Any]) -> int:
+    seed = config.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed: must be a non-negative integer, got {seed!r}")
+    return seed
+
+
+def _distributed(config: Mapping[str, Any]) -> tuple[int, int]:
+    section = config.get("distributed")
+    if section is None:
+        return 0, 1
+    if not isinstance(section, Mapping) or set(section) != {"rank", "world_size"}:
+        raise ConfigError(
+            "distributed: expected a mapping with exactly rank and world_size, "
+            f"got {section!r}"
+        )
+    rank, world = section["rank"], section["world_size"]
+    for name, value in (("rank", rank), ("world_size", world)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"distributed.{name}: expected an integer, got {value!r}")
+    if world < 1 or not 0 <= rank < world:
+        raise ConfigError(
+            f"distributed.rank: {rank} is not a rank of world_size {world}"
+        )
+    return rank, world

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ml_core.data.h5files import SplitFiles
-from ml_core.data.image_reader import H5Images
-from ml_core.data.outliers import kept_indices
-from ml_core.data.pixels import to_uint8
+from ml_core.data._h5files import SplitFiles
+from ml_core.data._image_reader import H5Images
+from ml_core.data._outliers import kept_indices
+from ml_core.data._pixels import to_uint8
 
 __all__ = ["PCAMDataset"]
 

@@ -11,11 +11,16 @@ import json
 import sys
 from pathlib import Path
 
-from ml_core.contract import EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_REQUEUE, report_error
+from ml_core.contract import (
+    EXIT_BAD_INPUT,
+    EXIT_DIVERGED,
+    EXIT_REQUEUE,
+    ConfigError,
+    report_error,
+)
 from ml_core.data import DataError
 from ml_core.models import ModelConfigError
 from ml_core.train.checkpoint import CheckpointError
-from ml_core.train.config_files import ConfigError
 from ml_core.train.device import DeviceUnavailableError
 from ml_core.train.distributed import LaunchError
 from ml_core.train.evaluation import evaluate_run, format_confusion_matrix

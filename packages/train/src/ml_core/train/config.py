@@ -14,37 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ml_core.contract import DEVICE_CHOICES
-from ml_core.data import ensure_synthetic_pcam
+from ml_core.contract import DEVICE_CHOICES, SectionReader
+from ml_core.data import DataConfig, read_data_section
 from ml_core.models import available_models
-from ml_core.train.config_fields import SectionReader
 
 EXPERIMENT_NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
-PCAM_INPUT_SHAPE = (3, 96, 96)
-DATASET_TYPES = ("synthetic", "pcam")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_SCHEDULES = ("none", "cosine", "step")
 BEST_METRICS = ("val_auroc", "val_loss")
-# Beyond any node's core count: more workers only add processes that wait.
-MAX_NUM_WORKERS = 128
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    """``data:``: where the patches come from and how they are batched."""
-
-    dataset_type: str = "synthetic"
-    data_path: str | None = None
-    input_shape: tuple[int, int, int] = PCAM_INPUT_SHAPE
-    batch_size: int = 64
-    num_workers: int = 0
-    in_memory: bool = True
-    filter_data: bool = False
-    balance: bool = True
-    pin_memory: bool = False
-    normalize: bool = True
-    # The split as uint8 in device memory (ml_core.data.get_device_dataloaders).
-    device_resident: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,7 +31,6 @@ class ModelConfig:
     name: str = "mlp"
     hidden_units: tuple[int, ...] = (64, 32)
     dropout_rate: float = 0.2
-    num_classes: int = 2
 
 
 @dataclass(frozen=True)
@@ -91,21 +67,13 @@ class TrainConfig:
 
     experiment_name: str
     seed: int = 42
-    data: DataConfig = DataConfig()
+    data: DataConfig = DataConfig()  # noqa: RUF009 (frozen: one shared default is safe)
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
 
     def to_dict(self) -> dict[str, Any]:
         """The config in the course's key layout (lists, not tuples), for YAML and dicts."""
         return _plain(dataclasses.asdict(self))
-
-    def data_loader_config(self, data_path: Path) -> dict[str, Any]:
-        """The course dict that ``ml_core.data.get_dataloaders`` takes."""
-        data = dict(self.to_dict()["data"], data_path=str(data_path))
-        # Conversion (and normalisation) happen on the training device.
-        data.pop("normalize")
-        data["uint8_batches"] = True
-        return {"seed": self.seed, "data": data}
 
     def model_options(self) -> dict[str, Any]:
         """The ``model:`` section as ``ml_core.models.build_model`` takes it."""
@@ -117,7 +85,7 @@ class TrainConfig:
 
 
 # Field defaults, read once so the YAML reader and the dataclasses cannot disagree.
-DATA, MODEL, TRAINING = DataConfig(), ModelConfig(), TrainingConfig()
+MODEL, TRAINING = ModelConfig(), TrainingConfig()
 
 
 def build_config(
@@ -145,49 +113,13 @@ def build_config(
             "experiment_name", f"use only letters, digits, '.', '_', '-'; got {name!r}"
         )
     seed = top.integer("seed", 42, minimum=0)
-    data = _data_section(SectionReader(top.take("data", None), "data.", source_of))
+    data = read_data_section(SectionReader(top.take("data", None), "data.", source_of))
     model = _model_section(SectionReader(top.take("model", None), "model.", source_of))
     training = _training_section(
         SectionReader(top.take("training", None), "training.", source_of)
     )
     top.finish()
     return TrainConfig(name, seed, data, model, training)
-
-
-def _data_section(section: SectionReader) -> DataConfig:
-    dataset_type = section.choice("dataset_type", "synthetic", DATASET_TYPES)
-    data_path = section.text("data_path", None, optional=True)
-    if dataset_type == "pcam" and data_path is None:
-        section.fail("data_path", "required when data.dataset_type is 'pcam'")
-    if data_path is not None:
-        resolved = Path(data_path).expanduser().resolve()
-        if not resolved.is_dir():
-            section.fail("data_path", f"directory {data_path} does not exist")
-        data_path = str(resolved)
-    input_shape = section.integers("input_shape", PCAM_INPUT_SHAPE)
-    if input_shape != PCAM_INPUT_SHAPE:
-        section.fail(
-            "input_shape", f"PCAM patches are [3, 96, 96], got {list(input_shape)}"
-        )
-    config = DataConfig(
-        dataset_type=dataset_type,
-        data_path=data_path,
-        input_shape=PCAM_INPUT_SHAPE,
-        batch_size=section.integer("batch_size", DATA.batch_size, minimum=1),
-        num_workers=section.integer(
-            "num_workers", DATA.num_workers, minimum=0, maximum=MAX_NUM_WORKERS
-        ),
-        in_memory=section.boolean("in_memory", default=dataset_type == "synthetic"),
-        filter_data=section.boolean("filter_data", default=DATA.filter_data),
-        balance=section.boolean("balance", default=DATA.balance),
-        pin_memory=section.boolean("pin_memory", default=DATA.pin_memory),
-        normalize=section.boolean("normalize", default=DATA.normalize),
-        device_resident=section.boolean(
-            "device_resident", default=DATA.device_resident
-        ),
-    )
-    section.finish()
-    return config
 
 
 def _model_section(section: SectionReader) -> ModelConfig:
@@ -197,6 +129,10 @@ def _model_section(section: SectionReader) -> ModelConfig:
             "name",
             f"unknown model {name!r} (available: {', '.join(available_models())})",
         )
+    # PCAM has two classes: the key is accepted (the course's config has it), not a knob.
+    num_classes = section.integer("num_classes", 2)
+    if num_classes != 2:
+        section.fail("num_classes", f"PCAM has 2 classes, got {num_classes}")
     config = ModelConfig(
         name=name,
         hidden_units=section.integers("hidden_units", MODEL.hidden_units),
@@ -206,10 +142,7 @@ def _model_section(section: SectionReader) -> ModelConfig:
             _in_range(0.0, 1.0, upper_open=True),
             "a number in [0, 1)",
         ),
-        num_classes=section.integer("num_classes", MODEL.num_classes, minimum=2),
     )
-    if config.num_classes != 2:
-        section.fail("num_classes", f"PCAM has 2 classes, got {config.num_classes}")
     section.finish()
     return config
 
@@ -290,15 +223,10 @@ def _in_range(
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     return value
-
-
-def data_directory(config: TrainConfig) -> Path:
-    """``data.data_path``, or the built-in synthetic PCAM (generated on first use)."""
-    if config.data.data_path is not None:
-        return Path(config.data.data_path)
-    return ensure_synthetic_pcam()

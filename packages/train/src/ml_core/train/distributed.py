@@ -207,8 +207,8 @@ def all_gather_objects(launch: Launch, value: Any) -> list[Any]:
 class SharedStopFlag(StopFlag):
     """A stop flag every rank agrees on: any rank's signal stops all at one step.
 
-    :meth:`poll` is a collective (an all-reduce MAX of the signal number), so every rank
-    must call it at the same points of the loop.
+    :meth:`poll` with ``sync`` is a collective (an all-reduce MAX of the signal number
+    and the divergence flag), so every rank calls it at the same steps.
     """
 
     def __init__(self, launch: Launch, device: torch.device) -> None:
@@ -216,9 +216,11 @@ class SharedStopFlag(StopFlag):
         self._launch = launch
         self._device = device
 
-    def poll(self) -> bool:
+    def poll(self, *, sync: bool = True) -> bool:
         if not self._launch.distributed:
             return self.requested
+        if not sync:
+            return False
         number = signal.Signals[self.signal_name].value if self.signal_name else 0
         flags = torch.tensor(
             [number, self.divergence is not None],

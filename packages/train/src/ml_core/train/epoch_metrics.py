@@ -1,8 +1,8 @@
 """Per-epoch binary classification metrics: loss, accuracy, F1, AUROC, confusion matrix.
 
-The accumulator keeps the exact running loss sum and every prediction of the epoch so
-far, and can be saved in a checkpoint mid-epoch, so a resumed epoch reports the same
-numbers as an uninterrupted one. The metrics themselves come from torchmetrics'
+The accumulator keeps every batch loss and prediction of the epoch so far, and can be
+saved in a checkpoint mid-epoch, so a resumed epoch reports the same numbers as an
+uninterrupted one. The metrics themselves come from torchmetrics'
 functional API, computed once over the whole epoch in float64.
 """
 
@@ -53,37 +53,63 @@ def auroc(probs: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 class EpochAccumulator:
-    """Running loss sum plus positive-class probabilities and labels of one epoch."""
+    """Per-batch losses plus positive-class probabilities and labels of one epoch.
+
+    Everything stays where it was computed (on the training device) until a number is
+    needed: adding a batch never waits for the device. :meth:`compute` and
+    :meth:`state_dict` read it all back at once; :meth:`first_nonfinite_loss` reads only
+    the losses added since its last call.
+    """
 
     def __init__(self) -> None:
-        self.loss_sum = 0.0
-        self.count = 0
+        self._losses: list[torch.Tensor] = []
+        self._counts: list[int] = []
         self._probs: list[torch.Tensor] = []
         self._labels: list[torch.Tensor] = []
+        self._checked = 0  # losses already seen by first_nonfinite_loss
 
-    def update(self, logits: torch.Tensor, labels: torch.Tensor, loss: float) -> None:
-        """Add one batch: its logits (B, 2), labels (B,) and mean loss."""
-        batch = labels.shape[0]
-        self.loss_sum += loss * batch
-        self.count += batch
-        probs = torch.softmax(logits.detach().float(), dim=1)[:, 1]
-        self._probs.append(probs.cpu())
-        self._labels.append(labels.detach().cpu())
+    @property
+    def count(self) -> int:
+        return sum(self._counts)
+
+    def update(
+        self, logits: torch.Tensor, labels: torch.Tensor, loss: torch.Tensor
+    ) -> None:
+        """Add one batch: its logits (B, 2), labels (B,) and mean loss (0-dim)."""
+        self._losses.append(loss.detach().float().reshape(()))
+        self._counts.append(labels.shape[0])
+        self._probs.append(torch.softmax(logits.detach().float(), dim=1)[:, 1])
+        self._labels.append(labels.detach())
+
+    def first_nonfinite_loss(self) -> float | None:
+        """A NaN/inf batch loss added since the last call, if any (one device read)."""
+        fresh = self._losses[self._checked :]
+        self._checked = len(self._losses)
+        if not fresh:
+            return None
+        values = torch.stack(fresh)
+        finite = torch.isfinite(values)
+        if bool(finite.all()):
+            return None
+        return float(values[~finite][0])
 
     @property
     def probs(self) -> torch.Tensor:
-        return torch.cat(self._probs) if self._probs else torch.empty(0)
+        return (
+            torch.cat([p.cpu() for p in self._probs]) if self._probs else torch.empty(0)
+        )
 
     @property
     def labels(self) -> torch.Tensor:
         if not self._labels:
             return torch.empty(0, dtype=torch.long)
-        return torch.cat(self._labels)
+        return torch.cat([label.cpu() for label in self._labels])
 
     def compute(self) -> dict[str, float]:
         """``loss``, ``acc``, ``f1``, ``auroc``, and the spread of the predictions:
         ``prob_std`` (of the positive-class probability) and ``positive_rate``."""
-        loss = self.loss_sum / self.count if self.count else float("nan")
+        count = self.count
+        loss = self._loss_sum() / count if count else float("nan")
         probs = self.probs.double()
         spread = {
             "prob_std": probs.std().item() if len(probs) > 1 else float("nan"),
@@ -91,27 +117,34 @@ class EpochAccumulator:
         }
         return {"loss": loss, **binary_metrics(self.probs, self.labels), **spread}
 
+    def _loss_sum(self) -> float:
+        # float64 on the host: batch means weighted by batch sizes, like one big mean.
+        losses = torch.stack([loss.cpu() for loss in self._losses]).double()
+        return float((losses * torch.tensor(self._counts, dtype=torch.float64)).sum())
+
     @classmethod
     def merged(cls, states: list[dict[str, Any]]) -> EpochAccumulator:
         """One accumulator holding the :meth:`state_dict` s of several (e.g. ranks)."""
         merged = cls()
         for state in states:
-            merged.loss_sum += float(state["loss_sum"])
-            merged.count += int(state["count"])
-            merged._probs.append(state["probs"])
-            merged._labels.append(state["labels"])
+            merged.load_state_dict(state, append=True)
         return merged
 
     def state_dict(self) -> dict[str, Any]:
+        losses = [loss.cpu() for loss in self._losses]
         return {
-            "loss_sum": self.loss_sum,
-            "count": self.count,
+            "losses": torch.stack(losses) if losses else torch.empty(0),
+            "counts": torch.tensor(self._counts, dtype=torch.int64),
             "probs": self.probs,
             "labels": self.labels,
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.loss_sum = float(state["loss_sum"])
-        self.count = int(state["count"])
-        self._probs = [state["probs"]]
-        self._labels = [state["labels"]]
+    def load_state_dict(self, state: dict[str, Any], *, append: bool = False) -> None:
+        """Continue from ``state`` (or add it to what is here, with ``append``)."""
+        if not append:
+            self._losses, self._counts, self._probs, self._labels = [], [], [], []
+        self._losses.extend(state["losses"].unbind())
+        self._counts.extend(int(count) for count in state["counts"])
+        self._probs.append(state["probs"])
+        self._labels.append(state["labels"])
+        self._checked = len(self._losses)

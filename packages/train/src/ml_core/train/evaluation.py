@@ -15,10 +15,9 @@ from typing import Any
 from torch import nn
 
 from ml_core.contract import RunPaths, write_text_atomic
+from ml_core.data import make_split_loader
 from ml_core.models import build_model
 from ml_core.train.checkpoint import load_checkpoint
-from ml_core.train.config import data_directory
-from ml_core.train.data_loading import split_loader
 from ml_core.train.device import select_device
 from ml_core.train.epoch_metrics import (
     DECISION_THRESHOLD,
@@ -90,8 +89,7 @@ def evaluate_run(run_dir: Path, split: str, checkpoint: str, device_name: str) -
     config = saved_config(run_dir)
     record = load_checkpoint(paths.checkpoints / f"{checkpoint}.pt")
     device = select_device(device_name)
-    data_dir = data_directory(config)
-    loader = split_loader(config, config.data_loader_config(data_dir), split, device)
+    loader = make_split_loader(config.data, split, device=device)
     model = build_model(config.model_options(), config.data.input_shape)
     model.load_state_dict(record["model"])
     accumulator = evaluate(

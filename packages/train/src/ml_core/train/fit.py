@@ -29,6 +29,7 @@ from typing import Any
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
+from ml_core.contract import METRIC_COLUMNS, VALIDATION_COLUMNS
 from ml_core.data import resumable_sampler
 from ml_core.train.collapse import collapse_reason, count_dead_units
 from ml_core.train.distributed import all_gather_objects
@@ -40,12 +41,7 @@ from ml_core.train.progress import ProgressReporter
 from ml_core.train.run_state import RunState
 from ml_core.train.seeding import epoch_seed, restore_rng_state, seed_everything
 from ml_core.train.stop_signals import StopFlag
-from ml_core.train.tracking import (
-    METRIC_COLUMNS,
-    VALIDATION_COLUMNS,
-    MetricsTable,
-    log_scalars,
-)
+from ml_core.train.tracking import MetricsTable, log_scalars
 
 logger = logging.getLogger(__name__)
 

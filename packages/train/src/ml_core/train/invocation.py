@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ml_core.contract import ConfigError, RunPaths, apply_overrides, load_config
 from ml_core.train.config import TrainConfig, build_config
-from ml_core.train.config_files import ConfigError, apply_overrides, load_config
-from ml_core.train.run_directory import RunPaths, check_save_dir, refuse_existing
+from ml_core.train.run_directory import check_save_dir, refuse_existing
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ once per epoch and owns checkpoints and the epoch bookkeeping.
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import torch
@@ -74,6 +73,11 @@ def autocast(
     return contextlib.nullcontext()
 
 
+# Steps between the loop's looks at the device: loss finiteness and the shared stop
+# decision. A stop still lands on a step boundary, at most this many steps later.
+SYNC_EVERY_STEPS = 16
+
+
 def train_one_epoch(
     model: nn.Module,
     criterion: nn.Module,
@@ -100,7 +104,9 @@ def train_one_epoch(
     (the last step of an epoch may take fewer); each batch's loss is weighted by its share
     of the step's samples, so the gradient is the mean over all of them. Returns after
     ``last_step`` (default: the epoch's end), or early, on a step boundary, when
-    ``stop`` is set; a non-finite loss marks ``stop`` as diverged.
+    ``stop`` is set. Nothing waits for the device except every
+    :data:`SYNC_EVERY_STEPS` steps, where a non-finite loss marks ``stop`` as diverged
+    and the stop decision is taken (shared by all ranks).
     ``learning_rate(step)``, when given, sets every parameter group's rate before
     the optimizer step that ends ``step`` (0-based, in the epoch); ``after_step(step)``
     runs after each optimizer step (diagnostics).
@@ -110,7 +116,6 @@ def train_one_epoch(
     for group in _groups(batches, accumulate_grad_batches):
         samples = sum(labels.shape[0] for _, labels in group)
         optimizer.zero_grad(set_to_none=True)
-        loss_sum = 0.0
         for position, (raw_images, raw_labels) in enumerate(group):
             images, labels = to_device(
                 raw_images, raw_labels, device, normalization=normalization
@@ -121,24 +126,25 @@ def train_one_epoch(
                     logits = model(images)
                 loss = criterion(logits.float(), labels)
                 (loss * (labels.shape[0] / samples)).backward()
-            loss_value = loss.item()
-            if not math.isfinite(loss_value):
-                stop.diverge(f"step {step + 1}: the training loss is {loss_value}")
-            accumulator.update(logits, labels, loss_value)
-            loss_sum += loss_value * labels.shape[0]
+            accumulator.update(logits, labels, loss)
         if grad_clip_norm is not None:
             nn.utils.clip_grad_norm_(model.parameters(), grad_clip_norm)
         if learning_rate is not None:
             rate = learning_rate(step)
-            for group in optimizer.param_groups:
-                group["lr"] = rate
+            for param_group in optimizer.param_groups:
+                param_group["lr"] = rate
         optimizer.step()
 
         step += 1
         if after_step is not None:
             after_step(step)
-        progress.step(step, loss_sum / samples, samples)
-        if (stop.poll() and step < steps_per_epoch) or step == last_step:
+        progress.step(step, loss.detach(), samples)
+        at_sync = step % SYNC_EVERY_STEPS == 0 or step in (steps_per_epoch, last_step)
+        if at_sync:
+            bad = accumulator.first_nonfinite_loss()
+            if bad is not None:
+                stop.diverge(f"by step {step}: the training loss is {bad}")
+        if (stop.poll(sync=at_sync) and step < steps_per_epoch) or step == last_step:
             break
     return step
 
@@ -182,5 +188,5 @@ def evaluate(
         )
         with autocast(device, bf16=bf16):
             logits = model(images)
-        accumulator.update(logits, labels, criterion(logits.float(), labels).item())
+        accumulator.update(logits, labels, criterion(logits.float(), labels))
     return accumulator

@@ -16,16 +16,16 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from ml_core.contract import write_text_atomic
+from ml_core.contract import RunPaths, write_text_atomic
 from ml_core.data import (
     dataset_fingerprint,
     has_split,
+    make_loaders,
+    make_split_loader,
     split_channel_statistics,
 )
 from ml_core.models import build_model, count_parameters
 from ml_core.train.checkpoint import load_checkpoint
-from ml_core.train.config import data_directory
-from ml_core.train.data_loading import split_loader, train_and_val_loaders
 from ml_core.train.device import select_device, set_cpu_threads
 from ml_core.train.distributed import (
     Launch,
@@ -43,7 +43,6 @@ from ml_core.train.invocation import ResolvedRun, TrainRequest, resolve_run
 from ml_core.train.loop import InputNormalization, evaluate
 from ml_core.train.optimization import build_optimizer
 from ml_core.train.run_directory import (
-    RunPaths,
     publish_run_directory,
     stage_run_directory,
 )
@@ -84,14 +83,14 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
     # Rank 0's reading wins (a default experiment name holds a timestamp).
     resolved = all_gather_objects(launch, resolved)[0]
     config = resolved.config
-    data_dir = data_directory(config)
-    loader_config = config.data_loader_config(data_dir)
-    if launch.distributed:
-        loader_config["distributed"] = {
-            "rank": launch.rank,
-            "world_size": launch.world_size,
-        }
-    train_loader, val_loader = train_and_val_loaders(config, loader_config, device)
+    data_dir = config.data.directory()
+    train_loader, val_loader = make_loaders(
+        config.data,
+        seed=config.seed,
+        device=device,
+        rank=launch.rank,
+        world_size=launch.world_size,
+    )
 
     threads = set_cpu_threads(config.training.cpu_threads, config.data.num_workers)
     if config.training.deterministic and device.type == "cpu":
@@ -204,9 +203,7 @@ def _finish(run: TrainingRun, data_dir: Path) -> None:
     if has_split(data_dir, "test"):
         best = load_checkpoint(run.paths.best_checkpoint)
         run.network.load_state_dict(best["model"])
-        test_loader = split_loader(
-            run.config, run.config.data_loader_config(data_dir), "test", run.device
-        )
+        test_loader = make_split_loader(run.config.data, "test", device=run.device)
         accumulator = evaluate(
             run.network,
             run.criterion,

@@ -11,9 +11,11 @@ import sys
 import time
 from datetime import timedelta
 
+import torch
 from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
+BAR_LOSS_SECONDS = 0.5
 
 
 class ProgressReporter:
@@ -55,16 +57,22 @@ class ProgressReporter:
                 leave=False,
             )
 
-    def step(self, step: int, loss: float, batch_size: int) -> None:
-        """Record that ``step`` (1-based within the epoch) finished with ``loss``."""
+    def step(self, step: int, loss: torch.Tensor | float, batch_size: int) -> None:
+        """Record that ``step`` (1-based within the epoch) finished with ``loss``.
+
+        The loss is read (a device sync) only when a line or the bar shows it.
+        """
         self._session_steps += 1
         self._session_samples += batch_size * self.processes
+        now = time.perf_counter()
+        due = now - self._last_log >= self._interval()
         if self._bar is not None:
             self._bar.update(1)
-            self._bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            if due:
+                self._last_log = now
+                self._bar.set_postfix(loss=f"{float(loss):.4f}", refresh=False)
             return
-        now = time.perf_counter()
-        if now - self._last_log >= self.log_every_seconds:
+        if due:
             self._last_log = now
             logger.info(
                 "epoch %d/%d step %d/%d loss %.4f samples/s %.0f ETA %s",
@@ -72,10 +80,14 @@ class ProgressReporter:
                 self.epochs,
                 step,
                 self.steps_per_epoch,
-                loss,
+                float(loss),
                 self._samples_per_second(now),
                 self._eta(step, now),
             )
+
+    def _interval(self) -> float:
+        # The bar refreshes itself; its loss is updated twice a second at most.
+        return BAR_LOSS_SECONDS if self._bar is not None else self.log_every_seconds
 
     def end_epoch(self) -> None:
         if self._bar is not None:

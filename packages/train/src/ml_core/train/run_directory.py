@@ -9,61 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
-from ml_core.train.config_files import ConfigError
+from ml_core.contract import ConfigError, RunPaths
 
 
 class RunExistsError(FileExistsError):
     """The run directory already exists; the message says how to resume or start fresh."""
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    """Every file a run writes, under ``root``."""
-
-    root: Path
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.yaml"
-
-    @property
-    def metrics(self) -> Path:
-        return self.root / "metrics.csv"
-
-    @property
-    def validation(self) -> Path:
-        return self.root / "validation.csv"
-
-    @property
-    def environment(self) -> Path:
-        return self.root / "env.json"
-
-    @property
-    def tensorboard(self) -> Path:
-        return self.root / "tensorboard"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
-
-    @property
-    def last_checkpoint(self) -> Path:
-        return self.checkpoints / "last.pt"
-
-    @property
-    def best_checkpoint(self) -> Path:
-        return self.checkpoints / "best.pt"
-
-    @property
-    def test_metrics(self) -> Path:
-        return self.root / "test_metrics.json"
-
-    @property
-    def test_predictions(self) -> Path:
-        return self.root / "test_predictions.csv"
 
 
 def check_save_dir(save_dir: Path, source: str) -> None:

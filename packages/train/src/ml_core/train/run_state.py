@@ -16,12 +16,12 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from ml_core.contract import RunPaths
 from ml_core.train.checkpoint import CheckpointError, save_checkpoint
 from ml_core.train.config import TrainConfig
 from ml_core.train.distributed import Launch, all_gather_objects
 from ml_core.train.epoch_metrics import EpochAccumulator
 from ml_core.train.loop import InputNormalization
-from ml_core.train.run_directory import RunPaths
 from ml_core.train.seeding import capture_rng_state
 
 

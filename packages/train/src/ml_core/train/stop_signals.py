@@ -36,8 +36,13 @@ class StopFlag:
         if self.divergence is None:
             self.divergence = reason
 
-    def poll(self) -> bool:
-        """Whether to stop now; the loop's one question (shared across ranks in DDP)."""
+    def poll(self, *, sync: bool = True) -> bool:
+        """Whether to stop now; the loop's one question.
+
+        One process answers at once; data-parallel ranks (:class:`SharedStopFlag`)
+        agree only where ``sync`` is set, the steps every rank passes together.
+        """
+        del sync  # one process: its own flag is the whole answer
         return self.requested
 
 

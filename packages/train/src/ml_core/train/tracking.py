@@ -19,37 +19,6 @@ from torch.utils.tensorboard import SummaryWriter
 from ml_core.contract import write_text_atomic
 from ml_core.train.run_directory import RunExistsError
 
-METRIC_COLUMNS = (
-    "epoch",
-    "train_loss",
-    "train_acc",
-    "train_f1",
-    "train_auroc",
-    "val_loss",
-    "val_acc",
-    "val_f1",
-    "val_auroc",
-    "val_prob_std",
-    "val_dead_units",
-    "lr",
-    "epoch_seconds",
-    "samples_per_second",
-    "warning",
-)
-TIMING_COLUMNS = ("epoch_seconds", "samples_per_second")
-# validation.csv: every validation pass, mid-epoch ones (training.val_every_steps) too.
-VALIDATION_COLUMNS = (
-    "epoch",
-    "step",
-    "val_loss",
-    "val_acc",
-    "val_f1",
-    "val_auroc",
-    "val_prob_std",
-    "val_dead_units",
-    "warning",
-)
-
 
 class MetricsTable:
     """Rows of per-epoch metrics, kept in memory and written whole after each append."""

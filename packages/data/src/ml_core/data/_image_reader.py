@@ -19,9 +19,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ml_core.data.errors import DataError
-from ml_core.data.h5files import image_dataset, open_h5
-from ml_core.data.layout import IMAGE_SHAPE
+from ml_core.data._errors import DataError
+from ml_core.data._h5files import image_dataset, open_h5
+from ml_core.data._layout import IMAGE_SHAPE
 
 _OPEN_READERS: weakref.WeakSet[H5Images] = weakref.WeakSet()
 

@@ -23,9 +23,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ml_core.contract import atomic_output
-from ml_core.data.checksums import OFFICIAL_MD5, md5_of_file
-from ml_core.data.errors import DataError
-from ml_core.data.layout import official_file_names
+from ml_core.data._checksums import OFFICIAL_MD5, md5_of_file
+from ml_core.data._errors import DataError
+from ml_core.data._layout import official_file_names
 
 ZENODO_BASE_URL = "https://zenodo.org/records/2546921/files"
 _BLOCK_BYTES = 1 << 20

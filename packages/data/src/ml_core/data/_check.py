@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from ml_core.data.errors import DataError
-from ml_core.data.h5files import SCAN_CHUNK, SplitFiles, image_dataset, open_h5
-from ml_core.data.layout import SPLITS, split_paths
-from ml_core.data.pixels import blackout_washout, to_uint8
+from ml_core.data._errors import DataError
+from ml_core.data._h5files import SCAN_CHUNK, SplitFiles, image_dataset, open_h5
+from ml_core.data._layout import SPLITS, split_paths
+from ml_core.data._pixels import blackout_washout, to_uint8
 
 # Training and validation are needed to train; the test split only for final evaluation.
 REQUIRED_SPLITS = ("train", "valid")

@@ -12,8 +12,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ml_core.data.errors import DataError
-from ml_core.data.layout import IMAGE_KEY, IMAGE_SHAPE, LABEL_KEY
+from ml_core.data._errors import DataError
+from ml_core.data._layout import IMAGE_KEY, IMAGE_SHAPE, LABEL_KEY
 
 # Rows per read when scanning a whole file: ~28 MB of uint8 images.
 SCAN_CHUNK = 1024

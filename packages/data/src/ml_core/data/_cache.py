@@ -6,8 +6,8 @@ import hashlib
 import os
 from pathlib import Path
 
-from ml_core.data.errors import DataError
-from ml_core.data.layout import official_file_names
+from ml_core.data._errors import DataError
+from ml_core.data._layout import official_file_names
 
 # Sampled blocks keep fingerprinting a 7 GB file to a few milliseconds while still
 # changing when the content anywhere in a sampled region or the size changes.

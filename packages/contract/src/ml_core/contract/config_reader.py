@@ -1,7 +1,7 @@
 """Typed reading of one config section, with errors that name the key and its source.
 
-Used by :mod:`ml_core.train.config`; every check raises :class:`ConfigError` with one line
-``<source>: <section.key>: <problem>``.
+The data, model and training sections are all read with it; every check raises
+:class:`ConfigError` with one line ``<source>: <section.key>: <problem>``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ml_core.train.config_files import ConfigError
+from ml_core.contract.cli import quoted
+from ml_core.contract.config_files import ConfigError
 
-_MISSING = object()
 # PyYAML reads 1e-3 (no dot) as a string; accept such numbers for float keys.
 _FLOAT_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
@@ -32,7 +32,7 @@ class SectionReader:
         if raw is None:
             raw = {}
         if not isinstance(raw, Mapping):
-            self.fail_at(prefix.rstrip("."), f"expected a mapping, got {raw!r}")
+            self.fail_at(prefix.rstrip("."), f"expected a mapping, got {quoted(raw)}")
         self.remaining = dict(raw)
         self.known: list[str] = []
 
@@ -40,7 +40,10 @@ class SectionReader:
         return f"{self.prefix}{name}"
 
     def fail_at(self, dotted: str, problem: str) -> None:
-        raise ConfigError(f"{self.source_of(dotted)}: {dotted}: {problem}")
+        source = self.source_of(dotted)
+        raise ConfigError(
+            f"{source}: {dotted}: {problem}" if source else f"{dotted}: {problem}"
+        )
 
     def fail(self, name: str, problem: str) -> None:
         self.fail_at(self.key(name), problem)
@@ -65,7 +68,7 @@ class SectionReader:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             expected = "null or an integer" if optional else "an integer"
-            self.fail(name, f"expected {expected}, got {value!r}")
+            self.fail(name, f"expected {expected}, got {quoted(value)}")
         if minimum is not None and value < minimum:
             self.fail(name, f"must be at least {minimum}, got {value}")
         if maximum is not None and value > maximum:
@@ -86,22 +89,24 @@ class SectionReader:
         if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
             value = float(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(name, f"expected {expected}, got {value!r}")
+            self.fail(name, f"expected {expected}, got {quoted(value)}")
         value = float(value)
         if not math.isfinite(value) or (check is not None and not check(value)):
-            self.fail(name, f"expected {expected}, got {value!r}")
+            self.fail(name, f"expected {expected}, got {quoted(value)}")
         return value
 
     def boolean(self, name: str, *, default: bool) -> bool:
         value = self.take(name, default)
         if not isinstance(value, bool):
-            self.fail(name, f"expected true or false, got {value!r}")
+            self.fail(name, f"expected true or false, got {quoted(value)}")
         return value
 
     def choice(self, name: str, default: str, choices: Sequence[str]) -> str:
         value = self.take(name, default)
         if value not in choices:
-            self.fail(name, f"expected one of {', '.join(choices)}; got {value!r}")
+            self.fail(
+                name, f"expected one of {', '.join(choices)}; got {quoted(value)}"
+            )
         return value
 
     def text(
@@ -111,7 +116,7 @@ class SectionReader:
         if value is None and optional:
             return None
         if not isinstance(value, str) or not value:
-            self.fail(name, f"expected a non-empty string, got {value!r}")
+            self.fail(name, f"expected a non-empty string, got {quoted(value)}")
         return value
 
     def integers(
@@ -119,10 +124,12 @@ class SectionReader:
     ) -> tuple[int, ...]:
         value = self.take(name, default)
         if not isinstance(value, list | tuple):
-            self.fail(name, f"expected a list of integers, got {value!r}")
+            self.fail(name, f"expected a list of integers, got {quoted(value)}")
         for item in value:
             if isinstance(item, bool) or not isinstance(item, int) or item < minimum:
-                self.fail(name, f"expected integers >= {minimum}, got {list(value)!r}")
+                self.fail(
+                    name, f"expected integers >= {minimum}, got {quoted(list(value))}"
+                )
         return tuple(value)
 
     def finish(self) -> None:

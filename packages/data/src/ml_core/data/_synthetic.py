@@ -21,10 +21,10 @@ import h5py
 import numpy as np
 
 from ml_core.contract import atomic_output
-from ml_core.data.cache import cache_dir
-from ml_core.data.errors import DataError
-from ml_core.data.layout import IMAGE_KEY, IMAGE_SHAPE, LABEL_KEY, SPLITS, split_paths
-from ml_core.data.synthetic_render import render_patches
+from ml_core.data._cache import cache_dir
+from ml_core.data._errors import DataError
+from ml_core.data._layout import IMAGE_KEY, IMAGE_SHAPE, LABEL_KEY, SPLITS, split_paths
+from ml_core.data._synthetic_render import render_patches
 
 # Part of the cache directory name: bump whenever the generated pixels change.
 SYNTHETIC_VERSION = 3

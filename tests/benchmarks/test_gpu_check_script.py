@@ -6,7 +6,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from ml_core.data.cli import get_args_parser
+from benchmarks.bench import get_args_parser
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "gpu_check.sh"
 
@@ -21,9 +21,11 @@ def test_script_is_valid_bash() -> None:
 def test_bench_flags_of_the_script_parse() -> None:
     text = SCRIPT.read_text()
     launcher = "uv run --no-sync "
-    start = text.index(launcher + "ml-data bench") + len(launcher)
+    start = text.index(launcher + "python -m benchmarks.bench") + len(launcher)
     command = text[start:].split('"$@"')[0]
     words = shlex.split(command.replace("\\\n", " "))
-    assert words[:2] == ["ml-data", "bench"]
-    args = get_args_parser().parse_args(words[1:])
-    assert (args.device, args.n_samples) == ("cuda", 262144)
+    assert words[:3] == ["python", "-m", "benchmarks.bench"]
+    # Shell words with variables: stand-ins for what the script fills in.
+    words = [w.replace("$results", "/tmp").replace("${gpus:-0}", "2") for w in words]
+    args = get_args_parser().parse_args(words[3:])
+    assert (args.device, args.full_size, args.ranks) == ("cuda", True, 2)

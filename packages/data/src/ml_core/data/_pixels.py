@@ -39,7 +39,7 @@ def channel_statistics(
 ) -> tuple[list[float], list[float]]:
     """Per-channel (mean, std) of the pixels in [0, 1], from up to 4,096 patches.
 
-    ``images`` is an :class:`~ml_core.data.image_reader.H5Images`-like reader with
+    ``images`` is an :class:`~ml_core.data._image_reader.H5Images`-like reader with
     ``read_slice(start, stop)``; runs of 64 consecutive rows at 64 evenly spaced places
     keep the reads contiguous while covering the whole file (which may be sorted).
     """

@@ -1,6 +1,6 @@
 """Reading YAML configs into plain dicts and applying ``--set key.path=value`` overrides.
 
-This layer only checks YAML syntax and shape; :mod:`ml_core.train.config` checks meaning.
+This layer only checks YAML syntax and shape; the sections' readers check meaning.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from ml_core.data.errors import DataError
+from ml_core.data._errors import DataError
 
 # Zenodo record 2546921. The upstream README swaps valid and test: these are checked.
 OFFICIAL_MD5: dict[str, str] = {

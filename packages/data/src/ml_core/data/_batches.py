@@ -13,12 +13,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ml_core.data.errors import DataError
-from ml_core.data.h5files import SCAN_CHUNK, SplitFiles
-from ml_core.data.image_reader import H5Images
-from ml_core.data.layout import IMAGE_SHAPE
-from ml_core.data.outliers import kept_indices
-from ml_core.data.pixels import to_uint8
+from ml_core.data._errors import DataError
+from ml_core.data._h5files import SCAN_CHUNK, SplitFiles
+from ml_core.data._image_reader import H5Images
+from ml_core.data._layout import IMAGE_SHAPE
+from ml_core.data._outliers import kept_indices
+from ml_core.data._pixels import to_uint8
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 

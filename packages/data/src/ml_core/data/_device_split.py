@@ -4,7 +4,7 @@ The split is read from its h5 file chunk by chunk (:data:`SCAN_CHUNK` rows, ~28 
 each cleaned chunk is copied straight into the preallocated tensor, so host memory stays
 constant: the 7.2 GB train split never exists twice, nor once on the host when the
 device holds it. When the device lacks room the tensor lives in ordinary host memory
-and :mod:`ml_core.data.prefetch` copies each gathered batch to the device.
+and :mod:`ml_core.data._prefetch` copies each gathered batch to the device.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ml_core.data.errors import DataError
-from ml_core.data.h5files import SCAN_CHUNK, SplitFiles
-from ml_core.data.image_reader import H5Images
-from ml_core.data.layout import IMAGE_SHAPE
-from ml_core.data.outliers import kept_indices
-from ml_core.data.pixels import to_uint8
+from ml_core.data._errors import DataError
+from ml_core.data._h5files import SCAN_CHUNK, SplitFiles
+from ml_core.data._image_reader import H5Images
+from ml_core.data._layout import IMAGE_SHAPE
+from ml_core.data._outliers import kept_indices
+from ml_core.data._pixels import to_uint8
 
 # Device memory left free after the split is loaded: the CUDA context, the model, its
 # optimizer state, activations and the other splits. Generous for the course models.

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from ml_core.contract import atomic_output
-from ml_core.data.cache import cache_dir, file_fingerprint
-from ml_core.data.h5files import SCAN_CHUNK, image_dataset, open_h5
-from ml_core.data.pixels import blackout_washout, to_uint8
+from ml_core.data._cache import cache_dir, file_fingerprint
+from ml_core.data._h5files import SCAN_CHUNK, image_dataset, open_h5
+from ml_core.data._pixels import blackout_washout, to_uint8
 
 logger = logging.getLogger(__name__)
 
