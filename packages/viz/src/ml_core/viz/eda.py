@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ml_core.cli.viz import EdaOptions
 from ml_core.contract import write_bytes_atomic, write_text_atomic
 from ml_core.viz.balance_figures import class_balance_figure, sampler_figure
 from ml_core.viz.data_figures import (
@@ -16,8 +17,8 @@ from ml_core.viz.data_figures import (
     intensity_figure,
     patch_mean_figure,
 )
-from ml_core.viz.eda_options import EdaOptions
 from ml_core.viz.eda_summary import summary_dict, summary_text
+from ml_core.viz.errors import VizInputError
 from ml_core.viz.patch_examples import pick_examples
 from ml_core.viz.patch_stats import scan_split
 from ml_core.viz.pcam_files import open_pcam_splits
@@ -44,6 +45,7 @@ def run_eda(
     counts always use every label). Returns the paths written.
     """
     options = options or EdaOptions()
+    check_options(options)
     data_dir = Path(data_dir)
     splits = open_pcam_splits(data_dir)
     train = next(split for split in splits if split.split == "train")
@@ -73,3 +75,13 @@ def run_eda(
         written.append(target / name)
     write_text_atomic(target / "summary.txt", summary_text(summary))
     return [*written, target / "summary.txt"]
+
+
+def check_options(options: EdaOptions) -> None:
+    """VizInputError naming the first option out of its range."""
+    for name in ("batch_size", "sampler_batches", "examples_per_class", "max_patches"):
+        value = getattr(options, name)
+        if value is not None and value < 1:
+            raise VizInputError(f"{name}: must be at least 1, got {value}")
+    if options.seed < 0:
+        raise VizInputError(f"seed: must be non-negative, got {options.seed}")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml_core.data import DataError, get_dataloaders
+from ml_core.data import DataError
 from ml_core.viz.errors import VizInputError
 
 
@@ -66,6 +66,9 @@ def measure_positives(
             "uint8_batches": True,  # labels are all we need: skip the float conversion
         },
     }
+    # The one use of torch in viz: importing it here keeps the rest torch-free.
+    from ml_core.data import get_dataloaders
+
     try:
         train_loader, _ = get_dataloaders(config)
         fractions = []
