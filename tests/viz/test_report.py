@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from ml_core.viz import VizInputError, build_report, write_report
-from ml_core.viz.predictions import confusion_matrix, read_predictions, roc_curve
+from ml_core.viz._run_files import read_predictions
+from ml_core.viz.predictions import confusion_matrix, roc_curve
 from ml_core.viz.report_figures import confusion_figure, roc_figure
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from ml_core.viz.class_names import CLASS_COLORS, CLASS_NAMES
+from ml_core.viz._figures import CLASS_COLORS, CLASS_NAMES
 from ml_core.viz.patch_stats import SplitStats
 from ml_core.viz.sampler_check import SamplerCheck
 

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ml_core.viz.class_names import CLASS_COLORS, CLASS_NAMES
+from ml_core.viz._figures import CLASS_COLORS, CLASS_NAMES
 from ml_core.viz.patch_examples import PatchExamples
 from ml_core.viz.patch_stats import LEVELS, MEAN_BIN_EDGES, SplitStats
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from ml_core.cli.viz import EdaOptions
 from ml_core.contract import write_bytes_atomic, write_text_atomic
+from ml_core.viz._errors import VizInputError
+from ml_core.viz._figures import figure_to_png
 from ml_core.viz.balance_figures import class_balance_figure, sampler_figure
 from ml_core.viz.data_figures import (
     examples_figure,
@@ -18,11 +20,9 @@ from ml_core.viz.data_figures import (
     patch_mean_figure,
 )
 from ml_core.viz.eda_summary import summary_dict, summary_text
-from ml_core.viz.errors import VizInputError
 from ml_core.viz.patch_examples import pick_examples
 from ml_core.viz.patch_stats import scan_split
 from ml_core.viz.pcam_files import open_pcam_splits
-from ml_core.viz.png import figure_to_png
 from ml_core.viz.sampler_check import check_sampler
 
 

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 
 from ml_core.data import SPLITS, has_split, split_paths
-from ml_core.viz.errors import VizInputError
+from ml_core.viz._errors import VizInputError
 
 IMAGE_SHAPE = (96, 96, 3)
 # Both are needed for the sampler check: get_dataloaders builds train and valid loaders.

@@ -7,25 +7,8 @@ prediction``), so viz never needs the trainer or a model to sum a run up.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-
-from ml_core.viz.errors import VizInputError
-from ml_core.viz.metrics_table import parse_number, read_csv_rows
-
-PREDICTIONS_FILE = "test_predictions.csv"
-PREDICTION_COLUMNS = ("index", "label", "prob_positive", "prediction")
-
-
-@dataclass(frozen=True)
-class Predictions:
-    """One entry per test sample: true label, P(positive), predicted label."""
-
-    source: Path
-    labels: np.ndarray
-    prob_positive: np.ndarray
-    predicted: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -35,31 +18,6 @@ class RocCurve:
     false_positive_rate: np.ndarray
     true_positive_rate: np.ndarray
     auc: float
-
-
-def read_predictions(path: Path) -> Predictions:
-    """Parse and check a predictions CSV; raise :class:`VizInputError` on any defect."""
-    header, rows = read_csv_rows(path, PREDICTION_COLUMNS)
-
-    def column(name: str) -> np.ndarray:
-        index = header.index(name)
-        return np.asarray(
-            [parse_number(path, line, name, fields[index]) for line, fields in rows]
-        )
-
-    labels, prob, predicted = (
-        column("label"),
-        column("prob_positive"),
-        column("prediction"),
-    )
-    for name, values in (("label", labels), ("prediction", predicted)):
-        if not np.isin(values, (0, 1)).all():
-            raise VizInputError(
-                f"{path}: column {name} holds values other than 0 and 1"
-            )
-    if not ((prob >= 0) & (prob <= 1)).all():
-        raise VizInputError(f"{path}: column prob_positive has values outside [0, 1]")
-    return Predictions(path, labels.astype(np.int64), prob, predicted.astype(np.int64))
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:

@@ -6,36 +6,37 @@ test predictions), the config and the environment. Images are inlined as base64 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ml_core.contract import write_bytes_atomic, write_text_atomic
-from ml_core.viz import html_page as html
-from ml_core.viz.curves import build_curves_figure
-from ml_core.viz.curves_input import load_curves_input
-from ml_core.viz.metrics_table import METRICS_FILE, read_metrics_csv
-from ml_core.viz.png import figure_to_png
-from ml_core.viz.predictions import (
-    PREDICTIONS_FILE,
-    Predictions,
-    confusion_matrix,
-    read_predictions,
-    roc_curve,
-)
-from ml_core.viz.report_figures import confusion_figure, roc_figure
-from ml_core.viz.run_files import (
+from ml_core.contract import (
+    CONFIG_FILE,
     ENV_FILE,
+    METRICS_FILE,
+    REPORT_FILE,
     TEST_METRICS_FILE,
-    flatten_json,
+    write_bytes_atomic,
+    write_text_atomic,
+)
+from ml_core.contract import TEST_PREDICTIONS_FILE as PREDICTIONS_FILE
+from ml_core.viz import html_page as html
+from ml_core.viz._curves import build_curves_figure
+from ml_core.viz._figures import figure_to_png
+from ml_core.viz._run_files import (
+    Predictions,
+    flatten,
     read_json_object,
+    read_metrics_csv,
+    read_predictions,
     read_test_metrics,
 )
-from ml_core.viz.run_groups import CONFIG_FILE
+from ml_core.viz.predictions import confusion_matrix, roc_curve
+from ml_core.viz.report_figures import confusion_figure, roc_figure
 
-REPORT_FILE = "report.html"
 # (row label, metrics.csv suffix, test_metrics.json key)
 METRIC_ROWS = (
     ("loss", "loss", "loss"),
@@ -55,7 +56,7 @@ class RunReport:
 
 def build_report(run_dir: Path) -> RunReport:
     """Read every file of ``run_dir`` the page needs; VizInputError on a bad one."""
-    loaded = load_curves_input([run_dir])  # validates metrics.csv and config.yaml
+    curves = build_curves_figure([run_dir])  # checks metrics.csv and config.yaml
     table = read_metrics_csv(run_dir / METRICS_FILE)
     test_metrics = read_test_metrics(run_dir / TEST_METRICS_FILE)
     env = read_json_object(run_dir / ENV_FILE)
@@ -64,11 +65,7 @@ def build_report(run_dir: Path) -> RunReport:
         read_predictions(predictions_path) if predictions_path.is_file() else None
     )
     # Every file is read and checked above; only rendering follows.
-    figures = {
-        "curves.png": figure_to_png(
-            build_curves_figure(loaded.series, loaded.title, loaded.planned_epochs)
-        )
-    }
+    figures = {"curves.png": figure_to_png(curves)}
     body = [
         html.paragraph(f"Run directory: {run_dir}", "meta"),
         *(
@@ -217,4 +214,10 @@ def _text_file_or_note(path: Path) -> str:
 def _env_section(run_dir: Path, env: dict[str, Any] | None) -> str:
     if env is None:
         return html.paragraph(f"No {ENV_FILE} in {run_dir}.", "note")
-    return html.table(["key", "value"], flatten_json(env))
+    return html.table(
+        ["key", "value"],
+        [
+            (k, v if isinstance(v, str) else json.dumps(v))
+            for k, v in flatten(env).items()
+        ],
+    )

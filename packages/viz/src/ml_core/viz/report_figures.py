@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from ml_core.viz.class_names import CLASS_NAMES
+from ml_core.viz._figures import CLASS_NAMES
 from ml_core.viz.predictions import RocCurve
 
 

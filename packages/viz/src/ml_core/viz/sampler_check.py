@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ml_core.data import DataError
-from ml_core.viz.errors import VizInputError
+from ml_core.viz._errors import VizInputError
 
 
 @dataclass(frozen=True)
