@@ -11,6 +11,7 @@ import ml_core.viz
 def test_every_public_name_is_there_eagerly() -> None:
     assert sorted(ml_core.viz.__all__) == [
         "EdaOptions",
+        "RunReport",
         "VizInputError",
         "build_curves_figure",
         "build_report",

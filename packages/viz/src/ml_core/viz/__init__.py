@@ -6,11 +6,12 @@ from __future__ import annotations
 from ml_core.cli.viz import EdaOptions
 from ml_core.viz._curves import build_curves_figure, plot_curves
 from ml_core.viz._errors import VizInputError
+from ml_core.viz._report import RunReport, build_report, write_report
 from ml_core.viz.eda import run_eda
-from ml_core.viz.report import build_report, write_report
 
 __all__ = [
     "EdaOptions",
+    "RunReport",
     "VizInputError",
     "build_curves_figure",
     "build_report",

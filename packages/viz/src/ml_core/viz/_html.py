@@ -1,4 +1,4 @@
-"""Small builders for a self-contained HTML page; every text they take is escaped."""
+"""Builders for one self-contained HTML page; every text they are given is escaped."""
 
 from __future__ import annotations
 
