@@ -13,12 +13,19 @@ from matplotlib.patches import Rectangle
 
 from ml_core.data import get_dataloaders, split_paths
 from ml_core.viz import EdaOptions, VizInputError, run_eda
-from ml_core.viz.balance_figures import class_balance_figure, sampler_figure
-from ml_core.viz.data_figures import examples_figure, intensity_figure
-from ml_core.viz.patch_examples import pick_examples
-from ml_core.viz.patch_stats import MEAN_BIN_EDGES, scan_split
-from ml_core.viz.pcam_files import open_pcam_splits
-from ml_core.viz.sampler_check import check_sampler
+from ml_core.viz._eda_figures import (
+    class_balance_figure,
+    examples_figure,
+    intensity_figure,
+    sampler_figure,
+)
+from ml_core.viz._pcam_scan import (
+    MEAN_BIN_EDGES,
+    open_pcam_splits,
+    pick_examples,
+    scan_split,
+)
+from ml_core.viz._sampler_check import check_sampler
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURES = [
@@ -124,8 +131,8 @@ def test_sampler_maths_on_80_20_split(
 
 def test_sampler_figure_bars_are_the_check(pcam_80_20: Path) -> None:
     counts = np.array([800, 200])
-    check = check_sampler(pcam_80_20, counts, BATCH, seed=0, max_batches=5)
-    assert check.measured_with.batches == 5
+    check = check_sampler(pcam_80_20, counts, BATCH, seed=0, batches=5)
+    assert check.measured["with"].batches == 5
     bars = {
         patch.get_gid(): patch.get_height()
         for patch in sampler_figure(check).axes[0].patches
@@ -133,8 +140,8 @@ def test_sampler_figure_bars_are_the_check(pcam_80_20: Path) -> None:
     assert bars == {
         "sampler|expected|without": pytest.approx(6.4),
         "sampler|expected|with": pytest.approx(16.0),
-        "sampler|measured|without": pytest.approx(check.measured_without.mean),
-        "sampler|measured|with": pytest.approx(check.measured_with.mean),
+        "sampler|measured|without": pytest.approx(check.measured["without"].mean),
+        "sampler|measured|with": pytest.approx(check.measured["with"].mean),
     }
 
 
