@@ -221,3 +221,12 @@ def test_run_dir_without_metrics(tmp_path: Path) -> None:
         plot_curves([tmp_path])
     with pytest.raises(VizInputError, match="no such run directory"):
         plot_curves([tmp_path / "missing"])
+
+
+def test_a_huge_bad_cell_is_quoted_short(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    bad_metrics(run, GOOD_HEADER + "\n" + GOOD_ROW.replace("0.65", "x" * 10_000))
+    with pytest.raises(VizInputError, match="is not a number") as caught:
+        plot_curves([run])
+    assert len(str(caught.value)) < len(str(run)) + 200

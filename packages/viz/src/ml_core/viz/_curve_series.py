@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml_core.contract import RunPaths
+from ml_core.contract import RunPaths, quoted
 from ml_core.viz._errors import VizInputError
 from ml_core.viz._run_files import (
     PLOTTED_COLUMNS,
@@ -37,7 +37,7 @@ class CurveSeries:
     epochs: np.ndarray
     mean: dict[str, np.ndarray]
     std: dict[str, np.ndarray] | None
-    n_runs: np.ndarray
+    n_runs: np.ndarray  # per epoch: how many runs reached it
 
     @property
     def legend_label(self) -> str:
@@ -88,21 +88,19 @@ def load_curves_input(paths: Sequence[Path | str]) -> CurvesInput:
 
 
 def _runs_input(run_dirs: list[Path]) -> CurvesInput:
+    tables = {}
     for run_dir in run_dirs:
+        metrics = RunPaths(run_dir).metrics
         if not run_dir.is_dir():
             raise VizInputError(f"{run_dir}: no such run directory")
-        if not RunPaths(run_dir).metrics.is_file():
+        if not metrics.is_file():
             raise VizInputError(
-                f"{run_dir}: no {RunPaths(run_dir).metrics.name} (not a run "
-                "directory, or no epoch has finished yet)"
+                f"{run_dir}: no {metrics.name} (not a run directory, or no epoch has "
+                "finished yet)"
             )
-    tables = {
-        run_dir: read_metrics_csv(RunPaths(run_dir).metrics) for run_dir in run_dirs
-    }
+        tables[run_dir] = read_metrics_csv(metrics)
     series = [
-        single_run_series(tables[dirs[0]], label)
-        if len(dirs) == 1
-        else mean_std_series([tables[run_dir] for run_dir in dirs], label)
+        series_over_runs([tables[run_dir] for run_dir in dirs], label)
         for label, dirs in group_runs(run_dirs)
     ]
     if len(run_dirs) > 1:
@@ -158,19 +156,18 @@ def _label(dirs: list[Path], flat: dict, differing: list[str]) -> str:
     return name + (", …" if len(differing) > MAX_LABEL_KEYS else "")
 
 
-def single_run_series(table: MetricsTable, label: str) -> CurveSeries:
-    """One run drawn as plain lines."""
-    ones = np.ones(len(table.epochs), dtype=np.int64)
-    return CurveSeries(label, table.epochs, dict(table.columns), None, ones)
-
-
-def mean_std_series(tables: Sequence[MetricsTable], label: str) -> CurveSeries:
-    """Mean and sample standard deviation (ddof=1) over runs, epoch by epoch.
+def series_over_runs(tables: Sequence[MetricsTable], label: str) -> CurveSeries:
+    """Mean and sample standard deviation (ddof=1) over runs, epoch by epoch; one run
+    is drawn as plain lines (``std`` None).
 
     Runs may have different lengths (one still running): each epoch averages the runs
     that reached it, and ``n_runs`` says how many that were. NaN cells are left out; an
     epoch with a single value gets std 0.
     """
+    if len(tables) == 1:
+        (table,) = tables
+        ones = np.ones(len(table.epochs), dtype=np.int64)
+        return CurveSeries(label, table.epochs, dict(table.columns), None, ones)
     epochs = np.unique(np.concatenate([table.epochs for table in tables]))
     counts = np.zeros(len(epochs), dtype=np.int64)
     for table in tables:
@@ -211,7 +208,7 @@ def read_aggregate_csv(path: Path) -> list[CurveSeries]:
         n_runs = part.numbers("n_runs")
         if np.any(~np.isfinite(n_runs)) or np.any(n_runs < 1) or np.any(n_runs % 1):
             raise VizInputError(
-                f"{path}: group {group!r} has an n_runs that is not >= 1"
+                f"{path}: group {quoted(group)} has an n_runs that is not >= 1"
             )
         series.append(
             CurveSeries(

@@ -1,4 +1,4 @@
-"""The test split in a run report: confusion matrix and ROC curve from the predictions.
+"""A run's test split: confusion matrix and ROC curve from its predictions, drawn.
 
 Computed with numpy, so a report needs neither the trainer nor a model.
 """
@@ -11,10 +11,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from ml_core.contract import TEST_METRICS_FILE, TEST_PREDICTIONS_FILE
-from ml_core.viz import _html as html
-from ml_core.viz._figures import CLASS_NAMES, figure_to_png
-from ml_core.viz._run_files import Predictions
+from ml_core.contract import TEST_METRICS_FILE
+from ml_core.viz._figures import CLASS_NAMES
 
 
 @dataclass(frozen=True)
@@ -107,62 +105,10 @@ def roc_figure(roc: RocCurve, title: str) -> Figure:
     return figure
 
 
-def test_set_section(
-    test: dict[str, Any] | None, predictions: Predictions | None
-) -> tuple[list[str], dict[str, bytes]]:
-    """The report's test-set HTML parts and the PNGs they embed, by file name."""
-    parts, figures = [], {}
-    if test is None:
-        parts.append(
-            html.paragraph(
-                f"No {TEST_METRICS_FILE} in this run directory: the run has not been "
-                "evaluated on the test split yet (ml-eval RUN_DIR does that).",
-                "note",
-            )
-        )
-    if predictions is None:
-        parts.append(
-            html.paragraph(
-                f"No {TEST_PREDICTIONS_FILE} in this run directory, so no confusion "
-                "matrix or ROC curve can be drawn from predictions.",
-                "note",
-            )
-        )
-        saved = (test or {}).get("confusion_matrix")
-        if saved is not None:
-            title = f"Confusion ({TEST_METRICS_FILE})"
-            figures["confusion.png"] = figure_to_png(
-                confusion_figure(np.asarray(saved), title)
-            )
-            parts.append(html.png_image(figures["confusion.png"], "confusion matrix"))
-        return parts, figures
-    matrix = confusion_matrix(predictions.labels, predictions.predicted)
-    title = f"Confusion matrix (n = {len(predictions.labels):,})"
-    figures["confusion.png"] = figure_to_png(confusion_figure(matrix, title))
-    roc = roc_curve(predictions.labels, predictions.prob_positive)
-    if roc is None:
-        parts.append(
-            html.paragraph("Only one class in the predictions: no ROC.", "note")
-        )
-    else:
-        figures["roc.png"] = figure_to_png(roc_figure(roc, "ROC curve (test split)"))
-    alt_texts = {"confusion.png": "confusion matrix", "roc.png": "ROC curve"}
-    parts.append(html.paragraph(f"From {TEST_PREDICTIONS_FILE}:"))
-    parts.append(
-        html.figures(
-            [html.png_image(png, alt_texts[name]) for name, png in figures.items()]
-        )
-    )
-    parts += [
-        html.paragraph(text, "note") for text in _disagreements(test, matrix, roc)
-    ]
-    return parts, figures
-
-
-def _disagreements(
+def disagreements(
     test: dict[str, Any] | None, matrix: np.ndarray, roc: RocCurve | None
 ) -> list[str]:
-    # The page shows what the files say; if they disagree, the reader must know.
+    """Where ``test_metrics.json`` and the predictions disagree, in words."""
     if test is None:
         return []
     found = []

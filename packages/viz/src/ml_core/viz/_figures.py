@@ -1,7 +1,6 @@
-"""What every viz figure shares: PNG rendering without pyplot, the class names and colours.
+"""What every figure shares: the class names and colours, and PNG rendering.
 
-Figures are plain ``matplotlib.figure.Figure`` objects drawn on the Agg canvas, so viz
-never switches the process-wide backend nor keeps figures alive in pyplot's registry.
+Figures are drawn on the Agg canvas, never through pyplot: no process-wide backend switch.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Works on the official uint8 files, the course's float32 copy and synthetic PCAM 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -39,7 +39,7 @@ class SplitFiles:
     labels: np.ndarray
 
 
-@dataclass
+@dataclass(frozen=True)
 class SplitStats:
     """What one split's scan found; histograms count pixels / patches per class."""
 
@@ -48,17 +48,9 @@ class SplitStats:
     total_patches: int
     scanned_patches: int
     class_counts: np.ndarray
-    pixel_histograms: np.ndarray = field(
-        default_factory=lambda: np.zeros((NUM_CLASSES, NUM_CHANNELS, LEVELS), np.int64)
-    )
-    mean_histograms: np.ndarray = field(
-        default_factory=lambda: np.zeros(
-            (NUM_CLASSES, len(MEAN_BIN_EDGES) - 1), np.int64
-        )
-    )
-    outliers: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(OUTLIER_KINDS, 0)
-    )
+    pixel_histograms: np.ndarray  # [class][channel][level]
+    mean_histograms: np.ndarray  # [class][MEAN_BIN_EDGES bin]
+    outliers: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -86,30 +78,33 @@ def open_pcam_splits(data_dir: Path) -> list[SplitFiles]:
 
 def scan_split(split: SplitFiles, max_patches: int | None = None) -> SplitStats:
     """Histograms and outlier counts of the first ``max_patches`` (default all)."""
-    limit = split.num_patches if max_patches is None else max_patches
-    limit = min(limit, split.num_patches)
-    stats = SplitStats(
-        split=split.split,
-        dtype=str(split.dtype),
-        total_patches=split.num_patches,
-        scanned_patches=limit,
-        class_counts=np.bincount(split.labels, minlength=NUM_CLASSES),
-    )
+    limit = split.num_patches
+    if max_patches is not None:
+        limit = min(max_patches, limit)
+    pixels = np.zeros((NUM_CLASSES, NUM_CHANNELS, LEVELS), np.int64)
+    means = np.zeros((NUM_CLASSES, len(MEAN_BIN_EDGES) - 1), np.int64)
+    outliers = dict.fromkeys(OUTLIER_KINDS, 0)
     for start, patches, flags in _chunks(split, limit):
         labels = split.labels[start : start + len(patches)]
         for kind, flagged in flags.items():
-            stats.outliers[kind] += int(flagged.sum())
-        means = patches.reshape(len(patches), -1).mean(axis=1)
+            outliers[kind] += int(flagged.sum())
+        patch_means = patches.reshape(len(patches), -1).mean(axis=1)
         usable = ~np.logical_or.reduce(list(flags.values()))
         for label in range(NUM_CLASSES):
             of_class = labels == label
-            stats.mean_histograms[label] += np.histogram(
-                means[of_class], bins=MEAN_BIN_EDGES
-            )[0]
-            stats.pixel_histograms[label] += _channel_histograms(
-                patches[of_class & usable]
-            )
-    return stats
+            means[label] += np.histogram(patch_means[of_class], MEAN_BIN_EDGES)[0]
+            pixels[label] += _channel_histograms(patches[of_class & usable])
+    counts = np.bincount(split.labels, minlength=NUM_CLASSES)
+    return SplitStats(
+        split.split,
+        str(split.dtype),
+        split.num_patches,
+        limit,
+        counts,
+        pixels,
+        means,
+        outliers,
+    )
 
 
 def pick_examples(split: SplitFiles, per_class: int) -> PatchExamples:

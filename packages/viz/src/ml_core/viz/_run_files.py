@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ml_core.contract import NUMERIC_METRICS, TEXT_COLUMNS, RunPaths
+from ml_core.contract import NUMERIC_METRICS, TEXT_COLUMNS, RunPaths, quoted
 from ml_core.viz._errors import VizInputError
 
 # Runs from before the collapse detector lack these; the curves draw everything else.
@@ -58,7 +58,8 @@ class CsvRows:
                 values.append(float(cell))
             except ValueError:
                 raise VizInputError(
-                    f"{self.path} line {line}, column {column}: {cell!r} is not a number"
+                    f"{self.path} line {line}, column {column}: {quoted(cell)} is not a "
+                    "number"
                 ) from None
         return np.asarray(values, dtype=np.float64)
 
@@ -69,7 +70,7 @@ class CsvRows:
             if not math.isfinite(value) or value != int(value) or value < 1:
                 raise VizInputError(
                     f"{self.path} line {line}, column epoch: "
-                    f"{self.text('epoch')[index]!r} is not a positive whole number"
+                    f"{quoted(self.text('epoch')[index])} is not a positive whole number"
                 )
             if index and value <= values[index - 1]:
                 raise VizInputError(
@@ -180,7 +181,7 @@ def read_test_metrics(path: Path) -> dict[str, Any] | None:
     for key in TEST_NUMBERS:
         value = metrics.get(key)
         if value is not None and not _is_number(value):
-            raise VizInputError(f"{path}: {key} is {value!r}, not a number")
+            raise VizInputError(f"{path}: {key} is {quoted(value)}, not a number")
     matrix = metrics.get("confusion_matrix")
     if matrix is not None and not _is_2x2_counts(matrix):
         raise VizInputError(

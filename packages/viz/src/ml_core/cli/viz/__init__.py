@@ -24,11 +24,8 @@ __all__ = ["EdaOptions", "get_args_parser", "main"]
 
 @dataclass(frozen=True)
 class EdaOptions:
-    """How much of a data directory ``ml-viz eda`` scans and how it checks the sampler.
-
-    Defined here, not in ml_core.viz, so that ``--help`` shows the defaults without
-    loading matplotlib; :func:`ml_core.viz.run_eda` checks the values.
-    """
+    """How much ``ml-viz eda`` scans and how it checks the sampler; defined here, not in
+    ml_core.viz, so that ``--help`` shows the defaults without importing matplotlib."""
 
     batch_size: int = 32
     seed: int = 0
@@ -41,21 +38,9 @@ class EdaOptions:
 EDA_FLAGS = (
     ("--batch-size", "batch_size", "train batch size for the sampler check"),
     ("--seed", "seed", "seed of the train loaders used for the sampler check"),
-    (
-        "--sampler-batches",
-        "sampler_batches",
-        "real train batches to count positives in, per mode",
-    ),
-    (
-        "--max-patches",
-        "max_patches",
-        "scan only the first N patches of each split; class counts use every label",
-    ),
-    (
-        "--examples",
-        "examples_per_class",
-        "example patches per class in example_patches.png",
-    ),
+    ("--sampler-batches", "sampler_batches", "real train batches counted, per mode"),
+    ("--max-patches", "max_patches", "scan only the first N patches of each split"),
+    ("--examples", "examples_per_class", "patches per class in example_patches.png"),
 )
 # An output place the caller named but cannot be written there: bad input, not a bug.
 UNWRITABLE_ERRNOS = frozenset(
@@ -68,7 +53,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser = OneLineArgumentParser(
         prog="ml-viz",
         description="Learning curves, data EDA and run reports for ml_core.",
-        epilog=f"Bad input, or an output that cannot be written there: one line on "
+        epilog="Bad input, or an output that cannot be written there: one line on "
         f"stderr, exit {EXIT_BAD_INPUT}, nothing written.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -86,10 +71,11 @@ def get_args_parser() -> argparse.ArgumentParser:
         metavar="RUN_DIR",
         help="run directories holding metrics.csv, or one sweep aggregate.csv",
     )
-    _add_out(
-        curves,
-        "FILE",
-        "PNG to write (replaced if it exists; default: curves.png in the run "
+    curves.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="PNG to write (replaced if it exists; default: curves.png in the run "
         "directory, curves_<n>runs.png next to several runs, <csv>_curves.png next to "
         "an aggregate CSV)",
     )
@@ -99,7 +85,8 @@ def get_args_parser() -> argparse.ArgumentParser:
         description="Scan a PCAM directory (official uint8, course float32 or "
         "synthetic) in chunks: intensity histograms, patch means with outliers, "
         "example patches, class balance and the balanced-sampler check. Writes one "
-        "PNG per figure plus summary.json and summary.txt.",
+        "PNG per figure plus summary.json and summary.txt; class counts always use "
+        "every label.",
     )
     eda.add_argument(
         "data_dir",
@@ -107,23 +94,23 @@ def get_args_parser() -> argparse.ArgumentParser:
         metavar="DATA_DIR",
         help="directory with camelyonpatch_level_2_split_*_{x,y}.h5",
     )
-    _add_out(
-        eda,
-        "DIR",
-        "output directory (files in it are replaced; default: "
+    eda.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output directory (files in it are replaced; default: "
         "./experiments/eda/<DATA_DIR name>)",
     )
     defaults = EdaOptions()
     for flag, name, text in EDA_FLAGS:
         default = getattr(defaults, name)
-        shown = "all" if default is None else default
         eda.add_argument(
             flag,
             dest=name,
             type=int,
             default=default,
             metavar="N",
-            help=f"{text} (default {shown})",
+            help=f"{text} (default {'all' if default is None else default})",
         )
     report = commands.add_parser(
         "report",
@@ -135,10 +122,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "run_dir", type=Path, metavar="RUN_DIR", help="run directory to report on"
     )
-    _add_out(
-        report,
-        "FILE",
-        "HTML file to write (replaced if it exists; default: RUN_DIR/report.html)",
+    report.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="HTML file to write (replaced if it exists; default: RUN_DIR/report.html)",
     )
     report.add_argument(
         "--figures-dir",
@@ -147,10 +135,6 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="also write the page's figures there as PNG files (for slides)",
     )
     return parser
-
-
-def _add_out(command: argparse.ArgumentParser, metavar: str, text: str) -> None:
-    command.add_argument("--out", type=Path, metavar=metavar, help=text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "report":
             written = write_report(args.run_dir, args.out, args.figures_dir)
         else:
-            options = EdaOptions(
-                **{f.name: getattr(args, f.name) for f in fields(EdaOptions)}
-            )
-            written = run_eda(args.data_dir, args.out, options)
+            given = {
+                field.name: getattr(args, field.name) for field in fields(EdaOptions)
+            }
+            written = run_eda(args.data_dir, args.out, EdaOptions(**given))
     except VizInputError as error:
         report_error(prog, error)
         return EXIT_BAD_INPUT
