@@ -24,6 +24,7 @@ from ml_core.viz._errors import VizInputError
 from ml_core.viz._figures import figure_to_png
 from ml_core.viz._pcam_scan import (
     MEAN_BIN_EDGES,
+    OUTLIER_NAMES,
     PatchExamples,
     SplitStats,
     open_pcam_splits,
@@ -143,8 +144,7 @@ def summary_text(summary: dict[str, Any]) -> str:
             f"{normal:,} normal / {tumour:,} tumour "
             f"({numbers['positive_fraction']:.1%} positive); "
             f"outliers in {numbers['scanned_patches']:,} scanned: "
-            f"NaN {outliers['nan']:,}, >255 {outliers['over_255']:,}, "
-            f"all-0 {outliers['all_0']:,}, all-255 {outliers['all_255']:,}"
+            + ", ".join(f"{OUTLIER_NAMES[kind]} {n:,}" for kind, n in outliers.items())
         )
     sampler = summary["sampler"]
     expected = sampler["expected_positives_per_batch"]

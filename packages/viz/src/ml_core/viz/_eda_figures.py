@@ -12,7 +12,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ml_core.viz._figures import CLASS_COLORS, CLASS_NAMES
-from ml_core.viz._pcam_scan import LEVELS, MEAN_BIN_EDGES, PatchExamples, SplitStats
+from ml_core.viz._pcam_scan import (
+    LEVELS,
+    MEAN_BIN_EDGES,
+    OUTLIER_NAMES,
+    PatchExamples,
+    SplitStats,
+)
 from ml_core.viz._sampler_check import MODES, SamplerCheck
 
 CHANNEL_NAMES = ("red", "green", "blue")
@@ -98,16 +104,13 @@ def patch_mean_figure(stats: Sequence[SplitStats]) -> Figure:
 
 def _outlier_table(stats: Sequence[SplitStats]) -> str:
     """Outlier patch counts per split, as a monospace block."""
-    kinds = (
-        ("nan", "NaN"),
-        ("over_255", "> 255"),
-        ("all_0", "all-0"),
-        ("all_255", "all-255"),
-    )
     lines = ["Outlier patches", "(any NaN / any > 255 /", " all 0 / all 255)", ""]
     for one in stats:
         lines.append(f"{one.split} ({one.scanned_patches:,} scanned)")
-        lines += [f"  {name:<8}{one.outliers[kind]:>9,}" for kind, name in kinds]
+        lines += [
+            f"  {name:<8}{one.outliers[kind]:>9,}"
+            for kind, name in OUTLIER_NAMES.items()
+        ]
         lines.append("")
     return "\n".join(lines)
 

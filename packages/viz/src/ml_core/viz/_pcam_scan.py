@@ -25,7 +25,13 @@ NUM_CLASSES = 2
 NUM_CHANNELS = 3
 LEVELS = 256
 MEAN_BIN_EDGES = np.linspace(0.0, 255.0, 86)  # 3-level-wide bins of the patch mean
-OUTLIER_KINDS = ("nan", "over_255", "all_0", "all_255")
+# Outlier kinds (keys of summary.json) and how figures and summary.txt name them.
+OUTLIER_NAMES = {
+    "nan": "NaN",
+    "over_255": "> 255",
+    "all_0": "all-0",
+    "all_255": "all-255",
+}
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ def scan_split(split: SplitFiles, max_patches: int | None = None) -> SplitStats:
         limit = min(max_patches, limit)
     pixels = np.zeros((NUM_CLASSES, NUM_CHANNELS, LEVELS), np.int64)
     means = np.zeros((NUM_CLASSES, len(MEAN_BIN_EDGES) - 1), np.int64)
-    outliers = dict.fromkeys(OUTLIER_KINDS, 0)
+    outliers = dict.fromkeys(OUTLIER_NAMES, 0)
     for start, patches, flags in _chunks(split, limit):
         labels = split.labels[start : start + len(patches)]
         for kind, flagged in flags.items():
