@@ -36,6 +36,7 @@ def test_roc_area_matches_pairwise_definition(tmp_path: Path, write_evaluated_ru
     roc = roc_curve(predictions.labels, predictions.prob_positive)
     assert roc is not None
     expected = pairwise_auc(predictions.labels, predictions.prob_positive)
+    # Trapezoids over rates vs a ratio of pair counts: the same number, rounded apart.
     assert roc.auc == pytest.approx(expected, abs=1e-12)
     assert roc.false_positive_rate[0] == roc.true_positive_rate[0] == 0
     assert roc.false_positive_rate[-1] == roc.true_positive_rate[-1] == 1
