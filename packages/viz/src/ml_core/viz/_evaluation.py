@@ -119,7 +119,7 @@ def disagreements(
             f"{matrix.tolist()}."
         )
     saved_auc = test.get("auroc")
-    # Within 1e-4 both print the same at the page's 4 decimals: nothing to report.
+    # The trainer's torch AUROC and this numpy one differ by rounding, never by 1e-4.
     if roc is not None and saved_auc is not None and abs(saved_auc - roc.auc) > 1e-4:
         found.append(
             f"{TEST_METRICS_FILE} has AUROC {saved_auc:.4f}, the predictions give "
