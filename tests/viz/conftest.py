@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import yaml
 
+from ml_core.contract import METRIC_COLUMNS
+
 METRICS_HEADER = (
     "epoch,train_loss,train_acc,train_f1,train_auroc,"
     "val_loss,val_acc,val_f1,val_auroc,lr,epoch_seconds,samples_per_second"
@@ -42,26 +44,43 @@ def metric_rows(epochs: int, seed: int) -> np.ndarray:
     return np.stack(columns, axis=1)
 
 
-def write_metrics_csv(path: Path, rows: np.ndarray) -> None:
-    lines = [METRICS_HEADER]
-    lines += [
-        ",".join([str(int(row[0])), *map(repr, row[1:].tolist())]) for row in rows
-    ]
+def write_metrics_csv(
+    path: Path, rows: np.ndarray, warnings: dict[int, str] | None = None
+) -> None:
+    """Without ``warnings``: the layout of runs from before the collapse detector.
+
+    With them: every column of the contract, including the collapse diagnostics and
+    the warning text (``{epoch: text}``; other epochs get an empty cell).
+    """
+    header = METRICS_HEADER
+    cells = [[str(int(row[0])), *map(repr, row[1:].tolist())] for row in rows]
+    if warnings is not None:
+        header = ",".join(METRIC_COLUMNS)
+        by_name = [
+            dict(zip(METRICS_HEADER.split(","), row, strict=True)) for row in cells
+        ]
+        for named in by_name:
+            named.update(val_prob_std="0.3", val_dead_units="0.0")
+            named["warning"] = warnings.get(int(named["epoch"]), "")
+        cells = [[named[name] for name in METRIC_COLUMNS] for named in by_name]
+    lines = [header, *(",".join(row) for row in cells)]
     path.write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture
 def write_run() -> RunWriter:
-    """``write_run(run_dir, epochs=5, seed=0, config=None)`` -> the run directory."""
+    """``write_run(run_dir, epochs=5, seed=0, config=None, warnings=None)`` -> the run
+    directory (``warnings``: see :func:`write_metrics_csv`)."""
 
     def write(
         run_dir: Path,
         epochs: int = 5,
         seed: int = 0,
         config: dict[str, Any] | None = None,
+        warnings: dict[int, str] | None = None,
     ) -> Path:
         run_dir.mkdir(parents=True)
-        write_metrics_csv(run_dir / "metrics.csv", metric_rows(epochs, seed))
+        write_metrics_csv(run_dir / "metrics.csv", metric_rows(epochs, seed), warnings)
         if config is None:
             config = {"training": {"epochs": epochs, "learning_rate": 0.001}}
         config = {"experiment_name": run_dir.name, "seed": seed, **config}

@@ -11,8 +11,13 @@ import numpy as np
 import pytest
 
 from ml_core.viz import VizInputError, build_report, write_report
-from ml_core.viz.predictions import confusion_matrix, read_predictions, roc_curve
-from ml_core.viz.report_figures import confusion_figure, roc_figure
+from ml_core.viz._evaluation import (
+    confusion_figure,
+    confusion_matrix,
+    roc_curve,
+    roc_figure,
+)
+from ml_core.viz._run_files import read_predictions
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -31,6 +36,7 @@ def test_roc_area_matches_pairwise_definition(tmp_path: Path, write_evaluated_ru
     roc = roc_curve(predictions.labels, predictions.prob_positive)
     assert roc is not None
     expected = pairwise_auc(predictions.labels, predictions.prob_positive)
+    # Trapezoids over rates vs a ratio of pair counts: the same number, rounded apart.
     assert roc.auc == pytest.approx(expected, abs=1e-12)
     assert roc.false_positive_rate[0] == roc.true_positive_rate[0] == 0
     assert roc.false_positive_rate[-1] == roc.true_positive_rate[-1] == 1
@@ -138,3 +144,37 @@ def test_report_figures_draw_the_predictions(tmp_path: Path, write_evaluated_run
     (line,) = [line for line in roc_figure(roc, "t").axes[0].lines if line.get_gid()]
     np.testing.assert_array_equal(line.get_xdata(), roc.false_positive_rate)
     np.testing.assert_array_equal(line.get_ydata(), roc.true_positive_rate)
+
+
+def test_collapsed_epochs_get_a_warning_banner(tmp_path: Path, write_run) -> None:
+    reason = "constant predictions (probability std 3.0e-08)"
+    collapsed = write_run(tmp_path / "collapsed", epochs=3, warnings={2: reason})
+    page = build_report(collapsed).html
+    assert (
+        f"<p class='warning'>WARNING: epoch 2: the model collapsed: {reason}</p>"
+        in page
+    )
+    assert page.count("WARNING") == 1
+    healthy = write_run(tmp_path / "healthy", epochs=3, warnings={})
+    assert "WARNING" not in build_report(healthy).html
+
+
+def test_saved_confusion_matrix_is_drawn_without_predictions(
+    tmp_path: Path, write_evaluated_run
+) -> None:
+    run = write_evaluated_run(tmp_path / "run")
+    (run / "test_predictions.csv").unlink()
+    report = build_report(run)
+    assert set(report.figures) == {"curves.png", "confusion.png"}
+    assert "No test_predictions.csv" in report.html
+
+
+def test_one_class_predictions_have_no_roc(tmp_path: Path, write_evaluated_run):
+    run = write_evaluated_run(tmp_path / "run")
+    lines = ["index,label,prob_positive,prediction", "0,1,0.9,1", "1,1,0.2,0"]
+    (run / "test_predictions.csv").write_text("\n".join(lines) + "\n")
+    report = build_report(run)
+    assert set(report.figures) == {"curves.png", "confusion.png"}
+    assert "Only one class in the predictions: no ROC." in report.html
+    # The saved matrix is of the full fixture, the predictions give [[0, 0], [1, 1]].
+    assert "the predictions give [[0, 0], [1, 1]]" in report.html

@@ -1,7 +1,6 @@
-"""The course's sampler maths: positives per batch with and without balanced sampling.
+"""Positives per train batch with and without balanced sampling: expected and measured.
 
-Expected values follow from the class counts; measured values come from real batches of
-``ml_core.data.get_dataloaders`` with ``balance`` true and false.
+Expected from the class counts; measured in real batches of ``ml_core.data``'s loaders.
 """
 
 from __future__ import annotations
@@ -11,8 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ml_core.data import DataError, get_dataloaders
-from ml_core.viz.errors import VizInputError
+from ml_core.data import DataError
+from ml_core.viz._errors import VizInputError
+
+# The two ways the course draws train batches, as named in figures and summary.json.
+MODES = {"without": False, "with": True}  # mode -> the config's data.balance
 
 
 @dataclass(frozen=True)
@@ -26,14 +28,30 @@ class SamplerMeasurement:
 
 @dataclass(frozen=True)
 class SamplerCheck:
-    """Expected vs measured positives per batch, without and with balancing."""
+    """Expected and measured positives per batch, by mode (see MODES)."""
 
     batch_size: int
     class_counts: tuple[int, int]
-    expected_without: float
-    expected_with: float
-    measured_without: SamplerMeasurement
-    measured_with: SamplerMeasurement
+    expected: dict[str, float]
+    measured: dict[str, SamplerMeasurement]
+
+
+def check_sampler(
+    data_dir: Path, class_counts: np.ndarray, batch_size: int, seed: int, batches: int
+) -> SamplerCheck:
+    """Expected and measured (first ``batches`` batches) positives for each mode."""
+    return SamplerCheck(
+        batch_size,
+        (int(class_counts[0]), int(class_counts[1])),
+        {
+            mode: expected_positives(class_counts, batch_size, balance)
+            for mode, balance in MODES.items()
+        },
+        {
+            mode: _measure(data_dir, batch_size, seed, balance, batches)
+            for mode, balance in MODES.items()
+        },
+    )
 
 
 def expected_positives(
@@ -52,10 +70,12 @@ def expected_positives(
     return batch_size * counts[1] * weights[1] / (counts * weights).sum()
 
 
-def measure_positives(
-    data_dir: Path, batch_size: int, seed: int, balance: bool, max_batches: int
+def _measure(
+    data_dir: Path, batch_size: int, seed: int, balance: bool, batches: int
 ) -> SamplerMeasurement:
-    """Count positives in the first ``max_batches`` train batches of the real loader."""
+    # The one use of torch in viz: imported here, the rest of viz stays torch-free.
+    from ml_core.data import get_dataloaders
+
     config = {
         "seed": seed,
         "data": {
@@ -71,32 +91,10 @@ def measure_positives(
         fractions = []
         for _, labels in train_loader:
             fractions.append(float(np.asarray(labels).mean()))
-            if len(fractions) == max_batches:
+            if len(fractions) == batches:
                 break
     except DataError as error:
         raise VizInputError(str(error)) from None
     values = np.asarray(fractions) * batch_size
     sem = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
     return SamplerMeasurement(float(values.mean()), float(sem), len(values))
-
-
-def check_sampler(
-    data_dir: Path,
-    class_counts: np.ndarray,
-    batch_size: int,
-    seed: int,
-    max_batches: int,
-) -> SamplerCheck:
-    """Expected and measured positives per batch for ``balance`` false and true."""
-    return SamplerCheck(
-        batch_size=batch_size,
-        class_counts=(int(class_counts[0]), int(class_counts[1])),
-        expected_without=expected_positives(class_counts, batch_size, balance=False),
-        expected_with=expected_positives(class_counts, batch_size, balance=True),
-        measured_without=measure_positives(
-            data_dir, batch_size, seed, balance=False, max_batches=max_batches
-        ),
-        measured_with=measure_positives(
-            data_dir, batch_size, seed, balance=True, max_batches=max_batches
-        ),
-    )

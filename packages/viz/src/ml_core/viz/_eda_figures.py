@@ -1,7 +1,6 @@
-"""EDA figures of the pixels: intensity histograms, patch means, example patches.
+"""The EDA figures: pixel intensities, patch means, examples, class balance, sampler.
 
-Lines carry gids (``"<class>|<channel>"``, ``"mean|<class>"``) so the plotted numbers
-can be read back and compared with the data.
+Artists carry gids (``"<class>|<channel>"``, ``"balance|<split>|<class>"``, ...) to read back.
 """
 
 from __future__ import annotations
@@ -12,15 +11,22 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ml_core.viz.class_names import CLASS_COLORS, CLASS_NAMES
-from ml_core.viz.patch_examples import PatchExamples
-from ml_core.viz.patch_stats import LEVELS, MEAN_BIN_EDGES, SplitStats
+from ml_core.viz._figures import CLASS_COLORS, CLASS_NAMES
+from ml_core.viz._pcam_scan import (
+    LEVELS,
+    MEAN_BIN_EDGES,
+    OUTLIER_NAMES,
+    PatchExamples,
+    SplitStats,
+)
+from ml_core.viz._sampler_check import MODES, SamplerCheck
 
 CHANNEL_NAMES = ("red", "green", "blue")
 CENTRE = (32, 32, 32)  # x0, y0, size of the region that decides the label
+BAR_WIDTH = 0.38
 
 
-def split_names(stats: Sequence[SplitStats]) -> str:
+def _split_names(stats: Sequence[SplitStats]) -> str:
     return ", ".join(f"{one.split} ({one.scanned_patches:,})" for one in stats)
 
 
@@ -46,7 +52,7 @@ def intensity_figure(stats: Sequence[SplitStats]) -> Figure:
     axes[0].legend(title="class")
     figure.suptitle(
         "Pixel intensity per channel and class, outlier patches excluded\n"
-        f"splits: {split_names(stats)}"
+        f"splits: {_split_names(stats)}"
     )
     return figure
 
@@ -92,22 +98,19 @@ def patch_mean_figure(stats: Sequence[SplitStats]) -> Figure:
         family="monospace",
         fontsize=10,
     )
-    figure.suptitle(f"Per-patch mean intensity; splits: {split_names(stats)}")
+    figure.suptitle(f"Per-patch mean intensity; splits: {_split_names(stats)}")
     return figure
 
 
 def _outlier_table(stats: Sequence[SplitStats]) -> str:
     """Outlier patch counts per split, as a monospace block."""
-    kinds = (
-        ("nan", "NaN"),
-        ("over_255", "> 255"),
-        ("all_0", "all-0"),
-        ("all_255", "all-255"),
-    )
     lines = ["Outlier patches", "(any NaN / any > 255 /", " all 0 / all 255)", ""]
     for one in stats:
         lines.append(f"{one.split} ({one.scanned_patches:,} scanned)")
-        lines += [f"  {name:<8}{one.outliers[kind]:>9,}" for kind, name in kinds]
+        lines += [
+            f"  {name:<8}{one.outliers[kind]:>9,}"
+            for kind, name in OUTLIER_NAMES.items()
+        ]
         lines.append("")
     return "\n".join(lines)
 
@@ -141,5 +144,85 @@ def examples_figure(examples: PatchExamples) -> Figure:
     figure.suptitle(
         f"Example patches from the {examples.split} split "
         "(yellow: centre 32 x 32 px that decides the label)"
+    )
+    return figure
+
+
+def class_balance_figure(stats: Sequence[SplitStats]) -> Figure:
+    """Patches per class in every split, each bar labelled with count and share."""
+    figure = Figure(figsize=(7, 4.5), layout="constrained")
+    axis = figure.subplots()
+    positions = np.arange(len(stats))
+    for label, name in enumerate(CLASS_NAMES):
+        counts = np.array([one.class_counts[label] for one in stats])
+        totals = np.array([one.class_counts.sum() for one in stats])
+        bars = axis.bar(
+            positions + (label - 0.5) * BAR_WIDTH,
+            counts,
+            BAR_WIDTH,
+            color=CLASS_COLORS[label],
+            label=name,
+        )
+        for bar, one in zip(bars, stats, strict=True):
+            bar.set_gid(f"balance|{one.split}|{label}")
+        axis.bar_label(
+            bars,
+            labels=[f"{c:,}\n{c / t:.1%}" for c, t in zip(counts, totals, strict=True)],
+            fontsize=8,
+        )
+    axis.set_xticks(positions, [one.split for one in stats])
+    axis.set_xlabel("split")
+    axis.set_ylabel("patches")
+    axis.margins(y=0.2)
+    axis.legend(title="class")
+    axis.set_title("Class balance per split (all labels in each file)")
+    return figure
+
+
+def sampler_figure(check: SamplerCheck) -> Figure:
+    """Expected vs measured positives per batch, without and with balancing."""
+    figure = Figure(figsize=(8, 4.8), layout="constrained")
+    axis = figure.subplots()
+    positions = np.arange(len(MODES))
+    measured = list(check.measured.values())
+    expected_bars = axis.bar(
+        positions - BAR_WIDTH / 2,
+        list(check.expected.values()),
+        BAR_WIDTH,
+        color="0.65",
+        label="expected",
+    )
+    measured_bars = axis.bar(
+        positions + BAR_WIDTH / 2,
+        [one.mean for one in measured],
+        BAR_WIDTH,
+        yerr=[2 * one.standard_error for one in measured],
+        capsize=4,
+        color="tab:green",
+        label=f"measured ({measured[0].batches} batches each, ± 2 SEM)",
+    )
+    for kind, bars in (("expected", expected_bars), ("measured", measured_bars)):
+        for bar, mode in zip(bars, MODES, strict=True):
+            bar.set_gid(f"sampler|{kind}|{mode}")
+        axis.bar_label(bars, fmt="%.2f", padding=3)
+    half = check.batch_size / 2
+    axis.axhline(
+        half,
+        color="black",
+        linestyle=":",
+        linewidth=1,
+        label=f"half the batch ({half:g})",
+    )
+    axis.set_xticks(
+        positions,
+        ["balance: false\n(shuffled, no sampler)", "balance: true\n(weighted sampler)"],
+    )
+    axis.set_ylabel(f"positives per batch of {check.batch_size}")
+    axis.set_ylim(0, check.batch_size * 0.75)
+    axis.legend(loc="upper left")
+    negatives, positives = check.class_counts
+    axis.set_title(
+        f"Sampler check on train: {negatives:,} normal / {positives:,} tumour "
+        f"({positives / (negatives + positives):.1%} positive)"
     )
     return figure

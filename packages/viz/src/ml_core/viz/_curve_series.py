@@ -1,0 +1,222 @@
+"""What the curves figure draws, read from run directories or a sweep ``aggregate.csv``.
+
+One series per run, per group of runs repeating one config (mean ± std), or per grid point.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ml_core.contract import RunPaths, quoted
+from ml_core.viz._errors import VizInputError
+from ml_core.viz._run_files import (
+    PLOTTED_COLUMNS,
+    CsvRows,
+    MetricsTable,
+    flatten,
+    read_csv,
+    read_metrics_csv,
+    read_run_config,
+)
+
+# Keys that differ between repetitions of one experiment, at any nesting depth.
+REPETITION_KEYS = frozenset({"seed", "experiment_name"})
+MAX_LABEL_KEYS = 3
+
+
+@dataclass(frozen=True)
+class CurveSeries:
+    """Per-epoch values of every plotted column; ``std`` is None for a single run."""
+
+    label: str
+    epochs: np.ndarray
+    mean: dict[str, np.ndarray]
+    std: dict[str, np.ndarray] | None
+    n_runs: np.ndarray  # per epoch: how many runs reached it
+
+    @property
+    def legend_label(self) -> str:
+        """The label and, for a band, how many runs it averages (a range if runs
+        stopped at different epochs)."""
+        if self.std is None:
+            return self.label
+        low, high = int(self.n_runs.min()), int(self.n_runs.max())
+        if high == 1:
+            return f"{self.label} (1 run)"
+        count = str(high) if low == high else f"{low}-{high}"
+        return f"{self.label} (mean ± std, {count} runs)"
+
+
+@dataclass(frozen=True)
+class CurvesInput:
+    """The series to draw, their title and where the PNG goes by default."""
+
+    series: list[CurveSeries]
+    title: str
+    default_out: Path
+    planned_epochs: int | None = None
+
+
+def load_curves_input(paths: Sequence[Path | str]) -> CurvesInput:
+    """Read run directories, or one sweep ``aggregate.csv``; check all of it first."""
+    if not paths:
+        raise VizInputError("no run directory given")
+    resolved = [Path(path) for path in paths]
+    csv_files = [path for path in resolved if path.is_file()]
+    for path in csv_files:
+        if path.suffix != ".csv":
+            raise VizInputError(f"{path}: not a run directory or an aggregate CSV")
+    if not csv_files:
+        return _runs_input(resolved)
+    if len(resolved) > 1:
+        raise VizInputError(
+            f"{csv_files[0]}: give either run directories or one aggregate CSV"
+        )
+    path = csv_files[0]
+    series = read_aggregate_csv(path)
+    return CurvesInput(
+        series,
+        f"Sweep {path.resolve().parent.name}: {len(series)} grid point(s) from "
+        f"{path.name}",
+        path.with_name(f"{path.stem}_curves.png"),
+    )
+
+
+def _runs_input(run_dirs: list[Path]) -> CurvesInput:
+    tables = {}
+    for run_dir in run_dirs:
+        metrics = RunPaths(run_dir).metrics
+        if not run_dir.is_dir():
+            raise VizInputError(f"{run_dir}: no such run directory")
+        if not metrics.is_file():
+            raise VizInputError(
+                f"{run_dir}: no {metrics.name} (not a run directory, or no epoch has "
+                "finished yet)"
+            )
+        tables[run_dir] = read_metrics_csv(metrics)
+    series = [
+        series_over_runs([tables[run_dir] for run_dir in dirs], label)
+        for label, dirs in group_runs(run_dirs)
+    ]
+    if len(run_dirs) > 1:
+        return CurvesInput(
+            series,
+            f"Learning curves: {len(run_dirs)} runs in {len(series)} group(s)",
+            run_dirs[0].parent / f"curves_{len(run_dirs)}runs.png",
+        )
+    training = (read_run_config(run_dirs[0]) or {}).get("training")
+    planned = training.get("epochs") if isinstance(training, dict) else None
+    return CurvesInput(
+        series,
+        f"Learning curves: {run_dirs[0].name}",
+        RunPaths(run_dirs[0]).curves,
+        planned if isinstance(planned, int) and planned > 0 else None,
+    )
+
+
+def group_runs(run_dirs: Sequence[Path]) -> list[tuple[str, list[Path]]]:
+    """(legend label, runs) per config without seed / experiment name, in input order.
+
+    A run without ``config.yaml`` cannot be shown to repeat another, so it stands alone.
+    """
+    groups: dict[str, list[Path]] = {}
+    configs: dict[str, dict] = {}
+    for run_dir in run_dirs:
+        config = read_run_config(run_dir)
+        if config is None:
+            key, flat = f"run:{run_dir}", {}
+        else:
+            flat = flatten(config, REPETITION_KEYS)
+            key = json.dumps(flat, sort_keys=True, default=str)
+        configs[key] = flat
+        groups.setdefault(key, []).append(run_dir)
+    differing = _differing_keys(list(configs.values()))
+    return [
+        (_label(dirs, configs[key], differing), dirs) for key, dirs in groups.items()
+    ]
+
+
+def _differing_keys(configs: list[dict]) -> list[str]:
+    if len(configs) < 2 or not all(configs):
+        return []
+    keys = sorted(set().union(*configs))
+    return [key for key in keys if len({repr(c.get(key)) for c in configs}) > 1]
+
+
+def _label(dirs: list[Path], flat: dict, differing: list[str]) -> str:
+    if not differing:
+        return dirs[0].name + (f" +{len(dirs) - 1}" if len(dirs) > 1 else "")
+    shown = differing[:MAX_LABEL_KEYS]
+    name = ", ".join(f"{key.rsplit('.', 1)[-1]}={flat.get(key)}" for key in shown)
+    return name + (", …" if len(differing) > MAX_LABEL_KEYS else "")
+
+
+def series_over_runs(tables: Sequence[MetricsTable], label: str) -> CurveSeries:
+    """Mean and sample standard deviation (ddof=1) over runs, epoch by epoch; one run
+    is drawn as plain lines (``std`` None).
+
+    Runs may have different lengths (one still running): each epoch averages the runs
+    that reached it, and ``n_runs`` says how many that were. NaN cells are left out; an
+    epoch with a single value gets std 0.
+    """
+    if len(tables) == 1:
+        (table,) = tables
+        ones = np.ones(len(table.epochs), dtype=np.int64)
+        return CurveSeries(label, table.epochs, dict(table.columns), None, ones)
+    epochs = np.unique(np.concatenate([table.epochs for table in tables]))
+    counts = np.zeros(len(epochs), dtype=np.int64)
+    for table in tables:
+        counts[np.searchsorted(epochs, table.epochs)] += 1
+    mean, std = {}, {}
+    for column in PLOTTED_COLUMNS:
+        stacked = np.full((len(tables), len(epochs)), np.nan)
+        for row, table in enumerate(tables):
+            stacked[row, np.searchsorted(epochs, table.epochs)] = table.columns[column]
+        mean[column], std[column] = _nan_mean_std(stacked)
+    return CurveSeries(label, epochs, mean, std, counts)
+
+
+def _nan_mean_std(stacked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Written out instead of np.nanmean/np.nanstd, which warn on all-NaN columns.
+    present = ~np.isnan(stacked)
+    count = present.sum(axis=0)
+    total = np.where(present, stacked, 0.0).sum(axis=0)
+    mean = np.divide(total, count, out=np.full(count.shape, np.nan), where=count > 0)
+    squares = np.where(present, (stacked - mean) ** 2, 0.0).sum(axis=0)
+    variance = np.divide(squares, count - 1, out=np.zeros(count.shape), where=count > 1)
+    return mean, np.where(count > 0, np.sqrt(variance), np.nan)
+
+
+def read_aggregate_csv(path: Path) -> list[CurveSeries]:
+    """One series per ``group`` of a sweep ``aggregate.csv``, in order of appearance."""
+    stats = [
+        f"{column}_{stat}" for column in PLOTTED_COLUMNS for stat in ("mean", "std")
+    ]
+    table = read_csv(path, ["group", "epoch", "n_runs", *stats])
+    groups = table.text("group")
+    series = []
+    for group in dict.fromkeys(groups):
+        rows = [
+            row for row, name in zip(table.rows, groups, strict=True) if name == group
+        ]
+        part = CsvRows(path, table.header, rows)
+        n_runs = part.numbers("n_runs")
+        if np.any(~np.isfinite(n_runs)) or np.any(n_runs < 1) or np.any(n_runs % 1):
+            raise VizInputError(
+                f"{path}: group {quoted(group)} has an n_runs that is not >= 1"
+            )
+        series.append(
+            CurveSeries(
+                group,
+                part.epochs(),
+                {name: part.numbers(f"{name}_mean") for name in PLOTTED_COLUMNS},
+                {name: part.numbers(f"{name}_std") for name in PLOTTED_COLUMNS},
+                n_runs.astype(np.int64),
+            )
+        )
+    return series

@@ -1,0 +1,160 @@
+"""``ml-viz eda``: figures and a summary (JSON and text) of a PCAM-format directory.
+
+All of it is computed and rendered in memory; files are written only once that succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ml_core.cli.viz import EdaOptions
+from ml_core.contract import write_bytes_atomic
+from ml_core.viz._eda_figures import (
+    class_balance_figure,
+    examples_figure,
+    intensity_figure,
+    patch_mean_figure,
+    sampler_figure,
+)
+from ml_core.viz._errors import VizInputError
+from ml_core.viz._figures import figure_to_png
+from ml_core.viz._pcam_scan import (
+    MEAN_BIN_EDGES,
+    OUTLIER_NAMES,
+    PatchExamples,
+    SplitStats,
+    open_pcam_splits,
+    pick_examples,
+    scan_split,
+)
+from ml_core.viz._sampler_check import SamplerCheck, check_sampler
+
+# Options that count something: a zero or negative value cannot be meant.
+COUNTS = ("batch_size", "sampler_batches", "max_patches", "examples_per_class")
+
+
+def default_eda_dir(data_dir: Path) -> Path:
+    """``./experiments/eda/<data dir name>``: next to the runs, as data directories are
+    often read-only shared copies."""
+    return Path("experiments") / "eda" / data_dir.resolve().name
+
+
+def run_eda(
+    data_dir: Path | str,
+    out_dir: Path | str | None = None,
+    options: EdaOptions | None = None,
+) -> list[Path]:
+    """Scan ``data_dir``; write five PNGs, summary.json and summary.txt to ``out_dir``.
+
+    ``options.max_patches`` limits the scan to the first patches of each split (class
+    counts always use every label). Returns the paths written.
+    """
+    options = options or EdaOptions()
+    for name in COUNTS:
+        value = getattr(options, name)
+        if value is not None and value < 1:
+            raise VizInputError(f"{name}: must be at least 1, got {value}")
+    if options.seed < 0:
+        raise VizInputError(f"seed: must be non-negative, got {options.seed}")
+    data_dir = Path(data_dir)
+    splits = open_pcam_splits(data_dir)
+    stats = [scan_split(split, options.max_patches) for split in splits]
+    (train,) = (split for split in splits if split.split == "train")
+    examples = pick_examples(train, options.examples_per_class)
+    sampler = check_sampler(
+        data_dir,
+        stats[splits.index(train)].class_counts,
+        options.batch_size,
+        options.seed,
+        options.sampler_batches,
+    )
+    summary = summary_dict(data_dir, stats, examples, sampler, options.seed)
+    outputs = {
+        "intensity_histograms.png": figure_to_png(intensity_figure(stats)),
+        "patch_means.png": figure_to_png(patch_mean_figure(stats)),
+        "example_patches.png": figure_to_png(examples_figure(examples)),
+        "class_balance.png": figure_to_png(class_balance_figure(stats)),
+        "sampler.png": figure_to_png(sampler_figure(sampler)),
+        "summary.json": (json.dumps(summary, indent=1) + "\n").encode(),
+        "summary.txt": summary_text(summary).encode(),
+    }
+    target = Path(out_dir) if out_dir is not None else default_eda_dir(data_dir)
+    for name, content in outputs.items():
+        write_bytes_atomic(target / name, content)
+    return [target / name for name in outputs]
+
+
+def summary_dict(
+    data_dir: Path,
+    stats: Sequence[SplitStats],
+    examples: PatchExamples,
+    sampler: SamplerCheck,
+    seed: int,
+) -> dict[str, Any]:
+    """Every number the figures show, JSON-able; histograms are [class][channel][level]."""
+    return {
+        "data_dir": str(data_dir),
+        "patch_mean_bin_edges": MEAN_BIN_EDGES.tolist(),
+        "splits": {
+            one.split: {
+                "dtype": one.dtype,
+                "total_patches": one.total_patches,
+                "scanned_patches": one.scanned_patches,
+                "class_counts": one.class_counts.tolist(),
+                "positive_fraction": float(
+                    one.class_counts[1] / one.class_counts.sum()
+                ),
+                "outliers": dict(one.outliers),
+                "pixel_histograms": one.pixel_histograms.tolist(),
+                "patch_mean_histograms": one.mean_histograms.tolist(),
+            }
+            for one in stats
+        },
+        "examples": {
+            "split": examples.split,
+            "indices": {str(label): found for label, found in examples.indices.items()},
+        },
+        "sampler": {
+            "split": "train",
+            "seed": seed,
+            "batch_size": sampler.batch_size,
+            "class_counts": list(sampler.class_counts),
+            "expected_positives_per_batch": {
+                f"{mode}_sampler": value for mode, value in sampler.expected.items()
+            },
+            "measured_positives_per_batch": {
+                f"{mode}_sampler": asdict(one) for mode, one in sampler.measured.items()
+            },
+        },
+    }
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    """A few human-readable lines of the summary."""
+    lines = [f"PCAM EDA of {summary['data_dir']}", ""]
+    for split, numbers in summary["splits"].items():
+        normal, tumour = numbers["class_counts"]
+        outliers = numbers["outliers"]
+        lines.append(
+            f"{split}: {numbers['total_patches']:,} patches ({numbers['dtype']}), "
+            f"{normal:,} normal / {tumour:,} tumour "
+            f"({numbers['positive_fraction']:.1%} positive); "
+            f"outliers in {numbers['scanned_patches']:,} scanned: "
+            + ", ".join(f"{OUTLIER_NAMES[kind]} {n:,}" for kind, n in outliers.items())
+        )
+    sampler = summary["sampler"]
+    expected = sampler["expected_positives_per_batch"]
+    measured = sampler["measured_positives_per_batch"]
+    batch, seed = sampler["batch_size"], sampler["seed"]
+    lines += ["", f"Positives per train batch of {batch} (seed {seed}):"]
+    for key in expected:
+        lines.append(
+            f"  {key.replace('_', ' ')}: expected {expected[key]:.2f}, measured "
+            f"{measured[key]['mean']:.2f} ± {measured[key]['standard_error']:.2f} "
+            f"(SEM, {measured[key]['batches']} batches)"
+        )
+    return "\n".join(lines) + "\n"

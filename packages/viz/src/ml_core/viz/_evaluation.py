@@ -1,0 +1,128 @@
+"""A run's test split: confusion matrix and ROC curve from its predictions, drawn.
+
+Computed with numpy, so a report needs neither the trainer nor a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ml_core.contract import TEST_METRICS_FILE
+from ml_core.viz._figures import CLASS_NAMES
+
+
+@dataclass(frozen=True)
+class RocCurve:
+    """False and true positive rates at every distinct threshold, and the area."""
+
+    false_positive_rate: np.ndarray
+    true_positive_rate: np.ndarray
+    auc: float
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """2 x 2 counts ``[[tn, fp], [fn, tp]]``: rows = true label, columns = predicted."""
+    return np.bincount(2 * labels + predicted, minlength=4).reshape(2, 2)
+
+
+def roc_curve(labels: np.ndarray, scores: np.ndarray) -> RocCurve | None:
+    """ROC of ``scores`` against binary ``labels``; None if a class is absent.
+
+    Thresholds are the distinct scores, highest first; tied scores move together, so
+    the area equals the probability that a random positive outranks a random negative
+    (ties count one half).
+    """
+    positives = int(labels.sum())
+    negatives = len(labels) - positives
+    if positives == 0 or negatives == 0:
+        return None
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores, sorted_labels = scores[order], labels[order]
+    last_of_each_score = np.r_[np.flatnonzero(np.diff(sorted_scores)), len(labels) - 1]
+    true_positives = np.cumsum(sorted_labels)[last_of_each_score]
+    false_positives = last_of_each_score + 1 - true_positives
+    tpr = np.r_[0.0, true_positives / positives]
+    fpr = np.r_[0.0, false_positives / negatives]
+    return RocCurve(fpr, tpr, float(np.trapezoid(tpr, fpr)))
+
+
+def confusion_figure(matrix: np.ndarray, title: str) -> Figure:
+    """Counts and row percentages of a 2 x 2 confusion matrix (rows = true label)."""
+    figure = Figure(figsize=(4.8, 4.2), layout="constrained")
+    axis = figure.subplots()
+    axis.set_gid("confusion")
+    row_totals = matrix.sum(axis=1, keepdims=True)
+    shares = np.divide(
+        matrix, row_totals, out=np.zeros(matrix.shape), where=row_totals > 0
+    )
+    image = axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for (row, col), count in np.ndenumerate(matrix):
+        color = "white" if shares[row, col] > 0.6 else "black"
+        axis.text(
+            col,
+            row,
+            f"{count:,}\n{shares[row, col]:.1%}",
+            ha="center",
+            va="center",
+            color=color,
+            fontsize=12,
+        )
+    axis.set_xticks([0, 1], CLASS_NAMES)
+    axis.set_yticks([0, 1], CLASS_NAMES)
+    axis.set_xlabel("predicted label")
+    axis.set_ylabel("true label")
+    axis.set_title(title)
+    figure.colorbar(image, ax=axis, label="share of the true class")
+    return figure
+
+
+def roc_figure(roc: RocCurve, title: str) -> Figure:
+    """The ROC curve with the chance diagonal and the area in the legend."""
+    figure = Figure(figsize=(4.8, 4.2), layout="constrained")
+    axis = figure.subplots()
+    axis.set_gid("roc")
+    (line,) = axis.plot(
+        roc.false_positive_rate,
+        roc.true_positive_rate,
+        color="C0",
+        linewidth=2,
+        label=f"model (AUROC = {roc.auc:.4f})",
+    )
+    line.set_gid("roc")
+    axis.plot([0, 1], [0, 1], color="0.5", linestyle=":", label="chance (0.5)")
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, 1.01)
+    axis.set_aspect("equal")
+    axis.set_xlabel("false positive rate")
+    axis.set_ylabel("true positive rate")
+    axis.set_title(title)
+    axis.grid(visible=True, alpha=0.3)
+    axis.legend(loc="lower right")
+    return figure
+
+
+def disagreements(
+    test: dict[str, Any] | None, matrix: np.ndarray, roc: RocCurve | None
+) -> list[str]:
+    """Where ``test_metrics.json`` and the predictions disagree, in words."""
+    if test is None:
+        return []
+    found = []
+    saved = test.get("confusion_matrix")
+    if saved is not None and not np.array_equal(np.asarray(saved), matrix):
+        found.append(
+            f"{TEST_METRICS_FILE} has confusion matrix {saved}, the predictions give "
+            f"{matrix.tolist()}."
+        )
+    saved_auc = test.get("auroc")
+    # The trainer's torch AUROC and this numpy one differ by rounding, never by 1e-4.
+    if roc is not None and saved_auc is not None and abs(saved_auc - roc.auc) > 1e-4:
+        found.append(
+            f"{TEST_METRICS_FILE} has AUROC {saved_auc:.4f}, the predictions give "
+            f"{roc.auc:.4f}."
+        )
+    return found

@@ -1,0 +1,215 @@
+"""Open a PCAM-format directory's H5 files and scan them chunk by chunk (constant memory).
+
+Works on the official uint8 files, the course's float32 copy and synthetic PCAM alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ml_core.data import SPLITS, has_split, split_paths
+from ml_core.viz._errors import VizInputError
+
+IMAGE_SHAPE = (96, 96, 3)
+# The sampler check builds train and validation loaders, so both must be there.
+REQUIRED_SPLITS = ("train", "valid")
+CHUNK_PATCHES = 512
+# Examples are looked for no further: PCAM is shuffled, so both classes show early.
+EXAMPLE_SEARCH_PATCHES = 4096
+NUM_CLASSES = 2
+NUM_CHANNELS = 3
+LEVELS = 256
+MEAN_BIN_EDGES = np.linspace(0.0, 255.0, 86)  # 3-level-wide bins of the patch mean
+# Outlier kinds (keys of summary.json) and how figures and summary.txt name them.
+OUTLIER_NAMES = {
+    "nan": "NaN",
+    "over_255": "> 255",
+    "all_0": "all-0",
+    "all_255": "all-255",
+}
+
+
+@dataclass(frozen=True)
+class SplitFiles:
+    """One split whose files passed the checks; labels are small and held in RAM."""
+
+    split: str
+    x_path: Path
+    num_patches: int
+    dtype: np.dtype
+    labels: np.ndarray
+
+
+@dataclass(frozen=True)
+class SplitStats:
+    """What one split's scan found; histograms count pixels / patches per class."""
+
+    split: str
+    dtype: str
+    total_patches: int
+    scanned_patches: int
+    class_counts: np.ndarray
+    pixel_histograms: np.ndarray  # [class][channel][level]
+    mean_histograms: np.ndarray  # [class][MEAN_BIN_EDGES bin]
+    outliers: dict[str, int]
+
+
+@dataclass(frozen=True)
+class PatchExamples:
+    """A few clean patches (uint8, HWC) per class and their indices in the split."""
+
+    split: str
+    indices: dict[int, list[int]]
+    patches: dict[int, list[np.ndarray]]
+
+
+def open_pcam_splits(data_dir: Path) -> list[SplitFiles]:
+    """Every split present in ``data_dir``, checked; VizInputError if it is not PCAM."""
+    if not data_dir.is_dir():
+        raise VizInputError(f"{data_dir}: no such directory")
+    present = [split for split in SPLITS if has_split(data_dir, split)]
+    missing = [split for split in REQUIRED_SPLITS if split not in present]
+    if missing:
+        names = ", ".join(path.name for path in split_paths(data_dir, missing[0]))
+        raise VizInputError(
+            f"{data_dir}: not a PCAM directory (missing {missing[0]} split: {names})"
+        )
+    return [_open_split(data_dir, split) for split in present]
+
+
+def scan_split(split: SplitFiles, max_patches: int | None = None) -> SplitStats:
+    """Histograms and outlier counts of the first ``max_patches`` (default all)."""
+    limit = split.num_patches
+    if max_patches is not None:
+        limit = min(max_patches, limit)
+    pixels = np.zeros((NUM_CLASSES, NUM_CHANNELS, LEVELS), np.int64)
+    means = np.zeros((NUM_CLASSES, len(MEAN_BIN_EDGES) - 1), np.int64)
+    outliers = dict.fromkeys(OUTLIER_NAMES, 0)
+    for start, patches, flags in _chunks(split, limit):
+        labels = split.labels[start : start + len(patches)]
+        for kind, flagged in flags.items():
+            outliers[kind] += int(flagged.sum())
+        patch_means = patches.reshape(len(patches), -1).mean(axis=1)
+        usable = ~np.logical_or.reduce(list(flags.values()))
+        for label in range(NUM_CLASSES):
+            of_class = labels == label
+            means[label] += np.histogram(patch_means[of_class], MEAN_BIN_EDGES)[0]
+            pixels[label] += _channel_histograms(patches[of_class & usable])
+    counts = np.bincount(split.labels, minlength=NUM_CLASSES)
+    return SplitStats(
+        split.split,
+        str(split.dtype),
+        split.num_patches,
+        limit,
+        counts,
+        pixels,
+        means,
+        outliers,
+    )
+
+
+def pick_examples(split: SplitFiles, per_class: int) -> PatchExamples:
+    """The first ``per_class`` patches of each class that are not outliers."""
+    indices: dict[int, list[int]] = {label: [] for label in range(NUM_CLASSES)}
+    patches: dict[int, list[np.ndarray]] = {label: [] for label in range(NUM_CLASSES)}
+    limit = min(EXAMPLE_SEARCH_PATCHES, split.num_patches)
+    for start, cleaned, flags in _chunks(split, limit):
+        flagged = np.logical_or.reduce(list(flags.values()))
+        for offset in np.flatnonzero(~flagged):
+            label = int(split.labels[start + offset])
+            if len(indices[label]) < per_class:
+                indices[label].append(int(start + offset))
+                patches[label].append(cleaned[offset])
+        if all(len(found) == per_class for found in indices.values()):
+            break
+    return PatchExamples(split.split, indices, patches)
+
+
+def clean_to_uint8(patches: np.ndarray) -> np.ndarray:
+    """The course's cleaning: NaN -> 0, clip to [0, 255], cast to uint8 (truncating)."""
+    if patches.dtype == np.uint8:
+        return patches
+    # fmax/fmin return the non-NaN operand: NaN -> 0 and the clip in two passes.
+    cleaned = np.fmax(patches, 0)
+    return np.fmin(cleaned, 255, out=cleaned).astype(np.uint8)
+
+
+def _chunks(
+    split: SplitFiles, limit: int
+) -> Iterator[tuple[int, np.ndarray, dict[str, np.ndarray]]]:
+    """(start, cleaned patches, per-patch flag of each outlier kind) per chunk.
+
+    Contiguous slices are far cheaper than per-item reads; memory stays at one chunk.
+    """
+    with _open(split.x_path) as file:
+        images = file["x"]
+        for start in range(0, limit, CHUNK_PATCHES):
+            raw = images[start : min(start + CHUNK_PATCHES, limit)]
+            cleaned = clean_to_uint8(raw)
+            yield start, cleaned, _outlier_flags(raw, cleaned)
+
+
+def _outlier_flags(raw: np.ndarray, cleaned: np.ndarray) -> dict[str, np.ndarray]:
+    # NaN and > 255 as stored; all-0 / all-255 after cleaning, as filter_data sees them.
+    flat = cleaned.reshape(len(raw), -1)
+    if raw.dtype.kind == "f":
+        flat_raw = raw.reshape(len(raw), -1)
+        nan, over = np.isnan(flat_raw).any(axis=1), (flat_raw > 255).any(axis=1)
+    else:
+        nan = over = np.zeros(len(raw), dtype=bool)
+    return {
+        "nan": nan,
+        "over_255": over,
+        "all_0": flat.max(axis=1) == 0,
+        "all_255": flat.min(axis=1) == 255,
+    }
+
+
+def _channel_histograms(patches: np.ndarray) -> np.ndarray:
+    # One bincount for all channels: channel c's level v lands in bin c * 256 + v.
+    offsets = np.arange(NUM_CHANNELS, dtype=np.uint16) * LEVELS
+    indices = patches.astype(np.uint16) + offsets
+    counts = np.bincount(indices.ravel(), minlength=NUM_CHANNELS * LEVELS)
+    return counts.reshape(NUM_CHANNELS, LEVELS)
+
+
+def _open(path: Path) -> h5py.File:
+    try:
+        # Read-only: HDF5 file locks only fail or hang on cluster filesystems.
+        return h5py.File(path, "r", locking=False)
+    except OSError as error:
+        raise VizInputError(f"{path}: not a readable HDF5 file ({error})") from None
+
+
+def _dataset(file: h5py.File, path: Path, key: str) -> h5py.Dataset:
+    node = file.get(key)
+    if not isinstance(node, h5py.Dataset):
+        raise VizInputError(f"{path}: no dataset {key!r} (keys: {', '.join(file)})")
+    return node
+
+
+def _open_split(data_dir: Path, split: str) -> SplitFiles:
+    x_path, y_path = split_paths(data_dir, split)
+    with _open(x_path) as file:
+        images = _dataset(file, x_path, "x")
+        if tuple(images.shape[1:]) != IMAGE_SHAPE or images.shape[0] == 0:
+            raise VizInputError(
+                f"{x_path}: 'x' has shape {images.shape}, expected (N, 96, 96, 3)"
+            )
+        if images.dtype.kind not in "uf":
+            raise VizInputError(f"{x_path}: 'x' has dtype {images.dtype}")
+        num_patches, dtype = images.shape[0], images.dtype
+    with _open(y_path) as file:
+        labels = np.asarray(_dataset(file, y_path, "y")[()]).reshape(-1)
+    if len(labels) != num_patches:
+        raise VizInputError(
+            f"{y_path}: {len(labels)} labels for {num_patches} patches in {x_path.name}"
+        )
+    if not np.isin(labels, (0, 1)).all():
+        raise VizInputError(f"{y_path}: labels other than 0 and 1")
+    return SplitFiles(split, x_path, num_patches, dtype, labels.astype(np.int64))
