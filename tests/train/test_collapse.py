@@ -17,8 +17,8 @@ import torch
 import yaml
 from torch import nn
 
+from ml_core.cli.viz import main as ml_viz_main
 from ml_core.train.collapse import collapse_reason, count_dead_units
-from ml_core.viz.cli import main as ml_viz_main
 
 from .conftest import run_cli
 
@@ -156,7 +156,7 @@ def test_nan_loss_stops_with_exit_3_and_keeps_the_last_good_checkpoint(
     result = run_cli("ml-train", ["--resume", str(run_dir)], tmp_path)
     assert result.returncode == 3, result.stderr
     error = result.stderr.strip().splitlines()[-1]
-    assert error.startswith("ml-train: error: epoch 2 step ")
+    assert error.startswith("ml-train: error: epoch 2 by step ")
     assert "the training loss is nan" in error or "the training loss is inf" in error
     assert f"{last} (from before) is kept" in error
     assert (last.read_bytes(), (run_dir / "metrics.csv").read_bytes()) == before

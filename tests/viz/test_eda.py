@@ -12,20 +12,21 @@ import pytest
 from matplotlib.patches import Rectangle
 
 from ml_core.data import get_dataloaders, split_paths
-from ml_core.viz import EdaOptions, VizInputError, run_eda
-from ml_core.viz._eda_figures import (
+from ml_core.eda import EdaOptions, run_eda
+from ml_core.eda._eda_figures import (
     class_balance_figure,
     examples_figure,
     intensity_figure,
     sampler_figure,
 )
-from ml_core.viz._pcam_scan import (
+from ml_core.eda._pcam_scan import (
     MEAN_BIN_EDGES,
     open_pcam_splits,
     pick_examples,
     scan_split,
 )
-from ml_core.viz._sampler_check import check_sampler
+from ml_core.eda._sampler_check import check_sampler
+from ml_core.viz import VizInputError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURES = [
@@ -256,10 +257,10 @@ def test_not_pcam_directory(tmp_path: Path, pcam_80_20: Path, layout: str) -> No
 @pytest.mark.parametrize(
     ("defect", "problem"),
     [
-        ("labels", "labels other than 0 and 1"),
-        ("length", "3 labels for 4 patches"),
+        ("labels", "labels outside {0, 1}"),
+        ("length", "3 labels but"),
         ("shape", "expected (N, 96, 96, 3)"),
-        ("key", "no dataset 'x'"),
+        ("key", "missing key 'x'"),
     ],
 )
 def test_bad_pcam_files_named(tmp_path: Path, defect: str, problem: str) -> None:

@@ -1,24 +1,27 @@
-"""``ml_core.viz`` is a plain, eager public face: its ``__all__``, no torch on import."""
+"""``ml_core.viz`` and ``ml_core.eda`` are plain, eager public faces; viz loads no torch."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+import ml_core.eda
 import ml_core.viz
 
 
 def test_every_public_name_is_there_eagerly() -> None:
     assert sorted(ml_core.viz.__all__) == [
-        "EdaOptions",
+        "CLASS_COLORS",
+        "CLASS_NAMES",
         "RunReport",
         "VizInputError",
         "build_curves_figure",
         "build_report",
+        "figure_to_png",
         "plot_curves",
-        "run_eda",
         "write_report",
     ]
+    assert ml_core.eda.__all__ == ["EdaOptions", "run_eda"]
     assert not hasattr(ml_core.viz, "__getattr__")
     for name in ml_core.viz.__all__:
         assert name in vars(ml_core.viz), name

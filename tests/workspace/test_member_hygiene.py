@@ -175,7 +175,10 @@ def test_no_namespace_init_anywhere() -> None:
     "module",
     [
         "ml_core.contract",
+        "ml_core.cli.data",
         "ml_core.cli.train",
+        "ml_core.cli.viz",
+        "ml_core.eda",
         "ml_core.data",
         "ml_core.models",
         "ml_core.train",

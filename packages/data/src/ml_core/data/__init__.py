@@ -17,6 +17,7 @@ from ml_core.data._device_loader import DeviceLoader
 from ml_core.data._device_split import DEVICE_HEADROOM_BYTES
 from ml_core.data._errors import DataError
 from ml_core.data._fetch import FetchError, FetchSettings, fetch_pcam
+from ml_core.data._h5files import SplitFiles
 from ml_core.data._image_reader import H5Images
 from ml_core.data._layout import (
     IMAGE_SHAPE,
@@ -63,6 +64,7 @@ __all__ = [
     "FetchSettings",
     "H5Images",
     "PCAMDataset",
+    "SplitFiles",
     "SplitReport",
     "blackout_washout",
     "cache_dir",

@@ -1,21 +1,24 @@
-"""Plots and reports for runs and PCAM data: learning curves, data EDA, run reports."""
+"""Plots and reports of runs: learning curves and self-contained HTML run reports.
+
+Torch-free: these read the run directory's files only. The data EDA is
+:mod:`ml_core.eda`; the command line is ``ml-viz`` (:mod:`ml_core.cli.viz`).
+"""
 
 from __future__ import annotations
 
-# EdaOptions lives with the command line, whose --help shows its defaults.
-from ml_core.cli.viz import EdaOptions
 from ml_core.viz._curves import build_curves_figure, plot_curves
-from ml_core.viz._eda import run_eda
 from ml_core.viz._errors import VizInputError
+from ml_core.viz._figures import CLASS_COLORS, CLASS_NAMES, figure_to_png
 from ml_core.viz._report import RunReport, build_report, write_report
 
 __all__ = [
-    "EdaOptions",
+    "CLASS_COLORS",
+    "CLASS_NAMES",
     "RunReport",
     "VizInputError",
     "build_curves_figure",
     "build_report",
+    "figure_to_png",
     "plot_curves",
-    "run_eda",
     "write_report",
 ]

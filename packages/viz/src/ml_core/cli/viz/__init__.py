@@ -25,7 +25,7 @@ __all__ = ["EdaOptions", "get_args_parser", "main"]
 @dataclass(frozen=True)
 class EdaOptions:
     """How much ``ml-viz eda`` scans and how it checks the sampler; defined here, not in
-    ml_core.viz, so that ``--help`` shows the defaults without importing matplotlib."""
+    ml_core.eda, so that ``--help`` shows the defaults without importing matplotlib."""
 
     batch_size: int = 32
     seed: int = 0
@@ -140,8 +140,8 @@ def get_args_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``ml-viz``; returns the exit status."""
     args = get_args_parser().parse_args(argv)
-    # Only now: matplotlib takes a second or more to import, and eda brings in torch.
-    from ml_core.viz import VizInputError, plot_curves, run_eda, write_report
+    # Only now: matplotlib takes a second or more to import; ml_core.eda brings torch.
+    from ml_core.viz import VizInputError, plot_curves, write_report
 
     prog = f"ml-viz {args.command}"
     try:
@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "report":
             written = write_report(args.run_dir, args.out, args.figures_dir)
         else:
+            from ml_core.eda import run_eda
+
             given = {
                 field.name: getattr(args, field.name) for field in fields(EdaOptions)
             }

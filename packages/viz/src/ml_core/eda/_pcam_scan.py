@@ -9,13 +9,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from ml_core.data import SPLITS, has_split, split_paths
-from ml_core.viz._errors import VizInputError
+from ml_core.data import SPLITS, DataError, H5Images, has_split, split_paths, to_uint8
+from ml_core.data import SplitFiles as DataSplitFiles
+from ml_core.viz import VizInputError
 
-IMAGE_SHAPE = (96, 96, 3)
 # The sampler check builds train and validation loaders, so both must be there.
 REQUIRED_SPLITS = ("train", "valid")
 CHUNK_PATCHES = 512
@@ -130,15 +129,6 @@ def pick_examples(split: SplitFiles, per_class: int) -> PatchExamples:
     return PatchExamples(split.split, indices, patches)
 
 
-def clean_to_uint8(patches: np.ndarray) -> np.ndarray:
-    """The course's cleaning: NaN -> 0, clip to [0, 255], cast to uint8 (truncating)."""
-    if patches.dtype == np.uint8:
-        return patches
-    # fmax/fmin return the non-NaN operand: NaN -> 0 and the clip in two passes.
-    cleaned = np.fmax(patches, 0)
-    return np.fmin(cleaned, 255, out=cleaned).astype(np.uint8)
-
-
 def _chunks(
     split: SplitFiles, limit: int
 ) -> Iterator[tuple[int, np.ndarray, dict[str, np.ndarray]]]:
@@ -146,12 +136,16 @@ def _chunks(
 
     Contiguous slices are far cheaper than per-item reads; memory stays at one chunk.
     """
-    with _open(split.x_path) as file:
-        images = file["x"]
+    images = H5Images(split.x_path)
+    try:
         for start in range(0, limit, CHUNK_PATCHES):
-            raw = images[start : min(start + CHUNK_PATCHES, limit)]
-            cleaned = clean_to_uint8(raw)
+            raw = images.read_slice(start, min(start + CHUNK_PATCHES, limit))
+            cleaned = to_uint8(raw)
             yield start, cleaned, _outlier_flags(raw, cleaned)
+    except DataError as error:
+        raise VizInputError(str(error)) from None
+    finally:
+        images.close()
 
 
 def _outlier_flags(raw: np.ndarray, cleaned: np.ndarray) -> dict[str, np.ndarray]:
@@ -178,38 +172,11 @@ def _channel_histograms(patches: np.ndarray) -> np.ndarray:
     return counts.reshape(NUM_CHANNELS, LEVELS)
 
 
-def _open(path: Path) -> h5py.File:
-    try:
-        # Read-only: HDF5 file locks only fail or hang on cluster filesystems.
-        return h5py.File(path, "r", locking=False)
-    except OSError as error:
-        raise VizInputError(f"{path}: not a readable HDF5 file ({error})") from None
-
-
-def _dataset(file: h5py.File, path: Path, key: str) -> h5py.Dataset:
-    node = file.get(key)
-    if not isinstance(node, h5py.Dataset):
-        raise VizInputError(f"{path}: no dataset {key!r} (keys: {', '.join(file)})")
-    return node
-
-
 def _open_split(data_dir: Path, split: str) -> SplitFiles:
-    x_path, y_path = split_paths(data_dir, split)
-    with _open(x_path) as file:
-        images = _dataset(file, x_path, "x")
-        if tuple(images.shape[1:]) != IMAGE_SHAPE or images.shape[0] == 0:
-            raise VizInputError(
-                f"{x_path}: 'x' has shape {images.shape}, expected (N, 96, 96, 3)"
-            )
-        if images.dtype.kind not in "uf":
-            raise VizInputError(f"{x_path}: 'x' has dtype {images.dtype}")
-        num_patches, dtype = images.shape[0], images.dtype
-    with _open(y_path) as file:
-        labels = np.asarray(_dataset(file, y_path, "y")[()]).reshape(-1)
-    if len(labels) != num_patches:
-        raise VizInputError(
-            f"{y_path}: {len(labels)} labels for {num_patches} patches in {x_path.name}"
-        )
-    if not np.isin(labels, (0, 1)).all():
-        raise VizInputError(f"{y_path}: labels other than 0 and 1")
-    return SplitFiles(split, x_path, num_patches, dtype, labels.astype(np.int64))
+    try:
+        files = DataSplitFiles.open(*split_paths(data_dir, split))
+    except DataError as error:
+        raise VizInputError(str(error)) from None
+    return SplitFiles(
+        split, files.x_path, files.num_samples, files.image_dtype, files.labels
+    )

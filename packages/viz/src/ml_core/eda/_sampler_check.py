@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ml_core.data import DataError
-from ml_core.viz._errors import VizInputError
+from ml_core.data import DataError, get_dataloaders
+from ml_core.viz import VizInputError
 
 # The two ways the course draws train batches, as named in figures and summary.json.
 MODES = {"without": False, "with": True}  # mode -> the config's data.balance
@@ -74,7 +74,6 @@ def _measure(
     data_dir: Path, batch_size: int, seed: int, balance: bool, batches: int
 ) -> SamplerMeasurement:
     # The one use of torch in viz: imported here, the rest of viz stays torch-free.
-    from ml_core.data import get_dataloaders
 
     config = {
         "seed": seed,

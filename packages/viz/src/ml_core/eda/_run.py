@@ -13,16 +13,14 @@ from typing import Any
 
 from ml_core.cli.viz import EdaOptions
 from ml_core.contract import write_bytes_atomic
-from ml_core.viz._eda_figures import (
+from ml_core.eda._eda_figures import (
     class_balance_figure,
     examples_figure,
     intensity_figure,
     patch_mean_figure,
     sampler_figure,
 )
-from ml_core.viz._errors import VizInputError
-from ml_core.viz._figures import figure_to_png
-from ml_core.viz._pcam_scan import (
+from ml_core.eda._pcam_scan import (
     MEAN_BIN_EDGES,
     OUTLIER_NAMES,
     PatchExamples,
@@ -31,7 +29,8 @@ from ml_core.viz._pcam_scan import (
     pick_examples,
     scan_split,
 )
-from ml_core.viz._sampler_check import SamplerCheck, check_sampler
+from ml_core.eda._sampler_check import SamplerCheck, check_sampler
+from ml_core.viz import VizInputError, figure_to_png
 
 # Options that count something: a zero or negative value cannot be meant.
 COUNTS = ("batch_size", "sampler_batches", "max_patches", "examples_per_class")

@@ -11,15 +11,15 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ml_core.viz._figures import CLASS_COLORS, CLASS_NAMES
-from ml_core.viz._pcam_scan import (
+from ml_core.eda._pcam_scan import (
     LEVELS,
     MEAN_BIN_EDGES,
     OUTLIER_NAMES,
     PatchExamples,
     SplitStats,
 )
-from ml_core.viz._sampler_check import MODES, SamplerCheck
+from ml_core.eda._sampler_check import MODES, SamplerCheck
+from ml_core.viz import CLASS_COLORS, CLASS_NAMES
 
 CHANNEL_NAMES = ("red", "green", "blue")
 CENTRE = (32, 32, 32)  # x0, y0, size of the region that decides the label
