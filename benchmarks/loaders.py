@@ -2,7 +2,7 @@
 
 Every loader reads the same files with the same batch size. A loader row times one pass
 making each batch model-ready on the device; a training row times one epoch of the real
-``ml_core.train.loop.train_one_epoch`` with the real ``build_model`` model. One warm-up
+``ml_core.train._loop.train_one_epoch`` with the real ``build_model`` model. One warm-up
 epoch, then the fastest of ``epochs`` (on a shared machine the slower ones measure the
 neighbours). The naive loader is timed on at most :data:`NAIVE_MAX_SAMPLES` samples.
 """
@@ -23,10 +23,10 @@ from torchvision.transforms import ToTensor
 
 from ml_core.data import DataConfig, make_loaders, resumable_sampler, split_paths
 from ml_core.models import build_model, count_parameters
-from ml_core.train.epoch_metrics import EpochAccumulator
-from ml_core.train.loop import InputNormalization, to_device, train_one_epoch
-from ml_core.train.progress import ProgressReporter
-from ml_core.train.stop_signals import StopFlag
+from ml_core.train._loop import InputNormalization, to_device, train_one_epoch
+from ml_core.train._metrics import EpochAccumulator
+from ml_core.train._progress import ProgressReporter
+from ml_core.train._stop_signals import StopFlag
 
 NAIVE_MAX_SAMPLES = 16384
 NORMALIZATION = InputNormalization([0.5] * 3, [0.25] * 3)

@@ -50,7 +50,7 @@ def small_run_overrides(data_dir: Path, name: str, *extra: str) -> list[str]:
 
     One CPU thread in every run: the thread count can change the last bits of float
     sums, and runs with DataLoader workers otherwise get fewer threads (see
-    ``ml_core.train.device.set_cpu_threads``).
+    ``ml_core.train._device.set_cpu_threads``).
     """
     settings = [
         f"experiment_name={name}",

@@ -6,10 +6,10 @@ import torch
 from torch import nn
 
 from ml_core.models import MLP
-from ml_core.train.epoch_metrics import EpochAccumulator
-from ml_core.train.loop import train_one_epoch
-from ml_core.train.progress import ProgressReporter
-from ml_core.train.stop_signals import StopFlag
+from ml_core.train._loop import train_one_epoch
+from ml_core.train._metrics import EpochAccumulator
+from ml_core.train._progress import ProgressReporter
+from ml_core.train._stop_signals import StopFlag
 
 
 def _one_step(batches: list[tuple[torch.Tensor, torch.Tensor]], accumulate: int):

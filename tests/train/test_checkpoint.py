@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from ml_core.train import CheckpointError, load_checkpoint, save_checkpoint
-from ml_core.train.seeding import capture_rng_state, restore_rng_state
+from ml_core.train._seeding import capture_rng_state, restore_rng_state
 
 
 def _draws() -> tuple[float, float, list[float]]:

@@ -18,7 +18,7 @@ import yaml
 from torch import nn
 
 from ml_core.cli.viz import main as ml_viz_main
-from ml_core.train.collapse import collapse_reason, count_dead_units
+from ml_core.train._collapse import collapse_reason, count_dead_units
 
 from .conftest import run_cli
 

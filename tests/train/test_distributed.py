@@ -24,8 +24,8 @@ import pytest
 import torch
 
 from ml_core.cli.train import train_main as ml_train_main
-from ml_core.train.distributed import Launch, detect_launch
-from ml_core.train.parameter_trace import ENVIRONMENT_VARIABLE
+from ml_core.train._distributed import Launch, detect_launch
+from ml_core.train._parameter_trace import ENVIRONMENT_VARIABLE
 
 from .conftest import (
     cli,

@@ -18,7 +18,7 @@ from ml_core.data import (
 )
 from ml_core.models import build_model
 from ml_core.train import build_config
-from ml_core.train.loop import InputNormalization, autocast, to_device
+from ml_core.train._loop import InputNormalization, autocast, to_device
 
 from .conftest import (
     read_metrics,

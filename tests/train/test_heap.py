@@ -14,7 +14,7 @@ import sys, torch
 from torch import nn
 from ml_core.data import get_split_loader
 from ml_core.models import build_model
-from ml_core.train.loop import InputNormalization, evaluate
+from ml_core.train._loop import InputNormalization, evaluate
 
 def status_mb(field):
     status = open("/proc/self/status").read()

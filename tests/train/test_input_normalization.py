@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from ml_core.data import split_channel_statistics
-from ml_core.train.loop import InputNormalization, to_device
+from ml_core.train._loop import InputNormalization, to_device
 
 CPU = torch.device("cpu")
 

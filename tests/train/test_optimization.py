@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ml_core.train import build_config
-from ml_core.train.optimization import build_optimizer, scheduled_lr
+from ml_core.train._optimization import build_optimizer, scheduled_lr
 
 
 def _training(**options: object) -> object:

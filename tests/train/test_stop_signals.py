@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from ml_core.train.stop_signals import StopFlag, catch_stop_signals
+from ml_core.train._stop_signals import StopFlag, catch_stop_signals
 
 
 @pytest.mark.parametrize("signum", [signal.SIGUSR1, signal.SIGTERM])

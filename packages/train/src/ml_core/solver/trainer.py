@@ -3,7 +3,7 @@
 Same shapes as the course skeleton: ``train_epoch`` and ``validate`` return
 ``(loss, accuracy, f1)`` (accuracy as a fraction in [0, 1]); ``tracker`` is the run's
 :class:`~ml_core.utils.ExperimentTracker`, created with the trainer. The work is done by
-:func:`ml_core.train.loop.train_one_epoch` and :func:`ml_core.train.loop.evaluate`;
+:func:`ml_core.train._loop.train_one_epoch` and :func:`ml_core.train._loop.evaluate`;
 checkpoints load with ``torch.load(weights_only=True)``. (``ml-train`` adds exact resume.)
 """
 
@@ -17,12 +17,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ml_core.train.checkpoint import save_checkpoint
-from ml_core.train.epoch_metrics import EpochAccumulator
-from ml_core.train.loop import evaluate, train_one_epoch
-from ml_core.train.progress import ProgressReporter
-from ml_core.train.stop_signals import StopFlag
-from ml_core.train.tracking import ExperimentTracker
+from ml_core.train._checkpoint import save_checkpoint
+from ml_core.train._loop import evaluate, train_one_epoch
+from ml_core.train._metrics import EpochAccumulator
+from ml_core.train._progress import ProgressReporter
+from ml_core.train._stop_signals import StopFlag
+from ml_core.train._tracking import ExperimentTracker
 
 __all__ = ["Trainer"]
 

@@ -1,24 +1,24 @@
 """Training: config to a trained, tracked, exactly resumable model (CLIs ml-train, ml-eval)."""
 
 from ml_core.contract import ConfigError, apply_overrides, load_config
-from ml_core.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ml_core.train.commands import BAD_INPUT_ERRORS
-from ml_core.train.config import (
+from ml_core.train._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ml_core.train._commands import BAD_INPUT_ERRORS
+from ml_core.train._config import (
+    ExperimentConfig,
     ModelConfig,
-    TrainConfig,
     TrainingConfig,
     build_config,
 )
-from ml_core.train.device import DeviceUnavailableError, select_device
-from ml_core.train.epoch_metrics import EpochAccumulator, auroc, binary_metrics
-from ml_core.train.fit import TrainingRun
-from ml_core.train.invocation import ResolvedRun, TrainRequest, resolve_run
-from ml_core.train.logs import setup_logger
-from ml_core.train.loop import evaluate, train_one_epoch
-from ml_core.train.main_job import TrainOutcome, train
-from ml_core.train.run_directory import RunExistsError
-from ml_core.train.seeding import seed_everything
-from ml_core.train.tracking import ExperimentTracker
+from ml_core.train._device import DeviceUnavailableError, select_device
+from ml_core.train._experiment import TrainOutcome, train
+from ml_core.train._fit import TrainingRun
+from ml_core.train._logs import setup_logger
+from ml_core.train._loop import evaluate, train_one_epoch
+from ml_core.train._metrics import EpochAccumulator, auroc, binary_metrics
+from ml_core.train._request import ResolvedRun, RunRequest, resolve_run
+from ml_core.train._run_directory import RunExistsError
+from ml_core.train._seeding import seed_everything
+from ml_core.train._tracking import ExperimentTracker
 
 __all__ = [
     "BAD_INPUT_ERRORS",
@@ -26,13 +26,13 @@ __all__ = [
     "ConfigError",
     "DeviceUnavailableError",
     "EpochAccumulator",
+    "ExperimentConfig",
     "ExperimentTracker",
     "ModelConfig",
     "ResolvedRun",
     "RunExistsError",
-    "TrainConfig",
+    "RunRequest",
     "TrainOutcome",
-    "TrainRequest",
     "TrainingConfig",
     "TrainingRun",
     "apply_overrides",

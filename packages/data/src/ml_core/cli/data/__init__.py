@@ -5,7 +5,7 @@
     ml-data check DIR [--json]
 
 Exit 0 on success, 2 on bad input (one line on stderr); the work is done by
-:mod:`ml_core.data.commands`.
+:mod:`ml_core.data._commands`.
 """
 
 from __future__ import annotations
@@ -73,6 +73,6 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``ml-data``; returns the exit status."""
     args = get_args_parser().parse_args(argv)
-    from ml_core.data.commands import run  # the data package imports torch
+    from ml_core.data._commands import run  # the data package imports torch
 
     return run(args)

@@ -6,7 +6,7 @@
     ml-eval RUN_DIR [--split test|valid] [--checkpoint best|last] [--device DEVICE]
 
 ``--help`` and usage errors never import torch; the work is done by
-:mod:`ml_core.train.commands`. ``ml-slurm`` reuses :func:`get_args_parser`.
+:mod:`ml_core.train._commands`. ``ml-slurm`` reuses :func:`get_args_parser`.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def get_eval_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 def train_main(argv: list[str] | None = None) -> int:
     """Run ``ml-train``; returns the exit status."""
     args = get_args_parser().parse_args(argv)
-    from ml_core.train.commands import run_train  # torch: only once the flags are good
+    from ml_core.train._commands import run_train  # torch: only once the flags are good
 
     return run_train(args)
 
@@ -119,6 +119,6 @@ def train_main(argv: list[str] | None = None) -> int:
 def eval_main(argv: list[str] | None = None) -> int:
     """Run ``ml-eval``; returns the exit status."""
     args = get_eval_args_parser().parse_args(argv)
-    from ml_core.train.commands import run_eval
+    from ml_core.train._commands import run_eval
 
     return run_eval(args)

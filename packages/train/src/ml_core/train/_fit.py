@@ -8,12 +8,12 @@ Validation passes leave the generators as they found them. A resumed run therefo
 repeats an uninterrupted one step for step.
 
 Every validation pass (each epoch's end, and every ``training.val_every_steps`` steps)
-is checked for collapse (:mod:`ml_core.train.collapse`): a WARNING line names the epoch,
+is checked for collapse (:mod:`ml_core.train._collapse`): a WARNING line names the epoch,
 the row's ``warning`` column says why, and ``best.pt`` never moves to a collapsed model
 once a working one was saved. A non-finite training loss stops the run
 (:class:`TrainingDivergedError`) without writing over the last good ``last.pt``.
 
-Data-parallel runs (:mod:`ml_core.train.distributed`): every rank runs this loop; the
+Data-parallel runs (:mod:`ml_core.train._distributed`): every rank runs this loop; the
 train metrics are gathered from all ranks, the stop decision is shared, checkpoints
 hold every rank's generators and running metrics, and rank 0 alone writes files.
 """
@@ -31,17 +31,17 @@ from torch.utils.tensorboard import SummaryWriter
 
 from ml_core.contract import METRIC_COLUMNS, VALIDATION_COLUMNS
 from ml_core.data import resumable_sampler
-from ml_core.train.collapse import collapse_reason, count_dead_units
-from ml_core.train.distributed import all_gather_objects
-from ml_core.train.epoch_metrics import EpochAccumulator
-from ml_core.train.loop import evaluate, train_one_epoch
-from ml_core.train.optimization import scheduled_lr
-from ml_core.train.parameter_trace import ParameterTrace
-from ml_core.train.progress import ProgressReporter
-from ml_core.train.run_state import RunState
-from ml_core.train.seeding import epoch_seed, restore_rng_state, seed_everything
-from ml_core.train.stop_signals import StopFlag
-from ml_core.train.tracking import MetricsTable, log_scalars
+from ml_core.train._collapse import collapse_reason, count_dead_units
+from ml_core.train._distributed import all_gather_objects
+from ml_core.train._loop import evaluate, train_one_epoch
+from ml_core.train._metrics import EpochAccumulator
+from ml_core.train._optimization import scheduled_lr
+from ml_core.train._parameter_trace import ParameterTrace
+from ml_core.train._progress import ProgressReporter
+from ml_core.train._run_state import RunState
+from ml_core.train._seeding import epoch_seed, restore_rng_state, seed_everything
+from ml_core.train._stop_signals import StopFlag
+from ml_core.train._tracking import MetricsTable, log_scalars
 
 logger = logging.getLogger(__name__)
 

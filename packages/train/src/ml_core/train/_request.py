@@ -13,12 +13,12 @@ from datetime import datetime
 from pathlib import Path
 
 from ml_core.contract import ConfigError, RunPaths, apply_overrides, load_config
-from ml_core.train.config import TrainConfig, build_config
-from ml_core.train.run_directory import check_save_dir, refuse_existing
+from ml_core.train._config import ExperimentConfig, build_config
+from ml_core.train._run_directory import check_save_dir, refuse_existing
 
 
 @dataclass(frozen=True)
-class TrainRequest:
+class RunRequest:
     """The ``ml-train`` flags, parsed."""
 
     config_path: Path | None = None
@@ -32,11 +32,11 @@ class TrainRequest:
 class ResolvedRun:
     """The config to train with, and the run directory to resume (None: fresh run)."""
 
-    config: TrainConfig
+    config: ExperimentConfig
     resume_dir: Path | None
 
 
-def resolve_run(request: TrainRequest) -> ResolvedRun:
+def resolve_run(request: RunRequest) -> ResolvedRun:
     """Validate everything about the request; raise ConfigError/RunExistsError."""
     if request.resume is not None:
         if request.config_path is not None or request.overrides or request.auto_resume:
@@ -78,7 +78,7 @@ def resolve_run(request: TrainRequest) -> ResolvedRun:
     return ResolvedRun(config, None)
 
 
-def saved_config(run_dir: Path) -> TrainConfig:
+def saved_config(run_dir: Path) -> ExperimentConfig:
     """The validated ``config.yaml`` of an existing run directory."""
     paths = RunPaths(Path(run_dir))
     if not paths.root.is_dir():
@@ -93,20 +93,22 @@ def saved_config(run_dir: Path) -> TrainConfig:
     )
 
 
-def _default_name(config: TrainConfig) -> str:
+def _default_name(config: ExperimentConfig) -> str:
     # A timestamp makes a second no-argument run a new run instead of a refusal.
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return f"{config.model.name}-{config.data.dataset_type}-{stamp}"
 
 
-def _with_device(config: TrainConfig, request: TrainRequest) -> TrainConfig:
+def _with_device(config: ExperimentConfig, request: RunRequest) -> ExperimentConfig:
     if request.device is None:
         return config
     training = dataclasses.replace(config.training, device=request.device)
     return dataclasses.replace(config, training=training)
 
 
-def _require_same_config(config: TrainConfig, saved: TrainConfig, path: Path) -> None:
+def _require_same_config(
+    config: ExperimentConfig, saved: ExperimentConfig, path: Path
+) -> None:
     """--auto-resume must not silently continue a run under a changed config."""
     new, old = _flatten(config.to_dict()), _flatten(saved.to_dict())
     new.pop("training.device", None)

@@ -20,15 +20,15 @@ from ml_core.contract import (
 )
 from ml_core.data import DataError
 from ml_core.models import ModelConfigError
-from ml_core.train.checkpoint import CheckpointError
-from ml_core.train.device import DeviceUnavailableError
-from ml_core.train.distributed import LaunchError
-from ml_core.train.evaluation import evaluate_run, format_confusion_matrix
-from ml_core.train.fit import TrainingDivergedError
-from ml_core.train.invocation import TrainRequest, resolve_run
-from ml_core.train.logs import setup_logger
-from ml_core.train.main_job import train
-from ml_core.train.run_directory import RunExistsError
+from ml_core.train._checkpoint import CheckpointError
+from ml_core.train._device import DeviceUnavailableError
+from ml_core.train._distributed import LaunchError
+from ml_core.train._evaluation import evaluate_run, format_confusion_matrix
+from ml_core.train._experiment import train
+from ml_core.train._fit import TrainingDivergedError
+from ml_core.train._logs import setup_logger
+from ml_core.train._request import RunRequest, resolve_run
+from ml_core.train._run_directory import RunExistsError
 
 BAD_INPUT_ERRORS = (
     ConfigError,
@@ -43,7 +43,7 @@ BAD_INPUT_ERRORS = (
 
 def run_train(args: argparse.Namespace) -> int:
     """Train as the parsed ``ml-train`` flags say; the exit status."""
-    request = TrainRequest(
+    request = RunRequest(
         config_path=args.config,
         overrides=tuple(args.overrides),
         resume=args.resume,
@@ -66,7 +66,7 @@ def run_train(args: argparse.Namespace) -> int:
     return 0 if outcome.finished else EXIT_REQUEUE
 
 
-def _check(request: TrainRequest) -> int:
+def _check(request: RunRequest) -> int:
     try:
         resolved = resolve_run(request)
     except BAD_INPUT_ERRORS as error:

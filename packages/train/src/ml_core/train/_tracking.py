@@ -17,7 +17,7 @@ import yaml
 from torch.utils.tensorboard import SummaryWriter
 
 from ml_core.contract import write_text_atomic
-from ml_core.train.run_directory import RunExistsError
+from ml_core.train._run_directory import RunExistsError
 
 
 class MetricsTable:
@@ -71,7 +71,7 @@ class ExperimentTracker:
     """Course API: a run directory with config.yaml, metrics.csv and TensorBoard files.
 
     Unlike the course skeleton's tracker it never overwrites: the run directory must not
-    exist yet (:class:`~ml_core.train.run_directory.RunExistsError` otherwise).
+    exist yet (:class:`~ml_core.train._run_directory.RunExistsError` otherwise).
     """
 
     def __init__(

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from ml_core.train.config import TrainingConfig
+from ml_core.train._config import TrainingConfig
 
 
 def build_optimizer(

@@ -17,12 +17,12 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from ml_core.contract import RunPaths
-from ml_core.train.checkpoint import CheckpointError, save_checkpoint
-from ml_core.train.config import TrainConfig
-from ml_core.train.distributed import Launch, all_gather_objects
-from ml_core.train.epoch_metrics import EpochAccumulator
-from ml_core.train.loop import InputNormalization
-from ml_core.train.seeding import capture_rng_state
+from ml_core.train._checkpoint import CheckpointError, save_checkpoint
+from ml_core.train._config import ExperimentConfig
+from ml_core.train._distributed import Launch, all_gather_objects
+from ml_core.train._loop import InputNormalization
+from ml_core.train._metrics import EpochAccumulator
+from ml_core.train._seeding import capture_rng_state
 
 
 def saved_normalization(checkpoint: dict[str, Any]) -> InputNormalization | None:
@@ -50,7 +50,7 @@ class RunProgress:
 class RunState:
     """Everything one run trains with, its position, and its checkpoints."""
 
-    config: TrainConfig
+    config: ExperimentConfig
     paths: RunPaths
     model: nn.Module
     optimizer: torch.optim.Optimizer

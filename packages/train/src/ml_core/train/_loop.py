@@ -1,6 +1,6 @@
 """The training loop's two halves: one pass over the train batches, and evaluation.
 
-Plain functions in the torchvision-references style; :mod:`ml_core.train.fit` calls them
+Plain functions in the torchvision-references style; :mod:`ml_core.train._fit` calls them
 once per epoch and owns checkpoints and the epoch bookkeeping.
 """
 
@@ -13,9 +13,9 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ml_core.train.epoch_metrics import EpochAccumulator
-from ml_core.train.progress import ProgressReporter
-from ml_core.train.stop_signals import StopFlag
+from ml_core.train._metrics import EpochAccumulator
+from ml_core.train._progress import ProgressReporter
+from ml_core.train._stop_signals import StopFlag
 
 
 class InputNormalization:

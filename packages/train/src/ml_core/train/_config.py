@@ -62,7 +62,7 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class ExperimentConfig:
     """A whole, validated experiment config."""
 
     experiment_name: str
@@ -94,8 +94,8 @@ def build_config(
     source: str,
     default_experiment_name: str,
     overridden: frozenset[str] = frozenset(),
-) -> TrainConfig:
-    """Validate ``raw`` (a YAML dict) into a :class:`TrainConfig`.
+) -> ExperimentConfig:
+    """Validate ``raw`` (a YAML dict) into a :class:`ExperimentConfig`.
 
     ``source`` names the file in messages; keys in ``overridden`` are blamed on ``--set``.
     """
@@ -119,7 +119,7 @@ def build_config(
         SectionReader(top.take("training", None), "training.", source_of)
     )
     top.finish()
-    return TrainConfig(name, seed, data, model, training)
+    return ExperimentConfig(name, seed, data, model, training)
 
 
 def _model_section(section: SectionReader) -> ModelConfig:

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from ml_core.train.stop_signals import StopFlag
+from ml_core.train._stop_signals import StopFlag
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Everything that can be wrong with the input (config, data, device, an existing run
 directory) is found before the run directory is created. Under torchrun or srun every
-rank runs this job in a process group (see :mod:`ml_core.train.distributed`); rank 0
+rank runs this job in a process group (see :mod:`ml_core.train._distributed`); rank 0
 alone creates and writes the run directory.
 """
 
@@ -25,9 +25,9 @@ from ml_core.data import (
     split_channel_statistics,
 )
 from ml_core.models import build_model, count_parameters
-from ml_core.train.checkpoint import load_checkpoint
-from ml_core.train.device import select_device, set_cpu_threads
-from ml_core.train.distributed import (
+from ml_core.train._checkpoint import load_checkpoint
+from ml_core.train._device import select_device, set_cpu_threads
+from ml_core.train._distributed import (
     Launch,
     SharedStopFlag,
     all_gather_objects,
@@ -36,20 +36,20 @@ from ml_core.train.distributed import (
     process_device,
     process_group,
 )
-from ml_core.train.environment import collect_environment
-from ml_core.train.evaluation import evaluation_report, write_predictions, write_report
-from ml_core.train.fit import TrainingRun
-from ml_core.train.invocation import ResolvedRun, TrainRequest, resolve_run
-from ml_core.train.loop import InputNormalization, evaluate
-from ml_core.train.optimization import build_optimizer
-from ml_core.train.run_directory import (
+from ml_core.train._environment import collect_environment
+from ml_core.train._evaluation import evaluation_report, write_predictions, write_report
+from ml_core.train._fit import TrainingRun
+from ml_core.train._loop import InputNormalization, evaluate
+from ml_core.train._optimization import build_optimizer
+from ml_core.train._request import ResolvedRun, RunRequest, resolve_run
+from ml_core.train._run_directory import (
     publish_run_directory,
     stage_run_directory,
 )
-from ml_core.train.run_state import saved_normalization
-from ml_core.train.seeding import seed_everything
-from ml_core.train.stop_signals import catch_stop_signals
-from ml_core.train.tracking import write_config_yaml
+from ml_core.train._run_state import saved_normalization
+from ml_core.train._seeding import seed_everything
+from ml_core.train._stop_signals import catch_stop_signals
+from ml_core.train._tracking import write_config_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class TrainOutcome:
     reports: bool = True
 
 
-def train(request: TrainRequest) -> TrainOutcome:
+def train(request: RunRequest) -> TrainOutcome:
     """Run (or continue) one experiment as ``request`` describes (on every rank)."""
     launch = detect_launch()
     # Every rank checks the request before any rank can create the run directory:

@@ -17,16 +17,16 @@ from torch import nn
 from ml_core.contract import RunPaths, write_text_atomic
 from ml_core.data import make_split_loader
 from ml_core.models import build_model
-from ml_core.train.checkpoint import load_checkpoint
-from ml_core.train.device import select_device
-from ml_core.train.epoch_metrics import (
+from ml_core.train._checkpoint import load_checkpoint
+from ml_core.train._device import select_device
+from ml_core.train._loop import evaluate
+from ml_core.train._metrics import (
     DECISION_THRESHOLD,
     EpochAccumulator,
     confusion_matrix,
 )
-from ml_core.train.invocation import saved_config
-from ml_core.train.loop import evaluate
-from ml_core.train.run_state import saved_normalization
+from ml_core.train._request import saved_config
+from ml_core.train._run_state import saved_normalization
 
 
 def evaluation_report(
