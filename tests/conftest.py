@@ -1,7 +1,8 @@
 """Shared fixtures for every member: small real PCAM H5 files and an isolated cache.
 
-- ``make_pcam_split(data_dir, split, images, labels)`` writes one split's two official
-  files from arrays (any dtype and shape, so tests can build broken files too).
+- ``write_pcam_split(data_dir, split, images, labels)`` (also the fixture
+  ``make_pcam_split``) writes one split's two official files from arrays (any dtype and
+  shape, so tests can build broken files too).
 - ``tiny_pcam_dir``: a small synthetic PCAM directory (session-wide, treat as read-only).
 - ``synthetic_pcam_dir``: the built-in default synthetic dataset, generated once per
   session into the session cache.
@@ -42,33 +43,36 @@ def random_patches(count: int, seed: int = 0, dtype: type = np.uint8) -> np.ndar
     return rng.integers(1, 255, size=(count, 96, 96, 3)).astype(dtype)
 
 
+def write_pcam_split(
+    data_dir: Path,
+    split: str,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    raw_labels: bool = False,
+    image_key: str = "x",
+    label_key: str = "y",
+    chunks: tuple[int, ...] | None = None,
+) -> tuple[Path, Path]:
+    """Write ``images`` as key ``x`` and ``labels`` as key ``y`` (reshaped to (N,1,1,1)
+    unless ``raw_labels``) under the official names; returns both paths. Any dtype and
+    shape, so tests can build broken files too; ``chunks`` makes ``x`` chunked."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    x_path, y_path = split_paths(data_dir, split)
+    labels = np.asarray(labels)
+    with h5py.File(x_path, "w") as file:
+        file.create_dataset(image_key, data=images, chunks=chunks)
+    with h5py.File(y_path, "w") as file:
+        file.create_dataset(
+            label_key, data=labels if raw_labels else labels.reshape(-1, 1, 1, 1)
+        )
+    return x_path, y_path
+
+
 @pytest.fixture
 def make_pcam_split() -> WriteSplit:
-    """Write ``images`` as key ``x`` and ``labels`` as key ``y`` (reshaped to (N,1,1,1)
-    unless ``raw_labels=True``) under the official names; returns both paths."""
-
-    def write(
-        data_dir: Path,
-        split: str,
-        images: np.ndarray,
-        labels: np.ndarray,
-        *,
-        raw_labels: bool = False,
-        image_key: str = "x",
-        label_key: str = "y",
-    ) -> tuple[Path, Path]:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        x_path, y_path = split_paths(data_dir, split)
-        labels = np.asarray(labels)
-        with h5py.File(x_path, "w") as file:
-            file.create_dataset(image_key, data=images)
-        with h5py.File(y_path, "w") as file:
-            file.create_dataset(
-                label_key, data=labels if raw_labels else labels.reshape(-1, 1, 1, 1)
-            )
-        return x_path, y_path
-
-    return write
+    """:func:`write_pcam_split` as a fixture."""
+    return write_pcam_split
 
 
 @pytest.fixture

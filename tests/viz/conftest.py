@@ -7,12 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import pytest
 import yaml
 
 from ml_core.contract import METRIC_COLUMNS
+from tests.conftest import write_pcam_split
 
 METRICS_HEADER = (
     "epoch,train_loss,train_acc,train_f1,train_auroc,"
@@ -128,18 +128,7 @@ def write_evaluated_run(write_run: RunWriter) -> RunWriter:
     return write
 
 
-def write_pcam_split(
-    data_dir: Path, split: str, images: np.ndarray, labels: np.ndarray
-) -> None:
-    """The two official H5 files of one split, in the official layout."""
-    prefix = data_dir / f"camelyonpatch_level_2_split_{split}"
-    with h5py.File(f"{prefix}_x.h5", "w") as file:
-        file.create_dataset("x", data=images, chunks=(8, 96, 96, 3))
-    with h5py.File(f"{prefix}_y.h5", "w") as file:
-        file.create_dataset("y", data=labels.reshape(-1, 1, 1, 1).astype(np.uint8))
-
-
-def random_patches(rng: np.random.Generator, labels: np.ndarray) -> np.ndarray:
+def class_patches(rng: np.random.Generator, labels: np.ndarray) -> np.ndarray:
     """uint8 patches whose brightness depends on the class (tumour is darker)."""
     base = np.where(labels == 1, 120, 180)[:, None, None, None]
     noise = rng.integers(-60, 60, size=(len(labels), 96, 96, 3))
@@ -154,7 +143,8 @@ def pcam_80_20(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for split, size in (("train", 1000), ("valid", 64), ("test", 48)):
         labels = rng.permutation(np.r_[np.zeros(size * 4 // 5), np.ones(size // 5)])
         labels = labels.astype(np.int64)
-        write_pcam_split(data_dir, split, random_patches(rng, labels), labels)
+        images = class_patches(rng, labels)
+        write_pcam_split(data_dir, split, images, labels, chunks=(8, 96, 96, 3))
     return data_dir
 
 
@@ -174,11 +164,11 @@ def pcam_course_float(
     rng = np.random.default_rng(1)
     for split, size in (("train", 40), ("valid", 16)):
         labels = np.arange(size) % 2
-        images = random_patches(rng, labels).astype(np.float32)
+        images = class_patches(rng, labels).astype(np.float32)
         if split == "train":
             images[POISON["nan"], 10:20, 10:20, 0] = np.nan
             images[POISON["over_255"], 0, 0, :] = 1e5
             images[POISON["all_0"]] = 0
             images[POISON["all_255"]] = 255
-        write_pcam_split(data_dir, split, images, labels)
+        write_pcam_split(data_dir, split, images, labels, chunks=(8, 96, 96, 3))
     return data_dir, POISON
