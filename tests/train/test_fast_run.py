@@ -23,7 +23,7 @@ from .conftest import read_metrics, without_timing
 STEPS = 12  # 96 train samples in batches of 8
 
 
-def _settings(data_dir: Path, name: str) -> list[str]:
+def _settings(data_dir: Path, name: str, *extra: str) -> list[str]:
     pairs = [
         f"experiment_name={name}",
         "data.dataset_type=pcam",
@@ -34,6 +34,7 @@ def _settings(data_dir: Path, name: str) -> list[str]:
         "training.val_every_steps=5",
         "training.log_every_seconds=0",
         "training.cpu_threads=1",
+        *extra,
     ]
     return [flag for pair in pairs for flag in ("--set", pair)]
 
@@ -67,15 +68,23 @@ def test_main_job_writes_a_complete_run(
     assert best["input_normalization"] == last["input_normalization"] is not None
 
 
+AUGMENTED = ("augment.symmetries=true", "augment.brightness=0.1", "augment.hue=0.05")
+
+
+@pytest.mark.parametrize("extra", [(), AUGMENTED], ids=["plain", "augmented"])
 def test_stopped_and_resumed_run_equals_the_uninterrupted_one(
-    tiny_pcam_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_pcam_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    extra: tuple[str, ...],
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert train_main(_settings(tiny_pcam_dir, "whole")) == 0
+    assert train_main(_settings(tiny_pcam_dir, "whole", *extra)) == 0
     trigger = _SignalAt(rf"epoch 2/3 step 3/{STEPS} ")
     logging.getLogger("ml_core").addHandler(trigger)
     try:
-        stopped = train_main(["--auto-resume", *_settings(tiny_pcam_dir, "parts")])
+        args = ["--auto-resume", *_settings(tiny_pcam_dir, "parts", *extra)]
+        stopped = train_main(args)
     finally:
         logging.getLogger("ml_core").removeHandler(trigger)
     assert stopped == EXIT_REQUEUE
@@ -83,7 +92,7 @@ def test_stopped_and_resumed_run_equals_the_uninterrupted_one(
         "experiments/results/parts/checkpoints/last.pt", weights_only=True
     )
     assert (last["epoch"], last["step_in_epoch"]) == (2, 3)  # one process stops at once
-    assert train_main(["--auto-resume", *_settings(tiny_pcam_dir, "parts")]) == 0
+    assert train_main(args) == 0
     whole, parts = Path("experiments/results/whole"), Path("experiments/results/parts")
     assert without_timing(read_metrics(parts)) == without_timing(read_metrics(whole))
     # Every validation pass too (steps 5, 10 and 12 of each epoch), bit for bit.

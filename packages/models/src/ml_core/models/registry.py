@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from torch import nn
 
+from ml_core.models.cnn import DEFAULT_WIDTHS, SmallCNN
+from ml_core.models.errors import ModelConfigError
 from ml_core.models.mlp import MLP
+from ml_core.models.resnet import RESNETS, build_resnet
+from ml_core.models.weights import load_weights
 
 ModelFactory = Callable[..., nn.Module]
 
 DEFAULT_MODEL = "mlp"
-
-
-class ModelConfigError(ValueError):
-    """A ``model:`` config section names an unknown model or has a bad key."""
 
 
 _REGISTRY: dict[str, ModelFactory] = {}
@@ -43,14 +44,15 @@ def available_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def model_options(name: str) -> list[str]:
-    """The config keys (besides ``name``) that model ``name`` accepts."""
+def model_options(name: str) -> dict[str, Any]:
+    """The config keys (besides ``name`` and ``weights``) model ``name`` takes, with
+    their defaults."""
     factory = _lookup(name)
-    return [
-        parameter
-        for parameter in inspect.signature(factory).parameters
-        if parameter != "input_shape"
-    ]
+    return {
+        parameter.name: parameter.default
+        for parameter in inspect.signature(factory).parameters.values()
+        if parameter.name != "input_shape"
+    }
 
 
 def build_model(
@@ -59,19 +61,27 @@ def build_model(
     """Build the model named by ``model_config["name"]`` (default ``mlp``).
 
     Every other key of ``model_config`` is passed to the model's factory; unknown keys
-    raise :class:`ModelConfigError` naming the key.
+    and bad values raise :class:`ModelConfigError` naming the key. ``weights`` (a path)
+    loads a state dict into everything but the classifier head (:func:`load_weights`).
     """
     options = dict(model_config)
     name = options.pop("name", DEFAULT_MODEL)
+    weights = options.pop("weights", None)
     factory = _lookup(name)
     accepted = set(model_options(name))
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise ModelConfigError(
             f"model.{unknown[0]}: unknown option for model {name!r} "
-            f"(accepted: {', '.join(sorted(accepted))})"
+            f"(accepted: {', '.join(sorted(accepted | {'weights'}))})"
         )
-    return factory(input_shape=input_shape, **options)
+    try:
+        model = factory(input_shape=input_shape, **options)
+    except (TypeError, ValueError) as error:
+        raise ModelConfigError(f"model ({name}): {error}") from None
+    if weights is not None:
+        load_weights(model, Path(weights))
+    return model
 
 
 def _lookup(name: object) -> ModelFactory:
@@ -81,6 +91,27 @@ def _lookup(name: object) -> ModelFactory:
             f"(available: {', '.join(available_models())})"
         )
     return _REGISTRY[name]
+
+
+@register_model("cnn")
+def _build_cnn(
+    input_shape: Sequence[int],
+    widths: Sequence[int] = DEFAULT_WIDTHS,
+    num_classes: int = 2,
+    dropout_rate: float = 0.2,
+) -> nn.Module:
+    return SmallCNN(input_shape, widths, num_classes, dropout_rate)
+
+
+def _resnet_factory(name: str) -> ModelFactory:
+    def build(input_shape: Sequence[int], num_classes: int = 2) -> nn.Module:
+        return build_resnet(name, input_shape, num_classes)
+
+    return build
+
+
+for _name in RESNETS:
+    register_model(_name)(_resnet_factory(_name))
 
 
 @register_model("mlp")

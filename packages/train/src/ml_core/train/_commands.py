@@ -89,7 +89,9 @@ def _check(request: RunRequest) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     """Evaluate as the parsed ``ml-eval`` flags say; the exit status."""
     try:
-        report = evaluate_run(args.run_dir, args.split, args.checkpoint, args.device)
+        report = evaluate_run(
+            args.run_dir, args.split, args.checkpoint, args.device, tta=args.tta
+        )
     except BAD_INPUT_ERRORS as error:
         report_error("ml-eval", error)
         return EXIT_BAD_INPUT

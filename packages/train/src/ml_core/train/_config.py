@@ -10,27 +10,24 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ml_core.contract import DEVICE_CHOICES, SectionReader
 from ml_core.data import DataConfig, read_data_section
-from ml_core.models import available_models
+from ml_core.train._model_config import ModelConfig, read_model_section
+from ml_core.train._symmetries import (
+    AugmentConfig,
+    EvaluationConfig,
+    read_augment_section,
+    read_evaluation_section,
+)
 
 EXPERIMENT_NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_SCHEDULES = ("none", "cosine", "step")
 BEST_METRICS = ("val_auroc", "val_loss")
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """``model:``: the architecture (``name`` from the ml_core.models registry)."""
-
-    name: str = "mlp"
-    hidden_units: tuple[int, ...] = (64, 32)
-    dropout_rate: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -67,17 +64,30 @@ class ExperimentConfig:
 
     experiment_name: str
     seed: int = 42
-    data: DataConfig = DataConfig()  # noqa: RUF009 (frozen: one shared default is safe)
-    model: ModelConfig = ModelConfig()
-    training: TrainingConfig = TrainingConfig()
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """The config in the course's key layout (lists, not tuples), for YAML and dicts."""
-        return _plain(dataclasses.asdict(self))
+        plain = {
+            field.name: _plain(dataclasses.asdict(getattr(self, field.name)))
+            if dataclasses.is_dataclass(getattr(self, field.name))
+            else getattr(self, field.name)
+            for field in dataclasses.fields(self)
+        }
+        plain["model"] = self.model.to_dict()
+        return plain
 
-    def model_options(self) -> dict[str, Any]:
-        """The ``model:`` section as ``ml_core.models.build_model`` takes it."""
-        return self.to_dict()["model"]
+    def model_options(self, *, weights: bool = True) -> dict[str, Any]:
+        """The ``model:`` section as ``ml_core.models.build_model`` takes it; without
+        ``weights`` (for a model whose checkpoint is loaded next)."""
+        options = self.model.to_dict()
+        if options["weights"] is None or not weights:
+            del options["weights"]
+        return options
 
     @property
     def run_dir(self) -> Path:
@@ -85,7 +95,7 @@ class ExperimentConfig:
 
 
 # Field defaults, read once so the YAML reader and the dataclasses cannot disagree.
-MODEL, TRAINING = ModelConfig(), TrainingConfig()
+TRAINING = TrainingConfig()
 
 
 def build_config(
@@ -114,37 +124,20 @@ def build_config(
         )
     seed = top.integer("seed", 42, minimum=0)
     data = read_data_section(SectionReader(top.take("data", None), "data.", source_of))
-    model = _model_section(SectionReader(top.take("model", None), "model.", source_of))
+    model = read_model_section(
+        SectionReader(top.take("model", None), "model.", source_of)
+    )
     training = _training_section(
         SectionReader(top.take("training", None), "training.", source_of)
     )
-    top.finish()
-    return ExperimentConfig(name, seed, data, model, training)
-
-
-def _model_section(section: SectionReader) -> ModelConfig:
-    name = section.take("name", MODEL.name)
-    if name not in available_models():
-        section.fail(
-            "name",
-            f"unknown model {name!r} (available: {', '.join(available_models())})",
-        )
-    # PCAM has two classes: the key is accepted (the course's config has it), not a knob.
-    num_classes = section.integer("num_classes", 2)
-    if num_classes != 2:
-        section.fail("num_classes", f"PCAM has 2 classes, got {num_classes}")
-    config = ModelConfig(
-        name=name,
-        hidden_units=section.integers("hidden_units", MODEL.hidden_units),
-        dropout_rate=section.number(
-            "dropout_rate",
-            MODEL.dropout_rate,
-            _in_range(0.0, 1.0, upper_open=True),
-            "a number in [0, 1)",
-        ),
+    augment = read_augment_section(
+        SectionReader(top.take("augment", None), "augment.", source_of)
     )
-    section.finish()
-    return config
+    evaluation = read_evaluation_section(
+        SectionReader(top.take("evaluation", None), "evaluation.", source_of)
+    )
+    top.finish()
+    return ExperimentConfig(name, seed, data, model, training, augment, evaluation)
 
 
 def _training_section(section: SectionReader) -> TrainingConfig:

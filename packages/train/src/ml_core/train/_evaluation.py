@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from ml_core.contract import RunPaths, write_text_atomic
@@ -26,17 +27,18 @@ from ml_core.train._metrics import (
     confusion_matrix,
 )
 from ml_core.train._request import saved_config
-from ml_core.train._run_state import saved_normalization
+from ml_core.train._run_state import saved_normalization, uses_convolutions
 
 
 def evaluation_report(
-    split: str, checkpoint: str, accumulator: EpochAccumulator
+    split: str, checkpoint: str, accumulator: EpochAccumulator, *, tta: bool = False
 ) -> dict[str, Any]:
     """Metrics of one evaluation pass, ``test_metrics.json`` layout (NaN as None)."""
     metrics = accumulator.compute()
     report = {
         "split": split,
         "checkpoint": checkpoint,
+        "tta": tta,
         "num_samples": accumulator.count,
         "loss": metrics["loss"],
         "accuracy": metrics["acc"],
@@ -83,15 +85,22 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def evaluate_run(run_dir: Path, split: str, checkpoint: str, device_name: str) -> dict:
-    """Evaluate ``checkpoints/<checkpoint>.pt`` of ``run_dir`` on ``split``."""
+def evaluate_run(
+    run_dir: Path, split: str, checkpoint: str, device_name: str, *, tta: bool = False
+) -> dict:
+    """Evaluate ``checkpoints/<checkpoint>.pt`` of ``run_dir`` on ``split`` (``tta``:
+    average the eight symmetric views, also when the run's config does not)."""
     paths = RunPaths(run_dir)
     config = saved_config(run_dir)
     record = load_checkpoint(paths.checkpoints / f"{checkpoint}.pt")
     device = select_device(device_name)
     loader = make_split_loader(config.data, split, device=device)
-    model = build_model(config.model_options(), config.data.input_shape)
+    model = build_model(config.model_options(weights=False), config.data.input_shape)
     model.load_state_dict(record["model"])
+    channels_last = uses_convolutions(model)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    tta = tta or config.evaluation.tta
     accumulator = evaluate(
         model.to(device),
         nn.CrossEntropyLoss(),
@@ -99,7 +108,9 @@ def evaluate_run(run_dir: Path, split: str, checkpoint: str, device_name: str) -
         device=device,
         bf16=config.training.bf16,
         normalization=saved_normalization(record),
+        channels_last=channels_last,
+        tta=tta,
     )
-    report = evaluation_report(split, checkpoint, accumulator)
+    report = evaluation_report(split, checkpoint, accumulator, tta=tta)
     write_report(paths.root / f"eval_{split}_{checkpoint}.json", report)
     return report

@@ -46,7 +46,7 @@ from ml_core.train._run_directory import (
     publish_run_directory,
     stage_run_directory,
 )
-from ml_core.train._run_state import saved_normalization
+from ml_core.train._run_state import saved_normalization, uses_convolutions
 from ml_core.train._seeding import seed_everything
 from ml_core.train._stop_signals import catch_stop_signals
 from ml_core.train._tracking import write_config_yaml
@@ -97,6 +97,8 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
         torch.use_deterministic_algorithms(mode=True)
     seed_everything(config.seed)
     model = build_model(config.model_options(), config.data.input_shape).to(device)
+    if uses_convolutions(model):
+        model = model.to(memory_format=torch.channels_last)
     if config.training.compile:
         # In place: the state_dict keeps its plain keys, so checkpoints stay portable
         # between compiled and eager runs (and ml-eval).
@@ -211,8 +213,12 @@ def _finish(run: TrainingRun, data_dir: Path) -> None:
             device=run.device,
             bf16=run.config.training.bf16,
             normalization=saved_normalization(best),
+            channels_last=run.channels_last,
+            tta=run.config.evaluation.tta,
         )
-        report = evaluation_report("test", "best", accumulator)
+        report = evaluation_report(
+            "test", "best", accumulator, tta=run.config.evaluation.tta
+        )
         write_report(run.paths.test_metrics, report)
         write_predictions(run.paths.test_predictions, accumulator)
         logger.info(

@@ -24,6 +24,7 @@ import contextlib
 import functools
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -41,6 +42,7 @@ from ml_core.train._progress import ProgressReporter
 from ml_core.train._run_state import RunState
 from ml_core.train._seeding import epoch_seed, restore_rng_state, seed_everything
 from ml_core.train._stop_signals import StopFlag
+from ml_core.train._symmetries import augment, batch_generator
 from ml_core.train._tracking import MetricsTable, log_scalars
 
 logger = logging.getLogger(__name__)
@@ -163,9 +165,23 @@ class TrainingRun(RunState):
             normalization=self.normalization,
             accumulate_grad_batches=training.accumulate_grad_batches,
             learning_rate=functools.partial(self._learning_rate, epoch),
+            augmentation=functools.partial(self._augmentation, epoch)
+            if self.config.augment.enabled
+            else None,
+            channels_last=self.channels_last,
             after_step=None
             if trace is None
             else functools.partial(trace.record, epoch, model=self.network),
+        )
+
+    def _augmentation(
+        self, epoch: int, step: int, batch: int
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        generator = batch_generator(
+            self.config.seed, epoch, step, batch, self.launch.rank, self.device
+        )
+        return functools.partial(
+            augment, config=self.config.augment, generator=generator
         )
 
     def _validates_at(self, step: int) -> bool:
@@ -202,6 +218,7 @@ class TrainingRun(RunState):
                 device=self.device,
                 bf16=self.config.training.bf16,
                 normalization=self.normalization,
+                channels_last=self.channels_last,
             ).compute()
         metrics["dead_units"] = dead_units.dead_fraction()
         warning = collapse_reason(metrics)

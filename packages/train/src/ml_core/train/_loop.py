@@ -16,6 +16,7 @@ from torch.nn.parallel import DistributedDataParallel
 from ml_core.train._metrics import EpochAccumulator
 from ml_core.train._progress import ProgressReporter
 from ml_core.train._stop_signals import StopFlag
+from ml_core.train._symmetries import tta_probabilities
 
 
 class InputNormalization:
@@ -53,14 +54,21 @@ def to_device(
     device: torch.device,
     *,
     normalization: InputNormalization | None = None,
+    augmentation: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    channels_last: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Move a batch to ``device``; uint8 images become float32 in [0, 1] there,
-    then ``normalization`` (if any) standardises them."""
+    """Move a batch to ``device``; uint8 images become float32 in [0, 1] there, then
+    ``augmentation`` and ``normalization`` (if any) apply, in that order.
+    ``channels_last``: the memory layout conv nets run fastest on."""
     images = images.to(device, non_blocking=True)
     if images.dtype == torch.uint8:
         images = images.float().div_(255)
+    if augmentation is not None:
+        images = augmentation(images)
     if normalization is not None:
         images = normalization(images)
+    if channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
     return images, labels.to(device, non_blocking=True)
 
 
@@ -96,6 +104,9 @@ def train_one_epoch(
     normalization: InputNormalization | None = None,
     accumulate_grad_batches: int = 1,
     learning_rate: Callable[[int], float] | None = None,
+    augmentation: Callable[[int, int], Callable[[torch.Tensor], torch.Tensor]]
+    | None = None,
+    channels_last: bool = False,
     after_step: Callable[[int], None] | None = None,
 ) -> int:
     """Train on ``batches`` (which start at ``first_step``); return the steps done.
@@ -108,8 +119,9 @@ def train_one_epoch(
     :data:`SYNC_EVERY_STEPS` steps, where a non-finite loss marks ``stop`` as diverged
     and the stop decision is taken (shared by all ranks).
     ``learning_rate(step)``, when given, sets every parameter group's rate before
-    the optimizer step that ends ``step`` (0-based, in the epoch); ``after_step(step)``
-    runs after each optimizer step (diagnostics).
+    the optimizer step that ends ``step`` (0-based, in the epoch);
+    ``augmentation(step, batch)`` gives the transform of the step's ``batch``-th batch;
+    ``after_step(step)`` runs after each optimizer step (diagnostics).
     """
     model.train()
     step = first_step
@@ -118,7 +130,14 @@ def train_one_epoch(
         optimizer.zero_grad(set_to_none=True)
         for position, (raw_images, raw_labels) in enumerate(group):
             images, labels = to_device(
-                raw_images, raw_labels, device, normalization=normalization
+                raw_images,
+                raw_labels,
+                device,
+                normalization=normalization,
+                augmentation=None
+                if augmentation is None
+                else augmentation(step, position),
+                channels_last=channels_last,
             )
             # Gradients are all-reduced once per step, with the last batch's backward.
             with _no_sync(model, skip=position < len(group) - 1):
@@ -178,15 +197,34 @@ def evaluate(
     device: torch.device,
     bf16: bool = True,
     normalization: InputNormalization | None = None,
+    channels_last: bool = False,
+    tta: bool = False,
 ) -> EpochAccumulator:
-    """Loss, probabilities and labels of the model over every batch of ``loader``."""
+    """Loss, probabilities and labels of the model over every batch of ``loader``.
+
+    ``tta``: each probability is the mean over the eight symmetric views, and the
+    loss is the cross-entropy of those means.
+    """
     model.eval()
     accumulator = EpochAccumulator()
     for raw_images, raw_labels in loader:
         images, labels = to_device(
-            raw_images, raw_labels, device, normalization=normalization
+            raw_images,
+            raw_labels,
+            device,
+            normalization=normalization,
+            channels_last=channels_last,
         )
         with autocast(device, bf16=bf16):
-            logits = model(images)
+            if tta:
+                logits = _logits_of(tta_probabilities(model, images))
+            else:
+                logits = model(images)
         accumulator.update(logits, labels, criterion(logits.float(), labels))
     return accumulator
+
+
+def _logits_of(probs: torch.Tensor) -> torch.Tensor:
+    # log-probabilities: their softmax is the averaged probability again.
+    probs = probs.clamp(1e-7, 1 - 1e-7)
+    return torch.stack([torch.log1p(-probs), torch.log(probs)], dim=1)

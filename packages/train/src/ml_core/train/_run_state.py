@@ -25,6 +25,11 @@ from ml_core.train._metrics import EpochAccumulator
 from ml_core.train._seeding import capture_rng_state
 
 
+def uses_convolutions(model: nn.Module) -> bool:
+    """Whether ``model`` has 2-d convolutions (and so wants channels-last inputs)."""
+    return any(isinstance(module, nn.Conv2d) for module in model.modules())
+
+
 def saved_normalization(checkpoint: dict[str, Any]) -> InputNormalization | None:
     """The input standardisation a checkpoint was trained with (None: raw [0, 1])."""
     record = checkpoint.get("input_normalization")
@@ -74,6 +79,11 @@ class RunState:
         return math.ceil(
             len(self.train_loader) / self.config.training.accumulate_grad_batches
         )
+
+    @property
+    def channels_last(self) -> bool:
+        """Conv nets run on channels-last tensors (measured faster on CPU and CUDA)."""
+        return uses_convolutions(self.network)
 
     @property
     def network(self) -> nn.Module:

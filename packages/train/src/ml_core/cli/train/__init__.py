@@ -4,6 +4,7 @@
              [--auto-resume] [--device auto|cpu|cuda|mps]
     torchrun --nproc-per-node=N .venv/bin/ml-train ...   # or: srun -n N ml-train ...
     ml-eval RUN_DIR [--split test|valid] [--checkpoint best|last] [--device DEVICE]
+            [--tta]
 
 ``--help`` and usage errors never import torch; the work is done by
 :mod:`ml_core.train._commands`. ``ml-slurm`` reuses :func:`get_args_parser`.
@@ -104,6 +105,12 @@ def get_eval_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         choices=DEVICE_CHOICES,
         default="auto",
         help="compute device (default auto = cuda > mps > cpu)",
+    )
+    parser.add_argument(
+        "--tta",
+        action="store_true",
+        help="average the positive-class probability over the eight rotations and "
+        "mirror images of each patch (default: the run's evaluation.tta)",
     )
     return parser
 

@@ -1,0 +1,35 @@
+"""torchvision's ResNets for PCAM: random init, two output classes.
+
+Parameters for 3 x 96 x 96 input (the count does not depend on the input size):
+resnet18 11,177,538; resnet34 21,285,698; resnet50 23,512,130; resnet101 42,504,258;
+resnet152 58,147,906. Pretrained ImageNet weights are never fetched; load a state dict
+file downloaded beforehand with ``model.weights`` (:func:`load_weights`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from torch import nn
+from torchvision import models
+
+from ml_core.models.shapes import validate_input_shape
+
+RESNETS: dict[str, Callable[..., nn.Module]] = {
+    "resnet18": models.resnet18,
+    "resnet34": models.resnet34,
+    "resnet50": models.resnet50,
+    "resnet101": models.resnet101,
+    "resnet152": models.resnet152,
+}
+
+
+def build_resnet(
+    name: str, input_shape: Sequence[int], num_classes: int = 2
+) -> nn.Module:
+    """torchvision's ``name`` (randomly initialised) with ``num_classes`` outputs."""
+    channels, _, _ = validate_input_shape(input_shape)
+    model = RESNETS[name](weights=None, num_classes=num_classes)
+    if channels != 3:
+        model.conv1 = nn.Conv2d(channels, 64, 7, stride=2, padding=3, bias=False)
+    return model
