@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import reprlib
 import sys
 from collections.abc import Callable
 from typing import NoReturn
@@ -27,11 +28,21 @@ def report_error(prog: str, error: object) -> None:
 
 
 def quoted(value: object) -> str:
-    """``repr(value)``, cut to :data:`MAX_QUOTED_CHARS` characters for messages."""
-    text = repr(value)
+    """A short ``repr`` of ``value`` for messages, at most :data:`MAX_QUOTED_CHARS`.
+
+    Built with :mod:`reprlib`'s limits, never the whole repr: a YAML alias bomb's value
+    is small in memory but expands to billions of characters.
+    """
+    text = _SHORT_REPR.repr(value)
     if len(text) <= MAX_QUOTED_CHARS:
         return text
-    return f"{text[: MAX_QUOTED_CHARS - 3]}... ({len(text):,} characters)"
+    return f"{text[: MAX_QUOTED_CHARS - 3]}..."
+
+
+_SHORT_REPR = reprlib.Repr()  # keyword arguments need Python 3.12
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxdict = 3, 4
+_SHORT_REPR.maxlist = _SHORT_REPR.maxtuple = 6
+_SHORT_REPR.maxstring, _SHORT_REPR.maxother = MAX_QUOTED_CHARS, 40
 
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")

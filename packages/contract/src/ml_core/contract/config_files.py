@@ -49,12 +49,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
         ) from None
     if "\0" in text:
         raise ConfigError(f"{path}: binary data (NUL bytes); is it a YAML config?")
-    try:
-        loaded = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}: invalid YAML{where}") from None
+    loaded = _parse_yaml(text, str(path))
     if loaded is None:
         raise ConfigError(
             f"{path}: the config file is empty (or only comments); give at least "
@@ -63,6 +58,18 @@ def load_config(path: str | Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys")
     return loaded
+
+
+def _parse_yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{source}: invalid YAML{where}") from None
+    except RecursionError:
+        # PyYAML builds nested values recursively: [[[[...]]]] a thousand deep.
+        raise ConfigError(f"{source}: values nested too deeply") from None
 
 
 def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
@@ -75,9 +82,10 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     if not separator or not all(parts):
         raise ConfigError(f"--set {text}: expected key.path=value")
     try:
-        value = yaml.safe_load(raw_value) if raw_value.strip() else ""
-    except yaml.YAMLError:
-        raise ConfigError(f"--set {text}: the value is not valid YAML") from None
+        value = _parse_yaml(raw_value, f"--set {key}") if raw_value.strip() else ""
+    except ConfigError as error:
+        problem = str(error).rpartition(": ")[2]
+        raise ConfigError(f"--set {key}: {problem} in the value") from None
     return parts, value
 
 

@@ -8,28 +8,25 @@ file downloaded beforehand with ``model.weights`` (:func:`load_weights`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from torch import nn
-from torchvision import models
 
 from ml_core.models.shapes import validate_input_shape
 
-RESNETS: dict[str, Callable[..., nn.Module]] = {
-    "resnet18": models.resnet18,
-    "resnet34": models.resnet34,
-    "resnet50": models.resnet50,
-    "resnet101": models.resnet101,
-    "resnet152": models.resnet152,
-}
+RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
 
 
 def build_resnet(
     name: str, input_shape: Sequence[int], num_classes: int = 2
 ) -> nn.Module:
     """torchvision's ``name`` (randomly initialised) with ``num_classes`` outputs."""
+    # Imported here: torchvision takes ~4 s to import, which every ml-train start (and
+    # every ml-slurm check) would pay for an MLP or CNN run.
+    from torchvision import models
+
     channels, _, _ = validate_input_shape(input_shape)
-    model = RESNETS[name](weights=None, num_classes=num_classes)
+    model = getattr(models, name)(weights=None, num_classes=num_classes)
     if channels != 3:
         model.conv1 = nn.Conv2d(channels, 64, 7, stride=2, padding=3, bias=False)
     return model

@@ -28,6 +28,8 @@ EXPERIMENT_NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_SCHEDULES = ("none", "cosine", "step")
 BEST_METRICS = ("val_auroc", "val_loss")
+# numpy's legacy global generator, seeded too, takes 32-bit seeds.
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def build_config(
         top.fail(
             "experiment_name", f"use only letters, digits, '.', '_', '-'; got {name!r}"
         )
-    seed = top.integer("seed", 42, minimum=0)
+    seed = top.integer("seed", 42, minimum=0, maximum=MAX_SEED)
     data = read_data_section(SectionReader(top.take("data", None), "data.", source_of))
     model = read_model_section(
         SectionReader(top.take("model", None), "model.", source_of)

@@ -54,3 +54,17 @@ def _usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def available_memory(device: torch.device) -> int | None:
+    """Bytes free for a new model on ``device`` (host: MemAvailable); None if unknown."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        for line in open("/proc/meminfo", encoding="ascii"):  # noqa: SIM115, PTH123
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from ml_core.contract import RunPaths, write_text_atomic
+from ml_core.contract import ConfigError, RunPaths, write_text_atomic
 from ml_core.data import (
     dataset_fingerprint,
     has_split,
@@ -26,7 +26,8 @@ from ml_core.data import (
 )
 from ml_core.models import build_model, count_parameters
 from ml_core.train._checkpoint import load_checkpoint
-from ml_core.train._device import select_device, set_cpu_threads
+from ml_core.train._config import ExperimentConfig
+from ml_core.train._device import available_memory, select_device, set_cpu_threads
 from ml_core.train._distributed import (
     Launch,
     SharedStopFlag,
@@ -83,6 +84,7 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
     # Rank 0's reading wins (a default experiment name holds a timestamp).
     resolved = all_gather_objects(launch, resolved)[0]
     config = resolved.config
+    _refuse_unaffordable_model(config, device)
     data_dir = config.data.directory()
     train_loader, val_loader = make_loaders(
         config.data,
@@ -153,6 +155,28 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
     if finished and launch.is_main:
         _finish(run, data_dir)
     return TrainOutcome(run.paths.root, finished, reports=launch.is_main)
+
+
+# Bytes per parameter: float32 weights and gradients, plus the optimizer's state.
+STATE_BYTES = {"adam": 16, "adamw": 16, "sgd": 12}
+
+
+def _refuse_unaffordable_model(config: ExperimentConfig, device: torch.device) -> None:
+    """ConfigError before anything is allocated when the model cannot fit in memory."""
+    with torch.device("meta"):  # shapes only: no memory, whatever the size
+        probe = build_model(
+            config.model_options(weights=False), config.data.input_shape
+        )
+    parameters = count_parameters(probe)
+    needed = parameters * STATE_BYTES[config.training.optimizer]
+    available = available_memory(device)
+    if available is not None and needed > available:
+        raise ConfigError(
+            f"model ({config.model.name}): {parameters:,} parameters need "
+            f"{needed / 1e9:,.1f} GB for weights, gradients and "
+            f"{config.training.optimizer}'s state; {device} has "
+            f"{available / 1e9:,.1f} GB available"
+        )
 
 
 def _create_run_directory(run: TrainingRun, data_dir: Path) -> RunPaths:
