@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ml_core.slurm import REQUEUE_EXIT_CODE
+from ml_core.contract import EXIT_REQUEUE
 from ml_core.slurm.cli import main
 
 # A dry run passes preflight only where sbatch and uv exist (CI installs both).
@@ -87,7 +87,7 @@ def test_snellius_dry_run_has_required_lines(
     assert script.count("%x_%j.out") == 1
     for line in REQUIRED_LINES:
         assert line in script, line
-    assert f"requeue_exit_code={REQUEUE_EXIT_CODE}" in script
+    assert f"requeue_exit_code={EXIT_REQUEUE}" in script
     assert "--constraint" not in script
     assert bash_syntax_ok(script, workdir)
     assert not (workdir / "results").exists(), "a dry run must write nothing"
@@ -132,12 +132,6 @@ def test_flags_override_the_preset_and_staging_adds_scratch(
     assert "#SBATCH --constraint=scratch-node" in script
     assert f"stage_source={tiny_pcam}\n" in script
     assert bash_syntax_ok(script, workdir)
-
-
-def test_requeue_code_matches_the_trainer() -> None:
-    from ml_core.contract import EXIT_REQUEUE as TRAINER_CODE
-
-    assert REQUEUE_EXIT_CODE == TRAINER_CODE
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from ml_core.contract import EXIT_REQUEUE
 from ml_core.slurm import (
-    REQUEUE_EXIT_CODE,
     JobSpec,
     TrainerTask,
     get_preset,
@@ -64,13 +64,13 @@ def test_usr1_is_forwarded_and_max_requeues_stops_the_loop(tmp_path: Path) -> No
         time.sleep(0.05)
     job.send_signal(signal.SIGUSR1)  # what scancel --signal=USR1 --batch does
     output, _ = job.communicate(timeout=20)
-    assert job.returncode == REQUEUE_EXIT_CODE, output
+    assert job.returncode == EXIT_REQUEUE, output
     assert "SIGUSR1 received, forwarding it to the trainer" in output
     assert "not requeuing: 2 restarts reached max_requeues" in output
     status = json.loads(status_file.read_text())
     assert (status["state"], status["exit_code"], status["restarts"]) == (
         "FAILED",
-        REQUEUE_EXIT_CODE,
+        EXIT_REQUEUE,
         2,
     )
     assert (tmp_path / "args.txt").read_text().splitlines() == [

@@ -9,15 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from ml_core.slurm import METRIC_COLUMNS, SlurmInputError, load_sweep, write_aggregate
+from ml_core.contract import METRIC_COLUMNS, NUMERIC_METRICS
+from ml_core.slurm import SlurmInputError, load_sweep, write_aggregate
 from ml_core.slurm.sweeps import array_spec
 
-METRICS_HEADER = [
-    "epoch",
-    *METRIC_COLUMNS,
-    "epoch_seconds",
-    "samples_per_second",
-]
+COLLAPSED = "constant predictions (probability std 1.0e-04)"
 
 
 def write_sweep(path: Path, body: str) -> Path:
@@ -25,13 +21,15 @@ def write_sweep(path: Path, body: str) -> Path:
     return path
 
 
-def write_metrics(run_dir: Path, rows: list[list[float]]) -> Path:
+def write_metrics(run_dir: Path, rows: list[dict[str, object]]) -> Path:
+    """metrics.csv with the trainer's columns; cells not in a row are 0.5, no warning."""
     run_dir.mkdir(parents=True)
     with (run_dir / "metrics.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(METRICS_HEADER)
+        writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS)
+        writer.writeheader()
         for epoch, values in enumerate(rows, start=1):
-            writer.writerow([epoch, *values, 1.5, 100.0])
+            cells = dict.fromkeys(METRIC_COLUMNS, 0.5)
+            writer.writerow({**cells, "epoch": epoch, "warning": "", **values})
     return run_dir
 
 
@@ -101,13 +99,13 @@ def test_array_spec_ranges_and_selections() -> None:
 
 
 def test_aggregate_is_mean_and_sample_std_per_group_and_epoch(tmp_path: Path) -> None:
-    def row(loss: float) -> list[float]:
-        return [loss, 0.5, 0.4, 0.6, loss + 1, 0.5, 0.4, 0.7, 0.001]
+    def row(loss: float, **more: object) -> dict[str, object]:
+        return {"train_loss": loss, "val_loss": loss + 1, "lr": 0.001, **more}
 
     runs = [
         ("lr=0.1", write_metrics(tmp_path / "a", [row(1.0), row(0.5)])),
-        ("lr=0.1", write_metrics(tmp_path / "b", [row(3.0)])),
-        ("lr=0.01", write_metrics(tmp_path / "c", [row(2.0), row(1.0)])),
+        ("lr=0.1", write_metrics(tmp_path / "b", [row(3.0, warning=COLLAPSED)])),
+        ("lr=0.01", write_metrics(tmp_path / "c", [row(2.0), row(1.0, val_f1="")])),
         ("lr=0.01", tmp_path / "not_started"),
     ]
     out = tmp_path / "aggregate.csv"
@@ -116,15 +114,24 @@ def test_aggregate_is_mean_and_sample_std_per_group_and_epoch(tmp_path: Path) ->
         table = list(csv.DictReader(handle))
     header = list(table[0])
     assert header[:4] == ["group", "epoch", "train_loss_mean", "train_loss_std"]
-    assert header[-1] == "n_runs"
-    assert len(header) == 2 + 2 * len(METRIC_COLUMNS) + 1
+    assert header[-2:] == ["n_runs", "n_collapsed"]
+    assert header[2:-2] == [
+        f"{m}_{s}" for m in NUMERIC_METRICS for s in ("mean", "std")
+    ]
+    assert "warning_mean" not in header
+    assert "epoch_seconds_mean" not in header
+    # Exact binary fractions throughout: mean and std are compared with float equality.
     first = table[0]
     assert (first["group"], first["epoch"], first["n_runs"]) == ("lr=0.1", "1", "2")
-    assert float(first["train_loss_mean"]) == pytest.approx(2.0)
-    assert float(first["train_loss_std"]) == pytest.approx(statistics.stdev([1.0, 3.0]))
-    assert float(first["val_loss_mean"]) == pytest.approx(3.0)
+    assert first["n_collapsed"] == "1"
+    assert float(first["train_loss_mean"]) == 2.0
+    assert float(first["train_loss_std"]) == statistics.stdev([1.0, 3.0])
+    assert float(first["val_loss_mean"]) == 3.0
+    assert float(first["val_dead_units_mean"]) == 0.5
     second = table[1]
-    assert (second["epoch"], second["n_runs"]) == ("2", "1")
+    assert (second["epoch"], second["n_runs"], second["n_collapsed"]) == ("2", "1", "0")
     assert float(second["train_loss_std"]) == 0.0
     assert [r["group"] for r in table] == ["lr=0.1", "lr=0.1", "lr=0.01", "lr=0.01"]
     assert not math.isnan(float(table[3]["lr_mean"]))
+    # An empty cell is left out of the mean, not read as 0.
+    assert math.isnan(float(table[3]["val_f1_mean"]))

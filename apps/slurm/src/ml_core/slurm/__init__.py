@@ -1,9 +1,8 @@
 """Slurm jobs for ml_core: submit, survive the wall time, stage data, sweep."""
 
-from ml_core.slurm.aggregate import METRIC_COLUMNS, aggregate_rows, write_aggregate
+from ml_core.slurm.aggregate import aggregate_rows, write_aggregate
 from ml_core.slurm.errors import SlurmInputError, SubmissionError
 from ml_core.slurm.job_script import (
-    REQUEUE_EXIT_CODE,
     JobSpec,
     TrainerTask,
     render_job_script,
@@ -13,8 +12,6 @@ from ml_core.slurm.sweep_spec import SweepSpec, SweepTask, load_sweep
 from ml_core.slurm.task_status import read_status, write_status
 
 __all__ = [
-    "METRIC_COLUMNS",
-    "REQUEUE_EXIT_CODE",
     "JobSpec",
     "Preset",
     "SlurmInputError",

@@ -1,7 +1,8 @@
 """Sweep results per grid point: mean and sample std of every metric, epoch by epoch.
 
-``aggregate.csv`` has the columns ``group,epoch,<metric>_mean,<metric>_std,...,n_runs``
-for the metrics.csv columns ``train_loss`` ... ``lr``; ``ml-viz curves`` draws it.
+``aggregate.csv``: ``group,epoch,<metric>_mean,<metric>_std,...,n_runs,n_collapsed`` for
+the metrics.csv numbers in ``ml_core.contract.NUMERIC_METRICS``; ``ml-viz curves`` draws
+it. ``n_collapsed`` counts the runs whose row of that epoch carries a ``warning``.
 """
 
 from __future__ import annotations
@@ -12,35 +13,45 @@ import math
 import statistics
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from ml_core.contract import write_text_atomic
+from ml_core.contract import (
+    METRIC_COLUMNS,
+    NUMERIC_METRICS,
+    TEXT_COLUMNS,
+    RunPaths,
+    write_text_atomic,
+)
 from ml_core.slurm.errors import SlurmInputError
 
-METRIC_COLUMNS = (
-    "train_loss",
-    "train_acc",
-    "train_f1",
-    "train_auroc",
-    "val_loss",
-    "val_acc",
-    "val_f1",
-    "val_auroc",
-    "lr",
+AGGREGATE_COLUMNS = (
+    "group",
+    "epoch",
+    *(f"{metric}_{stat}" for metric in NUMERIC_METRICS for stat in ("mean", "std")),
+    "n_runs",
+    "n_collapsed",
 )
 
 
-def read_metrics(run_dir: Path) -> dict[int, dict[str, float]]:
-    """``{epoch: {metric: value}}`` from a run's metrics.csv ({} if there is none)."""
-    path = run_dir / "metrics.csv"
+def read_metrics(run_dir: Path) -> dict[int, dict[str, Any]]:
+    """``{epoch: row}`` from a run's metrics.csv ({} before the first epoch): numbers,
+    NaN where a cell is empty or a column missing, and the text columns as text."""
+    path = RunPaths(run_dir).metrics
     if not path.is_file():
         return {}
     rows = {}
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
-                rows[int(row["epoch"])] = {
-                    column: _number(row.get(column)) for column in METRIC_COLUMNS
+                parsed: dict[str, Any] = {
+                    column: _number(row.get(column))
+                    for column in METRIC_COLUMNS
+                    if column not in TEXT_COLUMNS
                 }
+                parsed.update(
+                    {column: row.get(column) or "" for column in TEXT_COLUMNS}
+                )
+                rows[int(row["epoch"])] = parsed
     except (OSError, csv.Error, KeyError, TypeError, ValueError) as error:
         raise SlurmInputError(f"{path}: not a readable metrics.csv ({error})") from None
     return rows
@@ -48,7 +59,7 @@ def read_metrics(run_dir: Path) -> dict[int, dict[str, float]]:
 
 def aggregate_rows(runs: Iterable[tuple[str, Path]]) -> list[dict[str, object]]:
     """One row per (group, epoch) over the runs given as ``(group, run_dir)``."""
-    grouped: dict[str, list[dict[int, dict[str, float]]]] = {}
+    grouped: dict[str, list[dict[int, dict[str, Any]]]] = {}
     for group, run_dir in runs:
         metrics = read_metrics(run_dir)
         if metrics:
@@ -59,11 +70,12 @@ def aggregate_rows(runs: Iterable[tuple[str, Path]]) -> list[dict[str, object]]:
         for epoch in epochs:
             reached = [metrics[epoch] for metrics in run_metrics if epoch in metrics]
             row: dict[str, object] = {"group": group, "epoch": epoch}
-            for column in METRIC_COLUMNS:
-                values = [m[column] for m in reached if not math.isnan(m[column])]
-                row[f"{column}_mean"] = statistics.fmean(values) if values else math.nan
-                row[f"{column}_std"] = _sample_std(values)
+            for metric in NUMERIC_METRICS:
+                values = [m[metric] for m in reached if not math.isnan(m[metric])]
+                row[f"{metric}_mean"] = statistics.fmean(values) if values else math.nan
+                row[f"{metric}_std"] = _sample_std(values)
             row["n_runs"] = len(reached)
+            row["n_collapsed"] = sum(1 for m in reached if m["warning"])
             rows.append(row)
     return rows
 
@@ -71,13 +83,8 @@ def aggregate_rows(runs: Iterable[tuple[str, Path]]) -> list[dict[str, object]]:
 def write_aggregate(path: Path, runs: Iterable[tuple[str, Path]]) -> int:
     """Write ``aggregate.csv`` atomically; return how many rows it holds."""
     rows = aggregate_rows(runs)
-    header = ["group", "epoch"]
-    header += [
-        f"{column}_{stat}" for column in METRIC_COLUMNS for stat in ("mean", "std")
-    ]
-    header.append("n_runs")
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=AGGREGATE_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     write_text_atomic(path, buffer.getvalue())

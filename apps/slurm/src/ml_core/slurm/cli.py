@@ -18,8 +18,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import NoReturn
 
+from ml_core.contract import EXIT_BAD_INPUT, OneLineArgumentParser, report_error
 from ml_core.slurm.errors import SlurmInputError, SubmissionError
 from ml_core.slurm.preflight import (
     Check,
@@ -102,13 +102,6 @@ def resource_flags() -> argparse.ArgumentParser:
     return parser
 
 
-class OneLineArgumentParser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line on stderr (exit 2), no usage dump."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def build_parser(with_train_flags: bool) -> argparse.ArgumentParser:
     """The ml-slurm parser; ml-train's flags (slow to import) only when submitting."""
     parser = OneLineArgumentParser(
@@ -171,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             return _resubmit(args) if args.resubmit_failed else _sweep(args)
         return _status(args.target)
     except (SlurmInputError, SubmissionError) as error:
-        print(f"ml-slurm: error: {error}", file=sys.stderr)
-        return 2
+        report_error("ml-slurm", error)
+        return EXIT_BAD_INPUT
 
 
 def _preset(args: argparse.Namespace, fallback: str | None = None) -> Preset:
@@ -220,7 +213,7 @@ def _submit(args: argparse.Namespace) -> int:
     request = TrainerRequest(args.config, tuple(args.overrides), args.device)
     plan = plan_submission(request, preset, Path.cwd())
     if not _report(plan.checks, plan.script, args.dry_run) or args.dry_run:
-        return 0 if plan.ok else 2
+        return 0 if plan.ok else EXIT_BAD_INPUT
     submitted = submit_plan(plan, preset)
     print(submitted.sbatch_line)
     print(f"log: {submitted.log}")
@@ -236,7 +229,7 @@ def _sweep(args: argparse.Namespace) -> int:
         raise SlurmInputError(f"--parallel: expected an integer >= 1, got {parallel}")
     plan = plan_sweep(spec, preset, Path.cwd(), parallel)
     if not _report(plan.checks, plan.script, args.dry_run) or args.dry_run:
-        return 0 if plan.ok else 2
+        return 0 if plan.ok else EXIT_BAD_INPUT
     line, job_id = submit_sweep(plan, preset)
     print(line)
     print(f"sweep: {plan.sweep_dir} ({len(plan.tasks)} tasks)")
@@ -250,7 +243,7 @@ def _resubmit(args: argparse.Namespace) -> int:
     for check in failed:
         print(f"ml-slurm: preflight: {check.line()}", file=sys.stderr)
     if failed:
-        return 2
+        return EXIT_BAD_INPUT
     if args.dry_run:
         states = sweep_task_states(sweep_dir)
         print(format_table([task for task in states if task.needs_resubmit]))
@@ -297,7 +290,7 @@ def _show_queue() -> int:
     print(shown.stdout, end="")
     if shown.returncode != 0:
         print(f"ml-slurm: squeue: {shown.stderr.strip()}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     return 0
 
 

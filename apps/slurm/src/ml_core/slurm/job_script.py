@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ml_core.contract import EXIT_REQUEUE
 from ml_core.slurm.presets import Preset
 from ml_core.slurm.shell_values import (
     check_name,
@@ -20,9 +21,6 @@ from ml_core.slurm.shell_values import (
     quote_words,
 )
 
-# Kept equal to ml_core.train.REQUEUE_EXIT_CODE (a test checks it); a literal here so
-# that rendering a script does not import the trainer and torch.
-REQUEUE_EXIT_CODE = 75
 INDENT = "        "
 SRUN_WAIT_S = 120
 
@@ -71,7 +69,7 @@ def render_job_script(spec: JobSpec) -> str:
         log_pattern=spec.log_pattern,
         signal_spec=f"B:USR1@{spec.preset.signal_lead_s}",
         signal_lead_s=spec.preset.signal_lead_s,
-        requeue_exit_code=REQUEUE_EXIT_CODE,
+        requeue_exit_code=EXIT_REQUEUE,
         resource_lines="\n".join(resource_lines(spec.preset, spec.array)),
         python=quote(spec.python),
         trainer=quote(spec.trainer),

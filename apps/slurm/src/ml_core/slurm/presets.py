@@ -28,7 +28,6 @@ from ml_core.slurm.shell_values import (
 )
 
 PRESETS_ENV = "ML_CORE_SLURM_PRESETS"
-DEFAULT_PRESET = "local"
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ml_core.contract import write_text_atomic
-from ml_core.slurm.atomic_files import create_text
+from ml_core.contract import create_text, write_text_atomic
 from ml_core.slurm.environment_checks import (
     GitState,
     find_project_root,

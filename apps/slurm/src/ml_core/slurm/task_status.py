@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ml_core.contract import write_text_atomic
+from ml_core.contract import RunPaths, write_text_atomic
 
 STATES = ("SUBMITTED", "RUNNING", "REQUEUED", "COMPLETED", "FAILED")
 
@@ -22,7 +22,7 @@ STATES = ("SUBMITTED", "RUNNING", "REQUEUED", "COMPLETED", "FAILED")
 def final_metrics(run_dir: Path) -> dict[str, float] | None:
     """The last row of ``metrics.csv`` as numbers, or None before the first epoch."""
     try:
-        with (run_dir / "metrics.csv").open(newline="", encoding="utf-8") as handle:
+        with RunPaths(run_dir).metrics.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
     except (OSError, csv.Error):
         return None
@@ -40,7 +40,7 @@ def final_metrics(run_dir: Path) -> dict[str, float] | None:
 def test_metrics(run_dir: Path) -> dict[str, Any] | None:
     """``test_metrics.json`` of the run, or None if it is not there (yet)."""
     try:
-        loaded = json.loads((run_dir / "test_metrics.json").read_text(encoding="utf-8"))
+        loaded = json.loads(RunPaths(run_dir).test_metrics.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return loaded if isinstance(loaded, dict) else None
