@@ -96,6 +96,19 @@ def campaign(
         patch.setenv("XDG_CONFIG_HOME", str(root / "config"))
         # The job inherits TMPDIR: our stand-in for a node's local scratch.
         patch.setenv("TMPDIR", str(root / "node_scratch"))
+        # The sweep first: planning it asks ml-train about every task, which takes
+        # longer than the whole interrupted run; the signal must find that run alive.
+        sweep_file = root / "sweep.yaml"
+        sweep_file.write_text(
+            "name: seeds\nconfig: tiny.yaml\nparallel: 3\npreset: local\n"
+            "grid:\n  training.learning_rate: [0.001]\n  seed: [0, 1, 2]\n"
+        )
+        code, out = run_main("sweep", str(sweep_file))
+        assert code == 0, out
+        sweep_dir = root / "results" / "seeds"
+        # A file where task 2's run directory belongs: ml-train refuses, the task fails.
+        (sweep_dir / "runs").mkdir()
+        (sweep_dir / "runs" / "task_002").write_text("in the way\n")
         code, submitted = run_main(
             "submit",
             "--config",
@@ -108,17 +121,6 @@ def campaign(
         )
         assert code == 0, submitted
         job = job_id_in(submitted)
-        sweep_file = root / "sweep.yaml"
-        sweep_file.write_text(
-            "name: seeds\nconfig: tiny.yaml\nparallel: 3\npreset: local\n"
-            "grid:\n  training.learning_rate: [0.001]\n  seed: [0, 1, 2]\n"
-        )
-        code, out = run_main("sweep", str(sweep_file))
-        assert code == 0, out
-        sweep_dir = root / "results" / "seeds"
-        # A file where task 2's run directory belongs: ml-train refuses, the task fails.
-        (sweep_dir / "runs").mkdir()
-        (sweep_dir / "runs" / "task_002").write_text("in the way\n")
         requeue_log = interrupt_and_release(
             slurm_cluster, job, root / "results" / "interrupted"
         )

@@ -19,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ml_core.cli.train import get_args_parser
 from ml_core.contract import EXIT_BAD_INPUT, OneLineArgumentParser, report_error
 from ml_core.slurm.errors import SlurmInputError, SubmissionError
 from ml_core.slurm.preflight import (
@@ -102,19 +103,15 @@ def resource_flags() -> argparse.ArgumentParser:
     return parser
 
 
-def build_parser(with_train_flags: bool) -> argparse.ArgumentParser:
-    """The ml-slurm parser; ml-train's flags (slow to import) only when submitting."""
+def build_parser() -> argparse.ArgumentParser:
+    """The ml-slurm parser; submit takes ml-train's own flags (a torch-free parser)."""
     parser = OneLineArgumentParser(
         prog="ml-slurm",
         description="Submit ml_core training runs and sweeps to Slurm; jobs checkpoint "
         "and requeue themselves before the time limit.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    parents = [resource_flags()]
-    if with_train_flags:
-        from ml_core.slurm.trainer import train_flags_parser  # imports torch: slow
-
-        parents.insert(0, train_flags_parser())
+    parents = [get_args_parser(add_help=False), resource_flags()]
     commands.add_parser(
         "submit",
         parents=parents,
@@ -156,7 +153,7 @@ def build_parser(with_train_flags: bool) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(with_train_flags="submit" in argv[:1]).parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         if args.command == "submit":
             return _submit(args)

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,11 +26,6 @@ class GitState:
 def venv_python() -> Path:
     """The interpreter of this environment; jobs use it instead of ``uv run``."""
     return Path(sys.executable)
-
-
-def venv_script(name: str) -> Path:
-    """A console script installed in this environment (e.g. ``ml-train``)."""
-    return Path(sysconfig.get_path("scripts")) / name
 
 
 def find_project_root(workdir: Path) -> Path | None:

@@ -10,11 +10,15 @@ from pathlib import Path
 from ml_core.slurm.environment_checks import (
     GitState,
     find_project_root,
-    venv_script,
     venv_sync_problem,
 )
-from ml_core.slurm.errors import SlurmInputError
-from ml_core.slurm.trainer import TrainerInvocation, check_data, resolve_invocation
+from ml_core.slurm.trainer import (
+    RunCheck,
+    TrainArgs,
+    check_data_dirs,
+    check_runs,
+    venv_script,
+)
 
 
 @dataclass(frozen=True)
@@ -55,41 +59,38 @@ def check_environment(workdir: Path) -> list[Check]:
     checks = [
         Check("environment", ok=problem is None, detail=problem or "matches uv.lock")
     ]
-    trainer = venv_script("ml-train")
-    checks.append(
-        Check(
-            "ml-train",
-            ok=trainer.is_file(),
-            detail=str(trainer) if trainer.is_file() else f"{trainer} not installed",
+    for tool in ("ml-train", "ml-data"):
+        path = venv_script(tool)
+        found = path.is_file()
+        checks.append(
+            Check(
+                tool, ok=found, detail=str(path) if found else f"{path} not installed"
+            )
         )
-    )
     return checks
 
 
 def check_trainer_requests(
     requests: Sequence[TrainerRequest],
-) -> tuple[list[Check], list[TrainerInvocation]]:
+) -> tuple[list[Check], list[RunCheck]]:
     """Validate each config like ml-train will, and check each distinct data dir."""
-    checks, invocations = [], []
-    for request in requests:
-        try:
-            invocation = resolve_invocation(
-                request.config_path, request.overrides, request.device
-            )
-        except SlurmInputError as error:
-            checks.append(Check(request.label, ok=False, detail=str(error)))
-            continue
-        invocations.append(invocation)
+    answers = check_runs(
+        [TrainArgs(r.config_path, r.overrides, r.device) for r in requests]
+    )
+    checks = [
+        Check(request.label, ok=False, detail=answer.problem)
+        for request, answer in zip(requests, answers, strict=True)
+        if answer.problem is not None
+    ]
+    invocations = [answer for answer in answers if answer.problem is None]
     if invocations and len(invocations) == len(requests):
         names = ", ".join(sorted({str(i.run_dir) for i in invocations})[:3])
         more = "" if len(invocations) <= 3 else f" (+{len(invocations) - 3} more)"
         checks.append(Check("config", ok=True, detail=f"valid; run dir {names}{more}"))
-    # Tasks of a sweep usually share one data directory: check each only once.
-    for data_path in sorted({i.data_path for i in invocations}, key=str):
-        if data_path is None:
-            checks.append(Check("data", ok=True, detail="built-in synthetic PCAM"))
-            continue
-        problem = check_data(data_path)
+    data_paths = {i.data_path for i in invocations}
+    if None in data_paths:
+        checks.append(Check("data", ok=True, detail="built-in synthetic PCAM"))
+    for data_path, problem in check_data_dirs(data_paths - {None}).items():
         checks.append(
             Check("data", ok=problem is None, detail=f"{data_path}: {problem or 'ok'}")
         )

@@ -24,7 +24,6 @@ from ml_core.slurm.environment_checks import (
     find_project_root,
     git_state,
     venv_python,
-    venv_script,
 )
 from ml_core.slurm.errors import SlurmInputError, SubmissionError
 from ml_core.slurm.job_script import JobSpec, TrainerTask, render_job_script
@@ -40,7 +39,7 @@ from ml_core.slurm.presets import Preset
 from ml_core.slurm.sbatch import job_states, submit
 from ml_core.slurm.shell_values import check_name, check_sbatch_path
 from ml_core.slurm.task_state import TaskState, task_state
-from ml_core.slurm.trainer import TrainerInvocation
+from ml_core.slurm.trainer import RunCheck, venv_script
 
 SCRIPT_NAME = "job.sbatch"
 RECORD_NAME = "submission.json"
@@ -54,7 +53,7 @@ class SubmitPlan:
     checks: list[Check]
     script: str | None
     job_dir: Path | None
-    invocation: TrainerInvocation | None
+    invocation: RunCheck | None
     git: GitState
 
     @property
@@ -112,7 +111,9 @@ def plan_submission(
         log_pattern=job_dir / "%x_%j.out",
         preset=preset,
         tasks=(
-            TrainerTask(invocation.argv(), invocation.run_dir, job_dir / STATUS_NAME),
+            TrainerTask(
+                invocation.args.argv(), invocation.run_dir, job_dir / STATUS_NAME
+            ),
         ),
         python=venv_python(),
         trainer=venv_script("ml-train"),
@@ -133,7 +134,7 @@ def submit_plan(plan: SubmitPlan, preset: Preset) -> Submitted:
     record = {
         "submitted": datetime.now(UTC).isoformat(timespec="seconds"),
         "run_dir": str(plan.invocation.run_dir),
-        "trainer_args": list(plan.invocation.argv()),
+        "trainer_args": list(plan.invocation.args.argv()),
         "preset": dataclasses.asdict(preset),
         "git_commit": plan.git.commit,
         "git_dirty": plan.git.dirty,
@@ -152,7 +153,7 @@ def submit_plan(plan: SubmitPlan, preset: Preset) -> Submitted:
     return Submitted(line, job_id, log, script)
 
 
-def _stage_source(preset: Preset, invocation: TrainerInvocation) -> Path | None:
+def _stage_source(preset: Preset, invocation: RunCheck) -> Path | None:
     if not preset.stage_data:
         return None
     if invocation.data_path is None:

@@ -30,7 +30,6 @@ from ml_core.slurm.environment_checks import (
     find_project_root,
     git_state,
     venv_python,
-    venv_script,
 )
 from ml_core.slurm.errors import SlurmInputError, SubmissionError
 from ml_core.slurm.job_script import JobSpec, TrainerTask, render_job_script
@@ -47,7 +46,7 @@ from ml_core.slurm.sbatch import job_states, submit
 from ml_core.slurm.shell_values import check_sbatch_path
 from ml_core.slurm.sweep_spec import SweepSpec, SweepTask, format_override
 from ml_core.slurm.task_state import TaskState, task_state
-from ml_core.slurm.trainer import TrainerInvocation, configured_save_dir
+from ml_core.slurm.trainer import RunCheck, TrainArgs, save_dir_of, venv_script
 
 SWEEP_RECORD = "sweep.json"
 MANIFEST = "manifest.tsv"
@@ -78,7 +77,7 @@ def task_name(index: int) -> str:
 
 def sweep_dir_for(spec: SweepSpec) -> Path:
     """``<save_dir of the base config>/<sweep name>``."""
-    return configured_save_dir(spec.config, spec.overrides) / spec.name
+    return save_dir_of(TrainArgs(spec.config, spec.overrides)) / spec.name
 
 
 def plan_sweep(
@@ -120,7 +119,7 @@ def plan_sweep(
         preset=preset,
         tasks=tuple(
             TrainerTask(
-                invocation.argv(),
+                invocation.args.argv(),
                 invocation.run_dir,
                 sweep_dir / "status" / f"{task_name(index)}.json",
             )
@@ -266,7 +265,7 @@ def _trainer_requests(
     ]
 
 
-def _stage_source(preset: Preset, invocations: list[TrainerInvocation]) -> Path | None:
+def _stage_source(preset: Preset, invocations: list[RunCheck]) -> Path | None:
     if not preset.stage_data:
         return None
     sources = {invocation.data_path for invocation in invocations}

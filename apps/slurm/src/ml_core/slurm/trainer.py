@@ -1,35 +1,47 @@
-"""What ml-slurm takes from ml-train: its flags, its config resolution, its executable.
-
-ml_core.train imports torch, so it is imported inside these functions: status queries
-and job-side status updates stay fast.
+"""What ml-slurm asks of training, through its command lines only: ``ml-train``'s flags,
+``ml-train --check`` for every run and ``ml-data check --json`` for every data directory.
 """
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Sequence
-from dataclasses import dataclass
+import json
+import os
+import subprocess
+import sysconfig
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ml_core.slurm.errors import SlurmInputError
 
+# A check imports the whole training stack (several seconds and some 500 MB each):
+# run them side by side, but not so many that a login node runs out of memory.
+MAX_PARALLEL_CHECKS = 8
+CHECK_TIMEOUT_S = 600
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def venv_script(name: str) -> Path:
+    """A console script of this environment (``ml-train``); jobs start it directly."""
+    return Path(sysconfig.get_path("scripts")) / name
+
 
 @dataclass(frozen=True)
-class TrainerInvocation:
-    """The ``ml-train`` arguments of one job, and where its run will live."""
+class TrainArgs:
+    """The ``ml-train`` flags of one run (the job script adds ``--auto-resume``)."""
 
-    config_path: Path | None
-    overrides: tuple[str, ...]
-    device: str | None
-    experiment_name: str
-    run_dir: Path
-    data_path: Path | None
+    config: Path | None
+    overrides: tuple[str, ...] = ()
+    device: str | None = None
 
     def argv(self) -> tuple[str, ...]:
-        """Arguments for ml-train in the job (``--auto-resume`` is added by the script)."""
         args: list[str] = []
-        if self.config_path is not None:
-            args += ["--config", str(self.config_path)]
+        if self.config is not None:
+            args += ["--config", str(self.config)]
         for override in self.overrides:
             args += ["--set", override]
         if self.device is not None:
@@ -37,74 +49,108 @@ class TrainerInvocation:
         return tuple(args)
 
 
-def train_flags_parser() -> argparse.ArgumentParser:
-    """ml-train's own argument parser, without -h, to be used as a parent parser."""
-    from ml_core.cli.train import get_args_parser
+@dataclass(frozen=True)
+class RunCheck:
+    """What ``ml-train --check --auto-resume`` said about one run's flags."""
 
-    return get_args_parser(add_help=False)
+    args: TrainArgs
+    problem: str | None = None
+    resolved: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def experiment_name(self) -> str:
+        return str(self.resolved["experiment_name"])
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.resolved["run_dir"])
+
+    @property
+    def resume(self) -> bool:
+        return bool(self.resolved["resume"])
+
+    @property
+    def data_path(self) -> Path | None:
+        data_path = self.resolved["data_path"]
+        return None if data_path is None else Path(data_path)
 
 
-def resolve_invocation(
-    config_path: Path | None, overrides: Sequence[str], device: str | None
-) -> TrainerInvocation:
-    """Validate the config exactly as ``ml-train --auto-resume`` will; absolute paths.
+def check_runs(runs: Sequence[TrainArgs]) -> list[RunCheck]:
+    """Validate each run exactly as ``ml-train --auto-resume`` in the job will."""
+    return _side_by_side(_check_run, runs)
 
-    Raises SlurmInputError with ml-train's own one-line message when it would refuse.
-    """
-    from ml_core.train import BAD_INPUT_ERRORS, TrainRequest, resolve_run
 
-    config_path = config_path.resolve() if config_path is not None else None
-    request = TrainRequest(
-        config_path=config_path,
-        overrides=tuple(overrides),
-        auto_resume=True,
-        device=device,
-    )
+def save_dir_of(args: TrainArgs) -> Path:
+    """``training.save_dir`` of these flags, absolute; SlurmInputError if ml-train
+    refuses them. The run is named so that it cannot exist: only the save_dir is asked
+    for (a sweep's base config has no run of its own)."""
+    probe = f"experiment_name=ml-slurm-probe-{uuid.uuid4().hex}"
+    answer = _ask_trainer(TrainArgs(args.config, (*args.overrides, probe), args.device))
+    if answer.problem is not None:
+        raise SlurmInputError(answer.problem)
+    return Path(answer.resolved["save_dir"])
+
+
+def check_data_dirs(data_dirs: Iterable[Path]) -> dict[Path, str | None]:
+    """``{data_dir: None if ml-data check passes it, else its problems}``."""
+    unique = sorted(set(data_dirs), key=str)
+    return dict(zip(unique, _side_by_side(_check_data_dir, unique), strict=True))
+
+
+def _check_run(args: TrainArgs) -> RunCheck:
+    return _ask_trainer(args, "--auto-resume")
+
+
+def _ask_trainer(args: TrainArgs, *extra: str) -> RunCheck:
+    answer = _run([str(venv_script("ml-train")), *args.argv(), *extra, "--check"])
+    if answer.returncode != 0:
+        return RunCheck(args, problem=_refusal(answer, "ml-train"))
     try:
-        config = resolve_run(request).config
-    except BAD_INPUT_ERRORS as error:
-        raise SlurmInputError(str(error)) from None
-    data_path = config.data.data_path
-    return TrainerInvocation(
-        config_path=config_path,
-        overrides=tuple(overrides),
-        device=device,
-        experiment_name=config.experiment_name,
-        run_dir=config.run_dir.resolve(),
-        data_path=Path(data_path) if data_path is not None else None,
-    )
-
-
-def check_data(data_path: Path | None) -> str | None:
-    """None if the data directory passes ml_core.data's check, else the problems."""
-    if data_path is None:
-        return None
-    from ml_core.data import DataError, check_dataset
-
-    try:
-        report = check_dataset(data_path)
-    except DataError as error:
-        return str(error)
-    if report.ok:
-        return None
-    return "; ".join(str(problem) for problem in report.problems)
-
-
-def configured_save_dir(config_path: Path | None, overrides: Sequence[str]) -> Path:
-    """``training.save_dir`` of a config with overrides, absolute; nothing else checked
-    beyond what building the config needs (a sweep's base config has no run of its own).
-    """
-    from ml_core.train import ConfigError, apply_overrides, build_config, load_config
-
-    try:
-        raw = load_config(config_path) if config_path is not None else {}
-        raw, overridden = apply_overrides(raw, overrides)
-        config = build_config(
-            raw,
-            source=str(config_path or "defaults"),
-            default_experiment_name="sweep",
-            overridden=frozenset(overridden),
+        return RunCheck(args, resolved=json.loads(answer.stdout))
+    except ValueError:
+        return RunCheck(
+            args, problem=f"ml-train --check printed no JSON: {answer.stdout!r}"
         )
-    except ConfigError as error:
-        raise SlurmInputError(str(error)) from None
-    return Path(config.training.save_dir).resolve()
+
+
+def _check_data_dir(data_dir: Path) -> str | None:
+    answer = _run([str(venv_script("ml-data")), "check", str(data_dir), "--json"])
+    if answer.returncode == 0:
+        return None
+    try:
+        problems = json.loads(answer.stdout)["problems"]
+    except (ValueError, KeyError, TypeError):
+        return _refusal(answer, "ml-data")
+    return "; ".join(str(problem) for problem in problems) or _refusal(
+        answer, "ml-data"
+    )
+
+
+def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            argv, capture_output=True, text=True, check=False, timeout=CHECK_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        message = f"{Path(argv[0]).name}: no answer within {CHECK_TIMEOUT_S} s"
+        return subprocess.CompletedProcess(argv, 1, "", message)
+    except OSError as error:
+        return subprocess.CompletedProcess(
+            argv, 1, "", f"cannot run {argv[0]}: {error}"
+        )
+
+
+def _refusal(answer: subprocess.CompletedProcess[str], tool: str) -> str:
+    """The tool's own one-line error without its ``<tool>: error:`` prefix."""
+    lines = [line.strip() for line in answer.stderr.splitlines() if line.strip()]
+    if not lines:
+        return f"{tool} exited with {answer.returncode}"
+    return lines[-1].removeprefix(f"{tool}: error: ")
+
+
+def _side_by_side(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    workers = min(len(items), os.cpu_count() or 1, MAX_PARALLEL_CHECKS)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(work, items))
