@@ -1,4 +1,4 @@
-"""Sweep files expand into array tasks; aggregate.csv holds mean and std per epoch."""
+"""Sweep files expand into grid points; aggregate.csv holds mean and std per epoch."""
 
 from __future__ import annotations
 
@@ -10,8 +10,13 @@ from pathlib import Path
 import pytest
 
 from ml_core.contract import METRIC_COLUMNS, NUMERIC_METRICS
-from ml_core.slurm import SlurmInputError, load_sweep, write_aggregate
-from ml_core.slurm.sweeps import array_spec
+from ml_core.slurm import (
+    GridPoint,
+    SlurmInputError,
+    SweepSpec,
+    load_sweep,
+    write_aggregate,
+)
 
 COLLAPSED = "constant predictions (probability std 1.0e-04)"
 
@@ -43,13 +48,14 @@ def test_grid_expands_in_file_order_with_groups(tmp_path: Path) -> None:
             "parallel: 2\npreset: local\n",
         )
     )
-    tasks = spec.tasks()
+    points = spec.points()
+    assert spec.is_array
     assert spec.config == (tmp_path / "base.yaml").resolve()
     assert spec.overrides == ("training.epochs=2",)
     assert (spec.parallel, spec.preset) == (2, "local")
-    assert [task.index for task in tasks] == list(range(6))
-    assert tasks[4].overrides == ("training.learning_rate=0.01", "seed=1")
-    assert [task.group for task in tasks[:4]] == [
+    assert len(points) == 6
+    assert points[4].overrides == ("training.learning_rate=0.01", "seed=1")
+    assert [point.group for point in points[:4]] == [
         "learning_rate=0.001",
         "learning_rate=0.001",
         "learning_rate=0.001",
@@ -65,7 +71,7 @@ def test_string_and_list_values_keep_their_yaml_type(tmp_path: Path) -> None:
             "grid:\n  model.hidden_units: [[64, 32], [8]]\n  training.optimizer: [sgd]\n",
         )
     )
-    first = spec.tasks()[0]
+    first = spec.points()[0]
     assert first.overrides == (
         "model.hidden_units=[64, 32]",
         'training.optimizer="sgd"',
@@ -91,11 +97,11 @@ def test_bad_sweep_files_are_refused(tmp_path: Path, body: str, problem: str) ->
         load_sweep(write_sweep(tmp_path / "bad.yaml", body))
 
 
-def test_array_spec_ranges_and_selections() -> None:
-    assert array_spec([0, 1, 2], 2) == "0-2%2"
-    assert array_spec([0, 1, 2], None) == "0-2"
-    assert array_spec([1, 4], 3) == "1,4%3"
-    assert array_spec([5], None) == "5"
+def test_a_single_run_is_a_sweep_of_one_point() -> None:
+    spec = SweepSpec.single_run(Path("c.yaml"), ("seed=1",), "cpu")
+    assert not spec.is_array
+    assert spec.config == Path("c.yaml").resolve()
+    assert spec.points() == [GridPoint((), "all")]
 
 
 def test_aggregate_is_mean_and_sample_std_per_group_and_epoch(tmp_path: Path) -> None:

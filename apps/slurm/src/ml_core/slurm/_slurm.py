@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ml_core.slurm.errors import SubmissionError
+from ml_core.slurm._values import SubmissionError
 
 SUBMITTED_PATTERN = re.compile(r"Submitted batch job (\d+)")
 # States in which Slurm still owns the job: not to be resubmitted.
@@ -30,7 +30,7 @@ LIVE_STATES = frozenset(
 )
 
 
-def submit(script: Path, extra_args: Sequence[str] = ()) -> tuple[str, str]:
+def sbatch(script: Path, extra_args: Sequence[str] = ()) -> tuple[str, str]:
     """Run ``sbatch [extra_args] script``; return sbatch's line and the job id."""
     submitted = subprocess.run(
         ["sbatch", *extra_args, str(script)],
@@ -47,48 +47,31 @@ def submit(script: Path, extra_args: Sequence[str] = ()) -> tuple[str, str]:
 
 
 def job_states(job_ids: Iterable[str]) -> dict[str, str]:
-    """``{"123": "RUNNING", "124_2": "PENDING", ...}`` from squeue, then sacct.
+    """``{"123": "RUNNING", "124_2": "PENDING", ...}`` from sacct, then squeue.
 
     squeue knows jobs until MinJobAge after they end; sacct (where accounting is on)
     knows them for longer. Missing tools or disabled accounting give fewer entries.
     """
-    ids = sorted(set(job_ids))
+    ids = ",".join(sorted(set(job_ids)))
     if not ids:
         return {}
-    states = _sacct_states(ids)
-    states.update(_squeue_states(ids))
+    states = _pairs(["sacct", "-n", "-P", "-X", "-o", "JobID,State", "-j", ids])
+    # squeue is asked last: while it knows a job, its word is the current one.
+    states.update(_pairs(["squeue", "-h", "-r", "-t", "all", "-o", "%i|%T", "-j", ids]))
     return states
 
 
-def _squeue_states(ids: list[str]) -> dict[str, str]:
-    if shutil.which("squeue") is None:
+def _pairs(argv: list[str]) -> dict[str, str]:
+    """``job|state`` lines of a Slurm query; {} if the tool is missing or fails."""
+    if shutil.which(argv[0]) is None:
         return {}
     shown = subprocess.run(
-        ["squeue", "-h", "-r", "-t", "all", "-o", "%i|%T", "-j", ",".join(ids)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
+        argv, capture_output=True, text=True, check=False, timeout=60
     )
-    return _parse_pairs(shown.stdout) if shown.returncode == 0 else {}
-
-
-def _sacct_states(ids: list[str]) -> dict[str, str]:
-    if shutil.which("sacct") is None:
+    if shown.returncode != 0:
         return {}
-    shown = subprocess.run(
-        ["sacct", "-n", "-P", "-X", "-o", "JobID,State", "-j", ",".join(ids)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    return _parse_pairs(shown.stdout) if shown.returncode == 0 else {}
-
-
-def _parse_pairs(text: str) -> dict[str, str]:
     states = {}
-    for line in text.splitlines():
+    for line in shown.stdout.splitlines():
         job_id, _, state = line.strip().partition("|")
         if job_id and state:
             # sacct writes "CANCELLED by 0"; keep the state word.

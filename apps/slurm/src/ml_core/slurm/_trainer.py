@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ml_core.slurm.errors import SlurmInputError
+from ml_core.slurm._values import SlurmInputError
 
 # A check imports the whole training stack (several seconds and some 500 MB each):
 # run them side by side, but not so many that a login node runs out of memory.

@@ -1,4 +1,5 @@
-"""Sweep results per grid point: mean and sample std of every metric, epoch by epoch.
+"""Reading a run's ``metrics.csv``, and a sweep's results per grid point: mean and
+sample std of every metric, epoch by epoch.
 
 ``aggregate.csv``: ``group,epoch,<metric>_mean,<metric>_std,...,n_runs,n_collapsed`` for
 the metrics.csv numbers in ``ml_core.contract.NUMERIC_METRICS``; ``ml-viz curves`` draws
@@ -22,7 +23,7 @@ from ml_core.contract import (
     RunPaths,
     write_text_atomic,
 )
-from ml_core.slurm.errors import SlurmInputError
+from ml_core.slurm._values import SlurmInputError
 
 AGGREGATE_COLUMNS = (
     "group",
@@ -57,6 +58,12 @@ def read_metrics(run_dir: Path) -> dict[int, dict[str, Any]]:
     return rows
 
 
+def final_epoch(run_dir: Path) -> dict[str, Any] | None:
+    """The last row of ``metrics.csv``, or None before the first epoch."""
+    rows = read_metrics(run_dir)
+    return rows[max(rows)] if rows else None
+
+
 def aggregate_rows(runs: Iterable[tuple[str, Path]]) -> list[dict[str, object]]:
     """One row per (group, epoch) over the runs given as ``(group, run_dir)``."""
     grouped: dict[str, list[dict[int, dict[str, Any]]]] = {}
@@ -81,8 +88,11 @@ def aggregate_rows(runs: Iterable[tuple[str, Path]]) -> list[dict[str, object]]:
 
 
 def write_aggregate(path: Path, runs: Iterable[tuple[str, Path]]) -> int:
-    """Write ``aggregate.csv`` atomically; return how many rows it holds."""
+    """Write ``aggregate.csv`` atomically; return how many rows it holds. Nothing is
+    written while no run has finished an epoch."""
     rows = aggregate_rows(runs)
+    if not rows:
+        return 0
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=AGGREGATE_COLUMNS, lineterminator="\n")
     writer.writeheader()

@@ -14,12 +14,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ml_core.slurm.errors import SlurmInputError
-from ml_core.slurm.shell_values import (
+from ml_core.slurm._values import (
     CONSTRAINT_PATTERN,
     MAX_SIGNAL_LEAD_S,
     MODULE_PATTERN,
     SLURM_WORD_PATTERN,
+    SlurmInputError,
     check_count,
     check_memory,
     check_name,

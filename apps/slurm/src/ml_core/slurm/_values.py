@@ -1,4 +1,5 @@
-"""Checks for every value that reaches a job script, and the quoting used there.
+"""ml-slurm's two errors, the checks of every value that reaches a job script, and the
+quoting used there.
 
 Values written into ``#SBATCH`` lines are matched against a strict pattern (sbatch
 parses those lines itself, so quoting would not help); values that become shell words
@@ -12,7 +13,14 @@ import shlex
 from collections.abc import Iterable
 from pathlib import Path
 
-from ml_core.slurm.errors import SlurmInputError
+
+class SlurmInputError(ValueError):
+    """A name, preset, override or sweep file is wrong; the message names it."""
+
+
+class SubmissionError(RuntimeError):
+    """sbatch or scontrol refused or failed; the message carries Slurm's own words."""
+
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 SLURM_WORD_PATTERN = re.compile(r"[A-Za-z0-9._+-]+")
@@ -42,7 +50,7 @@ def check_pattern(value: str, pattern: re.Pattern[str], what: str) -> str:
     return value
 
 
-def check_time(value: str, what: str = "time") -> str:
+def check_time(value: str, what: str) -> str:
     """A Slurm time limit such as ``08:00:00``, ``1-00:00:00`` or ``30``."""
     if not isinstance(value, str) or not TIME_PATTERN.fullmatch(value):
         raise SlurmInputError(
@@ -51,7 +59,7 @@ def check_time(value: str, what: str = "time") -> str:
     return value
 
 
-def check_memory(value: str, what: str = "mem") -> str:
+def check_memory(value: str, what: str) -> str:
     """A Slurm memory size such as ``16G`` or ``4000M``."""
     if not isinstance(value, str) or not MEMORY_PATTERN.fullmatch(value):
         raise SlurmInputError(f"{what} {value!r}: expected a size like 16G or 4000M")

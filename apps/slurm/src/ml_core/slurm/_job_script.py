@@ -1,25 +1,23 @@
 """Render the job script from ``job_template.sh``: resources, tasks, staging, requeue.
 
 Every value is checked or quoted before it reaches the script (see
-:mod:`ml_core.slurm.shell_values`); the template itself is plain bash a user can read.
+:mod:`ml_core.slurm._values`); the template itself is plain bash a user can read.
 """
 
 from __future__ import annotations
 
 import string
+import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from ml_core.contract import EXIT_REQUEUE
-from ml_core.slurm.presets import Preset
-from ml_core.slurm.shell_values import (
-    check_name,
-    check_sbatch_path,
-    quote,
-    quote_words,
-)
+from ml_core.contract import EXIT_DIVERGED, EXIT_REQUEUE
+from ml_core.slurm._presets import Preset
+from ml_core.slurm._sweep_file import WHOLE_RUN, GridPoint
+from ml_core.slurm._trainer import TrainArgs, venv_script
+from ml_core.slurm._values import check_name, check_sbatch_path, quote, quote_words
 
 INDENT = "        "
 SRUN_WAIT_S = 120
@@ -32,29 +30,33 @@ class JobTemplate(string.Template):
 
 
 @dataclass(frozen=True)
-class TrainerTask:
-    """One trainer invocation: its arguments, run directory and status file."""
+class Task:
+    """One run of a submission (one array index of a sweep): its ml-train flags, its run
+    directory, the status file its job writes, and its grid point."""
 
-    trainer_args: tuple[str, ...]
+    index: int
+    args: TrainArgs
     run_dir: Path
     status_file: Path
+    point: GridPoint = WHOLE_RUN
 
 
 @dataclass(frozen=True)
 class JobSpec:
-    """Everything a job script depends on."""
+    """Everything a job script depends on. ``array``: the indices an array job runs
+    (``--array``); None for a plain job, which runs ``tasks[0]``."""
 
-    command: str
     job_name: str
     log_pattern: Path
     preset: Preset
-    tasks: tuple[TrainerTask, ...]
-    python: Path
-    trainer: Path
+    tasks: tuple[Task, ...]
     workdir: Path
     git_commit: str
-    array: str | None = None
+    array: tuple[int, ...] | None = None
+    parallel: int | None = None
     stage_source: Path | None = None
+    python: Path = field(default_factory=lambda: Path(sys.executable))
+    trainer: Path = field(default_factory=lambda: venv_script("ml-train"))
 
 
 def render_job_script(spec: JobSpec) -> str:
@@ -62,28 +64,39 @@ def render_job_script(spec: JobSpec) -> str:
     check_name(spec.job_name, "job name")
     check_sbatch_path(spec.log_pattern.parent, "log directory")
     template = resources.files("ml_core.slurm").joinpath("job_template.sh").read_text()
+    array = None if spec.array is None else array_spec(spec.array, spec.parallel)
     script = JobTemplate(template).substitute(
-        command=spec.command,
+        command="submit" if array is None else "sweep",
         git_commit=spec.git_commit,
         job_name=spec.job_name,
         log_pattern=spec.log_pattern,
         signal_spec=f"B:USR1@{spec.preset.signal_lead_s}",
         signal_lead_s=spec.preset.signal_lead_s,
         requeue_exit_code=EXIT_REQUEUE,
-        resource_lines="\n".join(resource_lines(spec.preset, spec.array)),
+        diverged_exit_code=EXIT_DIVERGED,
+        resource_lines="\n".join(_resource_lines(spec.preset, array)),
         python=quote(spec.python),
         trainer=quote(spec.trainer),
         launcher=_launcher(spec.preset),
         max_requeues=spec.preset.max_requeues,
         stage_source=quote(spec.stage_source or ""),
-        task_selection=_task_selection(spec.tasks, spec.array is not None),
+        task_selection=_task_selection(spec.tasks, array is not None),
         workdir=quote(spec.workdir),
         module_lines=_module_lines(spec.preset.modules),
     )
     return script if script.endswith("\n") else script + "\n"
 
 
-def resource_lines(preset: Preset, array: str | None = None) -> list[str]:
+def array_spec(indices: Sequence[int], parallel: int | None) -> str:
+    """``0-5%2`` for a full range, ``1,4%2`` for a selection."""
+    if len(indices) > 1 and list(indices) == list(range(indices[0], indices[-1] + 1)):
+        spec = f"{indices[0]}-{indices[-1]}"
+    else:
+        spec = ",".join(str(index) for index in indices)
+    return f"{spec}%{parallel}" if parallel else spec
+
+
+def _resource_lines(preset: Preset, array: str | None) -> list[str]:
     """The ``#SBATCH`` lines for the preset's resources (validated by the preset)."""
     lines = []
     if preset.partition:
@@ -113,21 +126,20 @@ def resource_lines(preset: Preset, array: str | None = None) -> list[str]:
     return lines
 
 
-def _assignments(task: TrainerTask, indent: str) -> list[str]:
+def _assignments(task: Task, indent: str) -> list[str]:
     return [
         f"{indent}run_dir={quote(task.run_dir)}",
         f"{indent}status_file={quote(task.status_file)}",
-        f"{indent}trainer_args=({quote_words(task.trainer_args)})",
+        f"{indent}trainer_args=({quote_words(task.args.argv())})",
     ]
 
 
-def _task_selection(tasks: Sequence[TrainerTask], is_array: bool) -> str:
+def _task_selection(tasks: Sequence[Task], is_array: bool) -> str:
     if not is_array:
-        (task,) = tasks
-        return "\n".join(_assignments(task, ""))
+        return "\n".join(_assignments(tasks[0], ""))
     lines = ['case "${SLURM_ARRAY_TASK_ID:-}" in']
-    for index, task in enumerate(tasks):
-        lines.append(f"    {index})")
+    for task in tasks:
+        lines.append(f"    {task.index})")
         lines += _assignments(task, INDENT)
         lines.append(f"{INDENT};;")
     lines += [
