@@ -79,6 +79,9 @@ def run_signalled_job(tmp_path: Path, exit_code: int, restarts: int) -> str:
     job.send_signal(signal.SIGUSR1)  # what scancel --signal=USR1 --batch does
     output, _ = job.communicate(timeout=20)
     assert "SIGUSR1 received, forwarding it to the trainer" in output
+    # Every status write (start, end) worked, without a word on the log.
+    assert "could not write" not in output
+    assert "Warning" not in output
     assert (bin_dir / "args.txt").read_text().splitlines() == [
         "--config",
         "a b.yaml",

@@ -1,14 +1,5 @@
-"""``ml-slurm``: submit training runs and sweeps to Slurm, and follow them.
-
-    ml-slurm submit [--config FILE] [--set key.path=value ...] [--device D]
-                    [--preset NAME] [--time HH:MM:SS] [--gpus N] [--nodes N]
-                    [--account A] [--stage-data] [--dry-run] ...
-    ml-slurm sweep SWEEP.yaml [--parallel N] [--preset NAME] [--dry-run] ...
-    ml-slurm sweep --resubmit-failed JOB_DIR_OR_SWEEP_YAML
-    ml-slurm status [RUN_DIR | JOB_DIR | SWEEP_DIR | SWEEP.yaml]
-
-Exit codes: 0 done, 2 bad input or failed preflight (nothing submitted).
-"""
+"""``ml-slurm``: submit training runs and sweeps to Slurm, and follow them
+(``ml-slurm --help``; exit 0 done, 2 bad input or failed preflight, nothing submitted)."""
 
 from __future__ import annotations
 
@@ -16,7 +7,6 @@ import argparse
 import dataclasses
 import getpass
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -31,11 +21,11 @@ from ml_core.slurm._job_dir import (
     task_states,
 )
 from ml_core.slurm._plan import SCRIPT_NAME, Plan, plan_submission
-from ml_core.slurm._preflight import check_environment
 from ml_core.slurm._presets import Preset, get_preset
+from ml_core.slurm._slurm import check_environment
 from ml_core.slurm._status import format_table
 from ml_core.slurm._sweep_file import SweepSpec, load_sweep
-from ml_core.slurm._values import SlurmInputError, SubmissionError
+from ml_core.slurm._values import SlurmInputError, SubmissionError, run_tool
 
 DEFAULT_PRESET = "gpu_a100"
 # --flag, the preset field it overrides, its type, its help.
@@ -248,11 +238,8 @@ def _status(target: Path | None) -> int:
 def _show_queue() -> int:
     if shutil.which("squeue") is None:
         raise SlurmInputError("squeue not on PATH; give a run or sweep directory")
-    shown = subprocess.run(
-        ["squeue", "-u", getpass.getuser()], capture_output=True, text=True, check=False
-    )
-    print(shown.stdout, end="")
+    shown = run_tool(["squeue", "-u", getpass.getuser()], timeout_s=60)
     if shown.returncode != 0:
-        print(f"ml-slurm: squeue: {shown.stderr.strip()}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        raise SlurmInputError(f"squeue: {shown.stderr}")
+    print(shown.stdout, end="")
     return 0

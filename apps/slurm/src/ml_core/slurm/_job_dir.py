@@ -1,17 +1,5 @@
-"""A submission's job directory: written once from a plan, submitted with sbatch, read
-back by ``ml-slurm status`` and ``--resubmit-failed``.
-
-``<save_dir>/<experiment_name>.slurm/`` beside the run for ``submit``,
-``<save_dir>/<sweep name>/`` for a sweep (its runs in ``runs/task_NNN/``)::
-
-    job.sbatch        the job script (one case per array index in a sweep)
-    submission.json   preset, git commit, every task (ml-train flags, run directory,
-                      status file) and every sbatch (job id, indices)
-    manifest.tsv      one line per task: index, group, run_dir, overrides
-    status.json       written by the job (sweeps: status/task_NNN.json)
-    <name>_<job>.out  the log, appended across requeues (sweeps: logs/<name>_<job>_<i>.out)
-    aggregate.csv     sweeps: mean and std per grid point and epoch (ml-slurm status)
-"""
+"""A submission's job directory (layout in the README): written once from a plan,
+submitted with sbatch, read back by ``ml-slurm status`` and ``--resubmit-failed``."""
 
 from __future__ import annotations
 
@@ -27,10 +15,9 @@ from typing import Any
 
 from ml_core.contract import create_text, write_text_atomic
 from ml_core.slurm._job_script import array_spec
-from ml_core.slurm._metrics import write_aggregate
 from ml_core.slurm._plan import RECORD_NAME, SCRIPT_NAME, Plan, sweep_dir
 from ml_core.slurm._slurm import job_states, sbatch
-from ml_core.slurm._status import TaskState
+from ml_core.slurm._status import TaskState, final_epoch, read_json, write_aggregate
 from ml_core.slurm._sweep_file import load_sweep
 from ml_core.slurm._values import SlurmInputError, SubmissionError
 
@@ -125,19 +112,19 @@ def task_states(job_dir: Path) -> list[TaskState]:
         for index in submission["indices"]:
             job_of[index] = _task_job_id(record, submission["job_id"], index)
     states = job_states(job_of.values())
-    tasks = []
-    for task in record["tasks"]:
-        index, job_id = task["index"], job_of.get(task["index"])
-        tasks.append(
-            TaskState.observe(
-                label=f"{index} {task['group']}" if record["array"] else record["name"],
-                job_id=job_id,
-                slurm_state=states.get(job_id) if job_id else None,
-                status_file=Path(task["status_file"]),
-                run_dir=Path(task["run_dir"]),
-            )
+    return [
+        TaskState(
+            label=f"{task['index']} {task['group']}"
+            if record["array"]
+            else record["name"],
+            job_id=job_of.get(task["index"]),
+            slurm_state=states.get(job_of.get(task["index"], "")),
+            file_state=(read_json(Path(task["status_file"])) or {}).get("state"),
+            run_dir=Path(task["run_dir"]),
+            last_epoch=final_epoch(Path(task["run_dir"])) or {},
         )
-    return tasks
+        for task in record["tasks"]
+    ]
 
 
 def aggregate_job(job_dir: Path) -> tuple[Path, int]:
@@ -164,15 +151,11 @@ def find_job_dir(target: Path) -> Path:
 
 
 def read_record(job_dir: Path) -> dict[str, Any]:
-    path = job_dir / RECORD_NAME
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SlurmInputError(f"{job_dir}: no ml-slurm job ({path} missing)") from None
-    except (OSError, ValueError) as error:
-        raise SlurmInputError(f"{path}: unreadable ({error})") from None
-    if not isinstance(record, dict) or not {"tasks", "submissions"} <= set(record):
-        raise SlurmInputError(f"{path}: not an ml-slurm submission record")
+    record = read_json(job_dir / RECORD_NAME)
+    if record is None or not {"tasks", "submissions"} <= set(record):
+        raise SlurmInputError(
+            f"{job_dir / RECORD_NAME}: missing, unreadable or not an ml-slurm record"
+        )
     return record
 
 

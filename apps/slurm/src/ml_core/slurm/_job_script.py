@@ -1,8 +1,5 @@
-"""Render the job script from ``job_template.sh``: resources, tasks, staging, requeue.
-
-Every value is checked or quoted before it reaches the script (see
-:mod:`ml_core.slurm._values`); the template itself is plain bash a user can read.
-"""
+"""The job script, rendered from the plain-bash ``job_template.sh`` with every value
+checked or quoted first: resources, tasks, staging, requeue."""
 
 from __future__ import annotations
 
@@ -98,32 +95,26 @@ def array_spec(indices: Sequence[int], parallel: int | None) -> str:
 
 def _resource_lines(preset: Preset, array: str | None) -> list[str]:
     """The ``#SBATCH`` lines for the preset's resources (validated by the preset)."""
-    lines = []
-    if preset.partition:
-        lines.append(f"#SBATCH --partition={preset.partition}")
-    if preset.account:
-        lines.append(f"#SBATCH --account={preset.account}")
-    if preset.gpus:
-        lines.append(f"#SBATCH --gpus={preset.gpus}")
-    if preset.gpus_per_node:
-        lines.append(f"#SBATCH --gpus-per-node={preset.gpus_per_node}")
     tasks = (
-        "#SBATCH --ntasks=1"
+        ("ntasks", 1)
         if preset.tasks == 1
-        else f"#SBATCH --ntasks-per-node={preset.ntasks_per_node}"
+        else ("ntasks-per-node", preset.ntasks_per_node)
     )
-    lines += [
-        f"#SBATCH --nodes={preset.nodes}",
+    options = [
+        ("partition", preset.partition),
+        ("account", preset.account),
+        ("gpus", preset.gpus),
+        ("gpus-per-node", preset.gpus_per_node),
+        ("nodes", preset.nodes),
         tasks,
-        f"#SBATCH --cpus-per-task={preset.cpus_per_task}",
-        f"#SBATCH --mem={preset.mem}",
-        f"#SBATCH --time={preset.time}",
+        ("cpus-per-task", preset.cpus_per_task),
+        ("mem", preset.mem),
+        ("time", preset.time),
+        ("constraint", preset.constraints),
+        ("array", array),
     ]
-    if preset.constraints:
-        lines.append(f"#SBATCH --constraint={preset.constraints}")
-    if array is not None:
-        lines.append(f"#SBATCH --array={array}")
-    return lines
+    # Unset and zero options are left out: Slurm's defaults apply.
+    return [f"#SBATCH --{option}={value}" for option, value in options if value]
 
 
 def _assignments(task: Task, indent: str) -> list[str]:

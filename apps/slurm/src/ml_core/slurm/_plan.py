@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ml_core.slurm._job_script import JobSpec, Task, render_job_script
-from ml_core.slurm._preflight import (
+from ml_core.slurm._presets import Preset
+from ml_core.slurm._slurm import (
     Check,
     GitState,
     check_environment,
     find_project_root,
     git_state,
 )
-from ml_core.slurm._presets import Preset
 from ml_core.slurm._sweep_file import GridPoint, SweepSpec, format_override
 from ml_core.slurm._trainer import (
     RunCheck,
@@ -63,42 +63,32 @@ def plan_submission(spec: SweepSpec, preset: Preset, workdir: Path) -> Plan:
     try:
         job_dir = sweep_dir(spec) if spec.is_array else None
     except SlurmInputError as error:
-        return Plan(
-            spec, preset, [*checks, Check("config", ok=False, detail=str(error))], git
-        )
+        checks.append(Check("config", ok=False, detail=str(error)))
+        return Plan(spec, preset, checks, git)
     points = spec.points()
     answers = check_runs(
-        [_train_args(spec, job_dir, index, point) for index, point in enumerate(points)]
+        [_train_args(spec, job_dir, i, point) for i, point in enumerate(points)]
     )
     checks += _config_checks(spec, points, answers)
-    if not all(answer.problem is None for answer in answers):
+    if any(answer.problem for answer in answers):
         return Plan(spec, preset, checks, git, job_dir)
     checks += _data_checks(answers)
-    if job_dir is None:
-        job_dir = answers[0].run_dir.with_name(f"{answers[0].experiment_name}.slurm")
+    name = spec.name or answers[0].experiment_name
+    job_dir = job_dir or answers[0].run_dir.with_name(f"{name}.slurm")
+    tasks = tuple(
+        Task(i, answer.args, answer.run_dir, _status_file(spec, job_dir, i), point)
+        for i, (point, answer) in enumerate(zip(points, answers, strict=True))
+    )
     try:
-        check_sbatch_path(job_dir, "job directory")
         job = JobSpec(
-            job_name=spec.name or answers[0].experiment_name,
-            log_pattern=job_dir / "logs" / "%x_%A_%a.out"
-            if spec.is_array
-            else job_dir / "%x_%j.out",
+            job_name=name,
+            log_pattern=check_sbatch_path(job_dir, "job directory")
+            / ("logs/%x_%A_%a.out" if spec.is_array else "%x_%j.out"),
             preset=preset,
-            tasks=tuple(
-                Task(
-                    index,
-                    answer.args,
-                    answer.run_dir,
-                    _status_file(spec, job_dir, index),
-                    point,
-                )
-                for index, (point, answer) in enumerate(
-                    zip(points, answers, strict=True)
-                )
-            ),
+            tasks=tasks,
             workdir=workdir,
             git_commit=git.describe(),
-            array=tuple(range(len(points))) if spec.is_array else None,
+            array=tuple(range(len(tasks))) if spec.is_array else None,
             parallel=spec.parallel,
             stage_source=_stage_source(preset, answers),
         )
@@ -107,15 +97,11 @@ def plan_submission(spec: SweepSpec, preset: Preset, workdir: Path) -> Plan:
         checks.append(Check("job script", ok=False, detail=str(error)))
         return Plan(spec, preset, checks, git, job_dir)
     if job_dir.exists():
-        checks.append(
-            Check(
-                "job directory",
-                ok=False,
-                detail=f"{job_dir} exists: submitted before (send its unfinished "
-                f"tasks again with `ml-slurm sweep --resubmit-failed {job_dir}`), or "
-                "choose a new name",
-            )
+        detail = (
+            f"{job_dir} exists: submitted before (resubmit its unfinished tasks with "
+            f"`ml-slurm sweep --resubmit-failed {job_dir}`), or choose a new name"
         )
+        checks.append(Check("job directory", ok=False, detail=detail))
     return Plan(spec, preset, checks, git, job_dir, job, script)
 
 
@@ -123,13 +109,10 @@ def _train_args(
     spec: SweepSpec, job_dir: Path | None, index: int, point: GridPoint
 ) -> TrainArgs:
     """Base overrides, the grid point and, in a sweep, its place in the sweep dir."""
-    placement = ()
+    overrides = (*spec.overrides, *point.overrides)
     if job_dir is not None:
-        placement = (
-            format_override("training.save_dir", str(job_dir / "runs")),
-            f"experiment_name={task_name(index)}",
-        )
-    overrides = (*spec.overrides, *point.overrides, *placement)
+        runs = format_override("training.save_dir", str(job_dir / "runs"))
+        overrides += (runs, f"experiment_name={task_name(index)}")
     return TrainArgs(spec.config, overrides, spec.device)
 
 
@@ -143,24 +126,22 @@ def _config_checks(
     spec: SweepSpec, points: list[GridPoint], answers: list[RunCheck]
 ) -> list[Check]:
     """One failure per task ml-train refuses, else one line for all."""
-    checks = [
+    failed = [
         Check(
-            f"{task_name(index)} ({' '.join(point.overrides)})"
+            f"{task_name(i)} ({' '.join(point.overrides)})"
             if spec.is_array
             else "config",
             ok=False,
             detail=answer.problem,
         )
-        for index, (point, answer) in enumerate(zip(points, answers, strict=True))
+        for i, (point, answer) in enumerate(zip(points, answers, strict=True))
         if answer.problem is not None
     ]
-    if checks:
-        return checks
+    if failed:
+        return failed
     run_dirs = sorted(str(answer.run_dir) for answer in answers)
     more = "" if len(run_dirs) <= 3 else f" (+{len(run_dirs) - 3} more)"
-    resumes = sum(answer.resume for answer in answers)
-    resuming = f"; {resumes} resume{'s' if resumes > 1 else ''}" if resumes else ""
-    detail = f"valid; run dir {', '.join(run_dirs[:3])}{more}{resuming}"
+    detail = f"valid; run dir {', '.join(run_dirs[:3])}{more}"
     return [Check("config", ok=True, detail=detail)]
 
 

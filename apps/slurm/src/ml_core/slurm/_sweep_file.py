@@ -1,17 +1,5 @@
-"""What to submit: a sweep file (a base config, fixed overrides, a grid), or the flags of
-``ml-slurm submit``, which is a sweep of one run.
-
-A sweep file (YAML)::
-
-    name: lr_seed                      # names the sweep directory and the job
-    config: ../configs/course.yaml     # base config, relative to this file
-    set: [training.epochs=3]           # optional: overrides for every task
-    grid:                              # every combination is one array task
-      seed: [0, 1, 2]
-      training.learning_rate: [0.001, 0.0003]
-    parallel: 4                        # optional: at most this many tasks at once
-    preset: gpu_a100                   # optional: resources (see presets.toml)
-"""
+"""What to submit: a sweep file (base config, fixed overrides, a grid; format in the
+README), or ``ml-slurm submit``'s flags, which are a sweep of one run."""
 
 from __future__ import annotations
 

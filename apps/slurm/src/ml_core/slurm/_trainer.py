@@ -1,6 +1,5 @@
-"""What ml-slurm asks of training, through its command lines only: ``ml-train``'s flags,
-``ml-train --check`` for every run and ``ml-data check --json`` for every data directory.
-"""
+"""What ml-slurm asks of training, through its command lines only: ``ml-train --check``
+for every run, ``ml-data check --json`` for every data directory."""
 
 from __future__ import annotations
 
@@ -11,11 +10,12 @@ import sysconfig
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from ml_core.slurm._values import SlurmInputError
+from ml_core.contract import quoted
+from ml_core.slurm._values import SlurmInputError, run_tool
 
 # A check imports the whole training stack (several seconds and some 500 MB each):
 # run them side by side, but not so many that a login node runs out of memory.
@@ -51,28 +51,15 @@ class TrainArgs:
 
 @dataclass(frozen=True)
 class RunCheck:
-    """What ``ml-train --check --auto-resume`` said about one run's flags."""
+    """What ``ml-train --check --auto-resume`` said about one run's flags: its refusal,
+    or where the run will live and which data it reads (None: built-in synthetic)."""
 
     args: TrainArgs
     problem: str | None = None
-    resolved: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def experiment_name(self) -> str:
-        return str(self.resolved["experiment_name"])
-
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.resolved["run_dir"])
-
-    @property
-    def resume(self) -> bool:
-        return bool(self.resolved["resume"])
-
-    @property
-    def data_path(self) -> Path | None:
-        data_path = self.resolved["data_path"]
-        return None if data_path is None else Path(data_path)
+    experiment_name: str = ""
+    run_dir: Path = Path("/")
+    save_dir: Path = Path("/")
+    data_path: Path | None = None
 
 
 def check_runs(runs: Sequence[TrainArgs]) -> list[RunCheck]:
@@ -88,7 +75,7 @@ def save_dir_of(args: TrainArgs) -> Path:
     answer = _ask_trainer(TrainArgs(args.config, (*args.overrides, probe), args.device))
     if answer.problem is not None:
         raise SlurmInputError(answer.problem)
-    return Path(answer.resolved["save_dir"])
+    return answer.save_dir
 
 
 def check_data_dirs(data_dirs: Iterable[Path]) -> dict[Path, str | None]:
@@ -102,19 +89,31 @@ def _check_run(args: TrainArgs) -> RunCheck:
 
 
 def _ask_trainer(args: TrainArgs, *extra: str) -> RunCheck:
-    answer = _run([str(venv_script("ml-train")), *args.argv(), *extra, "--check"])
+    answer = run_tool(
+        [str(venv_script("ml-train")), *args.argv(), *extra, "--check"], CHECK_TIMEOUT_S
+    )
     if answer.returncode != 0:
         return RunCheck(args, problem=_refusal(answer, "ml-train"))
     try:
-        return RunCheck(args, resolved=json.loads(answer.stdout))
-    except ValueError:
+        run = json.loads(answer.stdout)
+        data_path = run["data_path"]
         return RunCheck(
-            args, problem=f"ml-train --check printed no JSON: {answer.stdout!r}"
+            args,
+            experiment_name=str(run["experiment_name"]),
+            run_dir=Path(run["run_dir"]),
+            save_dir=Path(run["save_dir"]),
+            data_path=None if data_path is None else Path(data_path),
+        )
+    except (ValueError, KeyError, TypeError):
+        return RunCheck(
+            args, problem=f"ml-train --check: not a run: {quoted(answer.stdout)}"
         )
 
 
 def _check_data_dir(data_dir: Path) -> str | None:
-    answer = _run([str(venv_script("ml-data")), "check", str(data_dir), "--json"])
+    answer = run_tool(
+        [str(venv_script("ml-data")), "check", str(data_dir), "--json"], CHECK_TIMEOUT_S
+    )
     if answer.returncode == 0:
         return None
     try:
@@ -124,20 +123,6 @@ def _check_data_dir(data_dir: Path) -> str | None:
     return "; ".join(str(problem) for problem in problems) or _refusal(
         answer, "ml-data"
     )
-
-
-def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            argv, capture_output=True, text=True, check=False, timeout=CHECK_TIMEOUT_S
-        )
-    except subprocess.TimeoutExpired:
-        message = f"{Path(argv[0]).name}: no answer within {CHECK_TIMEOUT_S} s"
-        return subprocess.CompletedProcess(argv, 1, "", message)
-    except OSError as error:
-        return subprocess.CompletedProcess(
-            argv, 1, "", f"cannot run {argv[0]}: {error}"
-        )
 
 
 def _refusal(answer: subprocess.CompletedProcess[str], tool: str) -> str:

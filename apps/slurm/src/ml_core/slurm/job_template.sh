@@ -36,8 +36,7 @@ fi
 
 # Writes the task's status file (state, restarts, final metrics); never fatal.
 record() {
-    "$python" -m ml_core.slurm._status "$status_file" --state "$1" \
-        --run-dir "$run_dir" --exit-code "${2:-}" \
+    "$python" -m ml_core.slurm._record "$status_file" "$1" "$run_dir" ${2:+"$2"} \
         || echo "ml-slurm: could not write $status_file" >&2
 }
 
