@@ -15,10 +15,12 @@ Without ``slurmctld`` on PATH the tests skip, except under ``CI=true`` where the
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -363,3 +365,51 @@ def wait_until(
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.1)
+
+
+# A fresh interpreter runs ml-slurm's main, then reports its exit code and whether torch
+# was imported as the last stderr line.
+FRESH_CLI = """
+import json, sys
+from ml_core.slurm import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as stop:
+    code = stop.code
+print(json.dumps({"code": code, "torch": "torch" in sys.modules}), file=sys.stderr)
+"""
+# ml-slurm's quick answers must stay interactive: importing torch alone takes longer.
+MAX_CLI_SECONDS = 1.5
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """One ``ml-slurm`` run in a fresh interpreter."""
+
+    code: object
+    torch: bool
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+def run_fresh_cli(*argv: str) -> CliRun:
+    """``ml-slurm ARGV`` in a new Python process, timed from its start to its end."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_CLI, *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    seconds = time.monotonic() - started
+    *messages, report = done.stderr.strip().splitlines() or ["{}"]
+    parsed = json.loads(report)
+    return CliRun(
+        parsed.get("code"),
+        parsed.get("torch", True),
+        done.stdout,
+        "\n".join(messages),
+        seconds,
+    )

@@ -2,8 +2,9 @@
 
 One module fixture submits everything at once so the jobs overlap: a run that is
 signalled with ``scancel --signal=USR1 --batch`` mid-training and must checkpoint,
-requeue, resume and complete, and a 3-task sweep whose last task is made to fail. Sweep task 0 has the run's exact config, so it is the
-uninterrupted reference for the resumed run's metrics.
+requeue, resume and complete, and a 3-task sweep whose last task is made to fail. Sweep
+task 0 has the run's exact config, so it is the uninterrupted reference for the resumed
+run's metrics.
 """
 
 from __future__ import annotations
@@ -24,9 +25,16 @@ from typing import Any
 
 import pytest
 
-from ml_core.slurm.cli import main
+from ml_core.slurm import main
 
-from .conftest import WAIT_S, metrics_rows, wait_until, without_timing
+from .conftest import (
+    MAX_CLI_SECONDS,
+    WAIT_S,
+    metrics_rows,
+    run_fresh_cli,
+    wait_until,
+    without_timing,
+)
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -96,6 +104,19 @@ def campaign(
         patch.setenv("XDG_CONFIG_HOME", str(root / "config"))
         # The job inherits TMPDIR: our stand-in for a node's local scratch.
         patch.setenv("TMPDIR", str(root / "node_scratch"))
+        # The sweep first: planning it asks ml-train about every task, which takes
+        # longer than the whole interrupted run; the signal must find that run alive.
+        sweep_file = root / "sweep.yaml"
+        sweep_file.write_text(
+            "name: seeds\nconfig: tiny.yaml\nparallel: 3\npreset: local\n"
+            "grid:\n  training.learning_rate: [0.001]\n  seed: [0, 1, 2]\n"
+        )
+        code, out = run_main("sweep", str(sweep_file))
+        assert code == 0, out
+        sweep_dir = root / "results" / "seeds"
+        # A file where task 2's run directory belongs: ml-train refuses, the task fails.
+        (sweep_dir / "runs").mkdir()
+        (sweep_dir / "runs" / "task_002").write_text("in the way\n")
         code, submitted = run_main(
             "submit",
             "--config",
@@ -108,17 +129,6 @@ def campaign(
         )
         assert code == 0, submitted
         job = job_id_in(submitted)
-        sweep_file = root / "sweep.yaml"
-        sweep_file.write_text(
-            "name: seeds\nconfig: tiny.yaml\nparallel: 3\npreset: local\n"
-            "grid:\n  training.learning_rate: [0.001]\n  seed: [0, 1, 2]\n"
-        )
-        code, out = run_main("sweep", str(sweep_file))
-        assert code == 0, out
-        sweep_dir = root / "results" / "seeds"
-        # A file where task 2's run directory belongs: ml-train refuses, the task fails.
-        (sweep_dir / "runs").mkdir()
-        (sweep_dir / "runs" / "task_002").write_text("in the way\n")
         requeue_log = interrupt_and_release(
             slurm_cluster, job, root / "results" / "interrupted"
         )
@@ -135,9 +145,11 @@ def campaign(
 
 
 def sweep_states(sweep_dir: Path) -> str:
-    code, out = run_main("status", str(sweep_dir))
-    assert code == 0
-    return out
+    """``ml-slurm status SWEEP_DIR`` as a user runs it: fast and without torch."""
+    run = run_fresh_cli("status", str(sweep_dir))
+    assert (run.code, run.torch) == (0, False), run.stderr
+    assert run.seconds < MAX_CLI_SECONDS, f"status took {run.seconds:.2f} s"
+    return run.stdout
 
 
 def task_line(status_output: str, index: int) -> str:
@@ -157,6 +169,11 @@ def test_sweep_runs_reports_resubmits_failed_and_aggregates(
     assert " FAILED " in task_line(before, 2)
     manifest = (sweep_dir / "manifest.tsv").read_text().splitlines()
     assert len(manifest) == 1 + 3
+    assert manifest[3].split("\t")[:3] == [
+        "2",
+        "learning_rate=0.001",
+        str(sweep_dir / "runs" / "task_002"),
+    ]
     assert "#SBATCH --array=0-2%3" in (sweep_dir / "job.sbatch").read_text()
 
     # Tasks 0 and 1 are running or done: only task 2 goes back to Slurm.
@@ -169,6 +186,12 @@ def test_sweep_runs_reports_resubmits_failed_and_aggregates(
     assert (code, again.split(":")[0]) == (0, "nothing to resubmit")
     for task in (f"{job}_0", f"{job}_1", f"{resubmitted}_2"):
         assert slurm_cluster.wait_for_state(task, terminal, WAIT_S) == "COMPLETED"
+    record = json.loads((sweep_dir / "submission.json").read_text())
+    assert (record["name"], record["array"], len(record["tasks"])) == ("seeds", True, 3)
+    assert [(s["job_id"], s["indices"]) for s in record["submissions"]] == [
+        (job, [0, 1, 2]),
+        (resubmitted, [2]),
+    ]
 
     after = sweep_states(sweep_dir)
     for index in range(3):
@@ -179,11 +202,13 @@ def test_sweep_runs_reports_resubmits_failed_and_aggregates(
     assert [row["group"] for row in aggregate] == ["learning_rate=0.001"] * EPOCHS
     assert [row["n_runs"] for row in aggregate] == ["3"] * EPOCHS
     runs = [metrics_rows(sweep_dir / "runs" / f"task_00{i}") for i in range(3)]
+    collapsed = [sum(bool(rows[e]["warning"]) for rows in runs) for e in range(EPOCHS)]
+    assert [int(row["n_collapsed"]) for row in aggregate] == collapsed
+    # Exact: the same floats (CSV keeps repr, which round-trips) through the same
+    # statistics functions.
     last = [float(rows[-1]["val_loss"]) for rows in runs]
-    assert float(aggregate[-1]["val_loss_mean"]) == pytest.approx(
-        statistics.fmean(last)
-    )
-    assert float(aggregate[-1]["val_loss_std"]) == pytest.approx(statistics.stdev(last))
+    assert float(aggregate[-1]["val_loss_mean"]) == statistics.fmean(last)
+    assert float(aggregate[-1]["val_loss_std"]) == statistics.stdev(last)
 
     from ml_core.viz import plot_curves
 
@@ -220,6 +245,15 @@ def test_submitted_run_completes_with_its_run_directory(
     assert status["state"] == "COMPLETED"
     assert status["final_metrics"]["epoch"] == EPOCHS
     assert status["test_metrics"]["split"] == "test"
+    record = json.loads(
+        (run.with_name("interrupted.slurm") / "submission.json").read_text()
+    )
+    assert (record["name"], record["array"]) == ("interrupted", False)
+    assert [task["run_dir"] for task in record["tasks"]] == [str(run)]
+    assert [s["job_id"] for s in record["submissions"]] == [job]
+    queue = run_fresh_cli("status")
+    assert (queue.code, queue.torch) == (0, False), queue.stderr
+    assert queue.seconds < MAX_CLI_SECONDS, f"status took {queue.seconds:.2f} s"
     # The console script, as a user runs it.
     shown = subprocess.run(
         [str(Path(sys.executable).with_name("ml-slurm")), "status", str(run)],

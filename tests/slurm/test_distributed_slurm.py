@@ -22,9 +22,15 @@ from typing import Any
 
 import pytest
 
-from ml_core.slurm import SlurmInputError, get_preset
-from ml_core.slurm.cli import main
-from ml_core.slurm.job_script import resource_lines
+from ml_core.slurm import (
+    JobSpec,
+    SlurmInputError,
+    Task,
+    TrainArgs,
+    get_preset,
+    main,
+    render_job_script,
+)
 
 from .conftest import WAIT_S, metrics_rows, wait_until, without_timing
 
@@ -154,17 +160,34 @@ def no_user_presets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
 
+def resource_lines(preset_name: str, tmp_path: Path, **overrides: object) -> list[str]:
+    """The ``#SBATCH`` lines of a script rendered for the preset."""
+    task = Task(0, TrainArgs(None), tmp_path / "run", tmp_path / "status.json")
+    spec = JobSpec(
+        job_name="ddp",
+        log_pattern=tmp_path / "%x_%j.out",
+        preset=get_preset(preset_name).with_overrides(**overrides),
+        tasks=(task,),
+        workdir=tmp_path,
+        git_commit="test",
+    )
+    script = render_job_script(spec)
+    return [line for line in script.splitlines() if line.startswith("#SBATCH")]
+
+
 @pytest.mark.usefixtures("no_user_presets")
-def test_multi_gpu_presets_ask_for_one_task_per_gpu() -> None:
-    node = resource_lines(get_preset("gpu_h100_4x"))
+def test_multi_gpu_presets_ask_for_one_task_per_gpu(tmp_path: Path) -> None:
+    node = resource_lines("gpu_h100_4x", tmp_path)
     assert "#SBATCH --nodes=1" in node
     assert "#SBATCH --ntasks-per-node=4" in node
     assert "#SBATCH --gpus-per-node=4" in node
     assert not any(line.startswith("#SBATCH --gpus=") for line in node)
     multinode = get_preset("gpu_h100_multinode").with_overrides(nodes=8)
     assert (multinode.tasks, multinode.partition) == (32, "gpu_h100")
-    assert "#SBATCH --nodes=8" in resource_lines(multinode)
-    assert "#SBATCH --ntasks=1" in resource_lines(get_preset("gpu_h100"))
+    assert "#SBATCH --nodes=8" in resource_lines(
+        "gpu_h100_multinode", tmp_path, nodes=8
+    )
+    assert "#SBATCH --ntasks=1" in resource_lines("gpu_h100", tmp_path)
 
 
 @pytest.mark.usefixtures("no_user_presets")

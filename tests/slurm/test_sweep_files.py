@@ -1,4 +1,4 @@
-"""Sweep files expand into array tasks; aggregate.csv holds mean and std per epoch."""
+"""Sweep files expand into grid points; aggregate.csv holds mean and std per epoch."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from ml_core.slurm import METRIC_COLUMNS, SlurmInputError, load_sweep, write_aggregate
-from ml_core.slurm.sweeps import array_spec
+from ml_core.contract import METRIC_COLUMNS, NUMERIC_METRICS
+from ml_core.slurm import (
+    GridPoint,
+    SlurmInputError,
+    SweepSpec,
+    load_sweep,
+    write_aggregate,
+)
 
-METRICS_HEADER = [
-    "epoch",
-    *METRIC_COLUMNS,
-    "epoch_seconds",
-    "samples_per_second",
-]
+COLLAPSED = "constant predictions (probability std 1.0e-04)"
 
 
 def write_sweep(path: Path, body: str) -> Path:
@@ -25,13 +26,15 @@ def write_sweep(path: Path, body: str) -> Path:
     return path
 
 
-def write_metrics(run_dir: Path, rows: list[list[float]]) -> Path:
+def write_metrics(run_dir: Path, rows: list[dict[str, object]]) -> Path:
+    """metrics.csv with the trainer's columns; cells not in a row are 0.5, no warning."""
     run_dir.mkdir(parents=True)
     with (run_dir / "metrics.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(METRICS_HEADER)
+        writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS)
+        writer.writeheader()
         for epoch, values in enumerate(rows, start=1):
-            writer.writerow([epoch, *values, 1.5, 100.0])
+            cells = dict.fromkeys(METRIC_COLUMNS, 0.5)
+            writer.writerow({**cells, "epoch": epoch, "warning": "", **values})
     return run_dir
 
 
@@ -45,13 +48,14 @@ def test_grid_expands_in_file_order_with_groups(tmp_path: Path) -> None:
             "parallel: 2\npreset: local\n",
         )
     )
-    tasks = spec.tasks()
+    points = spec.points()
+    assert spec.is_array
     assert spec.config == (tmp_path / "base.yaml").resolve()
     assert spec.overrides == ("training.epochs=2",)
     assert (spec.parallel, spec.preset) == (2, "local")
-    assert [task.index for task in tasks] == list(range(6))
-    assert tasks[4].overrides == ("training.learning_rate=0.01", "seed=1")
-    assert [task.group for task in tasks[:4]] == [
+    assert len(points) == 6
+    assert points[4].overrides == ("training.learning_rate=0.01", "seed=1")
+    assert [point.group for point in points[:4]] == [
         "learning_rate=0.001",
         "learning_rate=0.001",
         "learning_rate=0.001",
@@ -67,7 +71,7 @@ def test_string_and_list_values_keep_their_yaml_type(tmp_path: Path) -> None:
             "grid:\n  model.hidden_units: [[64, 32], [8]]\n  training.optimizer: [sgd]\n",
         )
     )
-    first = spec.tasks()[0]
+    first = spec.points()[0]
     assert first.overrides == (
         "model.hidden_units=[64, 32]",
         'training.optimizer="sgd"',
@@ -93,21 +97,21 @@ def test_bad_sweep_files_are_refused(tmp_path: Path, body: str, problem: str) ->
         load_sweep(write_sweep(tmp_path / "bad.yaml", body))
 
 
-def test_array_spec_ranges_and_selections() -> None:
-    assert array_spec([0, 1, 2], 2) == "0-2%2"
-    assert array_spec([0, 1, 2], None) == "0-2"
-    assert array_spec([1, 4], 3) == "1,4%3"
-    assert array_spec([5], None) == "5"
+def test_a_single_run_is_a_sweep_of_one_point() -> None:
+    spec = SweepSpec.single_run(Path("c.yaml"), ("seed=1",), "cpu")
+    assert not spec.is_array
+    assert spec.config == Path("c.yaml").resolve()
+    assert spec.points() == [GridPoint((), "all")]
 
 
 def test_aggregate_is_mean_and_sample_std_per_group_and_epoch(tmp_path: Path) -> None:
-    def row(loss: float) -> list[float]:
-        return [loss, 0.5, 0.4, 0.6, loss + 1, 0.5, 0.4, 0.7, 0.001]
+    def row(loss: float, **more: object) -> dict[str, object]:
+        return {"train_loss": loss, "val_loss": loss + 1, "lr": 0.001, **more}
 
     runs = [
         ("lr=0.1", write_metrics(tmp_path / "a", [row(1.0), row(0.5)])),
-        ("lr=0.1", write_metrics(tmp_path / "b", [row(3.0)])),
-        ("lr=0.01", write_metrics(tmp_path / "c", [row(2.0), row(1.0)])),
+        ("lr=0.1", write_metrics(tmp_path / "b", [row(3.0, warning=COLLAPSED)])),
+        ("lr=0.01", write_metrics(tmp_path / "c", [row(2.0), row(1.0, val_f1="")])),
         ("lr=0.01", tmp_path / "not_started"),
     ]
     out = tmp_path / "aggregate.csv"
@@ -116,15 +120,24 @@ def test_aggregate_is_mean_and_sample_std_per_group_and_epoch(tmp_path: Path) ->
         table = list(csv.DictReader(handle))
     header = list(table[0])
     assert header[:4] == ["group", "epoch", "train_loss_mean", "train_loss_std"]
-    assert header[-1] == "n_runs"
-    assert len(header) == 2 + 2 * len(METRIC_COLUMNS) + 1
+    assert header[-2:] == ["n_runs", "n_collapsed"]
+    assert header[2:-2] == [
+        f"{m}_{s}" for m in NUMERIC_METRICS for s in ("mean", "std")
+    ]
+    assert "warning_mean" not in header
+    assert "epoch_seconds_mean" not in header
+    # Exact binary fractions throughout: mean and std are compared with float equality.
     first = table[0]
     assert (first["group"], first["epoch"], first["n_runs"]) == ("lr=0.1", "1", "2")
-    assert float(first["train_loss_mean"]) == pytest.approx(2.0)
-    assert float(first["train_loss_std"]) == pytest.approx(statistics.stdev([1.0, 3.0]))
-    assert float(first["val_loss_mean"]) == pytest.approx(3.0)
+    assert first["n_collapsed"] == "1"
+    assert float(first["train_loss_mean"]) == 2.0
+    assert float(first["train_loss_std"]) == statistics.stdev([1.0, 3.0])
+    assert float(first["val_loss_mean"]) == 3.0
+    assert float(first["val_dead_units_mean"]) == 0.5
     second = table[1]
-    assert (second["epoch"], second["n_runs"]) == ("2", "1")
+    assert (second["epoch"], second["n_runs"], second["n_collapsed"]) == ("2", "1", "0")
     assert float(second["train_loss_std"]) == 0.0
     assert [r["group"] for r in table] == ["lr=0.1", "lr=0.1", "lr=0.01", "lr=0.01"]
     assert not math.isnan(float(table[3]["lr_mean"]))
+    # An empty cell is left out of the mean, not read as 0.
+    assert math.isnan(float(table[3]["val_f1_mean"]))

@@ -1,33 +1,26 @@
 """Slurm jobs for ml_core: submit, survive the wall time, stage data, sweep."""
 
-from ml_core.slurm.aggregate import METRIC_COLUMNS, aggregate_rows, write_aggregate
-from ml_core.slurm.errors import SlurmInputError, SubmissionError
-from ml_core.slurm.job_script import (
-    REQUEUE_EXIT_CODE,
-    JobSpec,
-    TrainerTask,
-    render_job_script,
-)
-from ml_core.slurm.presets import Preset, get_preset, load_presets
-from ml_core.slurm.sweep_spec import SweepSpec, SweepTask, load_sweep
-from ml_core.slurm.task_status import read_status, write_status
+from ml_core.slurm._cli import main
+from ml_core.slurm._job_script import JobSpec, Task, render_job_script
+from ml_core.slurm._presets import Preset, get_preset, load_presets
+from ml_core.slurm._status import write_aggregate
+from ml_core.slurm._sweep_file import GridPoint, SweepSpec, load_sweep
+from ml_core.slurm._trainer import TrainArgs
+from ml_core.slurm._values import SlurmInputError, SubmissionError
 
 __all__ = [
-    "METRIC_COLUMNS",
-    "REQUEUE_EXIT_CODE",
+    "GridPoint",
     "JobSpec",
     "Preset",
     "SlurmInputError",
     "SubmissionError",
     "SweepSpec",
-    "SweepTask",
-    "TrainerTask",
-    "aggregate_rows",
+    "Task",
+    "TrainArgs",
     "get_preset",
     "load_presets",
     "load_sweep",
-    "read_status",
+    "main",
     "render_job_script",
     "write_aggregate",
-    "write_status",
 ]

@@ -2,7 +2,8 @@
 # Slurm job script written by `ml-slurm @@{command}` from ml_core.slurm's job_template.sh.
 # It survives the wall time: Slurm sends USR1 @@{signal_lead_s} s before the limit, the
 # trainer checkpoints and exits with @@{requeue_exit_code}, and this script requeues the job,
-# which then resumes the same run directory (ml-train --auto-resume).
+# which then resumes the same run directory (ml-train --auto-resume). Every other exit
+# status is final: @@{diverged_exit_code} (the loss became NaN) would only diverge again.
 # Submitted from git commit @@{git_commit}.
 #SBATCH --job-name=@@{job_name}
 #SBATCH --output=@@{log_pattern}
@@ -19,6 +20,7 @@ trainer=@@{trainer}
 launcher=(@@{launcher})
 max_requeues=@@{max_requeues}
 requeue_exit_code=@@{requeue_exit_code}
+diverged_exit_code=@@{diverged_exit_code}
 stage_source=@@{stage_source}
 restarts="${SLURM_RESTART_COUNT:-0}"
 # Array tasks are requeued one by one: the task's own id, not the whole array's.
@@ -34,8 +36,7 @@ fi
 
 # Writes the task's status file (state, restarts, final metrics); never fatal.
 record() {
-    "$python" -m ml_core.slurm.record_status "$status_file" --state "$1" \
-        --run-dir "$run_dir" --exit-code "${2:-}" \
+    "$python" -m ml_core.slurm._record "$status_file" "$1" "$run_dir" ${2:+"$2"} \
         || echo "ml-slurm: could not write $status_file" >&2
 }
 
@@ -122,6 +123,9 @@ fi
 if (( status == 0 )); then
     record COMPLETED 0
 else
+    if (( status == diverged_exit_code )); then
+        echo "ml-slurm: training diverged (NaN loss): failed, not requeued" >&2
+    fi
     record FAILED "$status"
 fi
 echo "ml-slurm: trainer exited with ${status} at $(date -Is)"

@@ -1,18 +1,23 @@
-"""Checks for every value that reaches a job script, and the quoting used there.
-
-Values written into ``#SBATCH`` lines are matched against a strict pattern (sbatch
-parses those lines itself, so quoting would not help); values that become shell words
-are quoted with :func:`shlex.quote`.
-"""
+"""ml-slurm's two errors, the checks and the shell quoting of every value that reaches a
+job script, and how it runs the tools it talks to."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
-from collections.abc import Iterable
+import subprocess
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from ml_core.slurm.errors import SlurmInputError
+
+class SlurmInputError(ValueError):
+    """A name, preset, override or sweep file is wrong; the message names it."""
+
+
+class SubmissionError(RuntimeError):
+    """sbatch or scontrol refused or failed; the message carries Slurm's own words."""
+
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 SLURM_WORD_PATTERN = re.compile(r"[A-Za-z0-9._+-]+")
@@ -35,27 +40,18 @@ def check_name(value: str, what: str) -> str:
     return value
 
 
-def check_pattern(value: str, pattern: re.Pattern[str], what: str) -> str:
-    """``value`` if it matches ``pattern`` entirely, else a SlurmInputError naming it."""
-    if not isinstance(value, str) or not pattern.fullmatch(value):
+def check_pattern(
+    value: str, pattern: re.Pattern[str], what: str, expected: str | None = None
+) -> str:
+    """``value`` if it matches ``pattern`` entirely, else a SlurmInputError naming it.
+
+    ``#SBATCH`` lines are parsed by sbatch itself, where quoting would not help: what
+    goes there must match a strict pattern."""
+    if isinstance(value, str) and pattern.fullmatch(value):
+        return value
+    if expected is None:
         raise SlurmInputError(f"{what} {value!r} is not allowed in a job script")
-    return value
-
-
-def check_time(value: str, what: str = "time") -> str:
-    """A Slurm time limit such as ``08:00:00``, ``1-00:00:00`` or ``30``."""
-    if not isinstance(value, str) or not TIME_PATTERN.fullmatch(value):
-        raise SlurmInputError(
-            f"{what} {value!r}: expected HH:MM:SS, D-HH:MM:SS or minutes"
-        )
-    return value
-
-
-def check_memory(value: str, what: str = "mem") -> str:
-    """A Slurm memory size such as ``16G`` or ``4000M``."""
-    if not isinstance(value, str) or not MEMORY_PATTERN.fullmatch(value):
-        raise SlurmInputError(f"{what} {value!r}: expected a size like 16G or 4000M")
-    return value
+    raise SlurmInputError(f"{what} {value!r}: expected {expected}")
 
 
 def check_count(value: object, what: str, minimum: int, maximum: int) -> int:
@@ -85,3 +81,24 @@ def quote(value: str | Path) -> str:
 def quote_words(values: Iterable[str | Path]) -> str:
     """Several shell words, each quoted, separated by spaces."""
     return " ".join(quote(value) for value in values)
+
+
+def run_tool(
+    argv: list[str], timeout_s: float, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a tool, its output captured; a tool that is missing, cannot start or does
+    not answer in time reads as a failed run (exit 1) saying so on stderr."""
+    try:
+        return subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout_s,
+            env=None if env is None else {**os.environ, **env},
+        )
+    except subprocess.TimeoutExpired:
+        problem = f"{argv[0]}: no answer within {timeout_s:.0f} s"
+    except OSError as error:
+        problem = f"cannot run {argv[0]}: {error}"
+    return subprocess.CompletedProcess(argv, 1, "", problem)

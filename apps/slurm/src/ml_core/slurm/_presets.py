@@ -1,8 +1,5 @@
-"""Resource presets: the built-in ``presets.toml`` plus the user's own file.
-
-A user file has the same shape; its ``[presets.NAME]`` tables add presets or change
-fields of built-in ones (``extends = "other"`` starts from another preset).
-"""
+"""Resource presets: the built-in ``presets.toml``, whose ``[presets.NAME]`` tables the
+user's own file of the same shape extends or changes (``extends = "other"``)."""
 
 from __future__ import annotations
 
@@ -14,21 +11,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ml_core.slurm.errors import SlurmInputError
-from ml_core.slurm.shell_values import (
+from ml_core.slurm._values import (
     CONSTRAINT_PATTERN,
     MAX_SIGNAL_LEAD_S,
+    MEMORY_PATTERN,
     MODULE_PATTERN,
     SLURM_WORD_PATTERN,
+    TIME_PATTERN,
+    SlurmInputError,
     check_count,
-    check_memory,
     check_name,
     check_pattern,
-    check_time,
 )
 
 PRESETS_ENV = "ML_CORE_SLURM_PRESETS"
-DEFAULT_PRESET = "local"
 
 
 @dataclass(frozen=True)
@@ -104,37 +100,46 @@ def get_preset(name: str, user_file: Path | None = None) -> Preset:
     return presets[name]
 
 
+# Text fields: the pattern of what may stand in the #SBATCH line, and what to expect.
+TEXT_FIELDS = {
+    "partition": (SLURM_WORD_PATTERN, None),
+    "account": (SLURM_WORD_PATTERN, None),
+    "constraint": (CONSTRAINT_PATTERN, None),
+    "staging_constraint": (CONSTRAINT_PATTERN, None),
+    "mem": (MEMORY_PATTERN, "a size like 16G or 4000M"),
+    "time": (TIME_PATTERN, "HH:MM:SS, D-HH:MM:SS or minutes"),
+}
+COUNT_FIELDS = {
+    "gpus": (0, 64),
+    "cpus_per_task": (1, 1024),
+    "nodes": (1, 1024),
+    "ntasks_per_node": (1, 256),
+    "gpus_per_node": (0, 64),
+    "signal_lead_s": (1, MAX_SIGNAL_LEAD_S),
+    "max_requeues": (0, 1000),
+}
+
+
 def validate_preset(preset: Preset) -> Preset:
     """Check every field that ends up in a job script; return the preset unchanged."""
     what = f"preset {preset.name}"
     check_name(preset.name, "preset name")
-    for field in ("partition", "account"):
+    for field, (pattern, expected) in TEXT_FIELDS.items():
         value = getattr(preset, field)
         if value is not None:
-            check_pattern(value, SLURM_WORD_PATTERN, f"{what}: {field}")
-    for field in ("constraint", "staging_constraint"):
-        value = getattr(preset, field)
-        if value is not None:
-            check_pattern(value, CONSTRAINT_PATTERN, f"{what}: {field}")
+            check_pattern(value, pattern, f"{what}: {field}", expected)
     for module in preset.modules:
         check_pattern(module, MODULE_PATTERN, f"{what}: module")
-    check_count(preset.gpus, f"{what}: gpus", 0, 64)
-    check_count(preset.cpus_per_task, f"{what}: cpus_per_task", 1, 1024)
-    check_count(preset.nodes, f"{what}: nodes", 1, 1024)
-    check_count(preset.ntasks_per_node, f"{what}: ntasks_per_node", 1, 256)
-    check_count(preset.gpus_per_node, f"{what}: gpus_per_node", 0, 64)
+    for field, (minimum, maximum) in COUNT_FIELDS.items():
+        check_count(getattr(preset, field), f"{what}: {field}", minimum, maximum)
+    if not isinstance(preset.stage_data, bool):
+        raise SlurmInputError(f"{what}: stage_data must be true or false")
     if preset.gpus and preset.gpus_per_node:
         raise SlurmInputError(f"{what}: give gpus or gpus_per_node, not both")
     if preset.stage_data and preset.nodes > 1:
         raise SlurmInputError(
             f"{what}: stage_data copies to one node's scratch; it needs nodes = 1"
         )
-    check_count(preset.signal_lead_s, f"{what}: signal_lead_s", 1, MAX_SIGNAL_LEAD_S)
-    check_count(preset.max_requeues, f"{what}: max_requeues", 0, 1000)
-    check_memory(preset.mem, f"{what}: mem")
-    check_time(preset.time, f"{what}: time")
-    if not isinstance(preset.stage_data, bool):
-        raise SlurmInputError(f"{what}: stage_data must be true or false")
     return preset
 
 

@@ -1,29 +1,17 @@
-"""Sweep files: a base config, fixed overrides and a grid, expanded into tasks.
-
-A sweep file (YAML)::
-
-    name: lr_seed                      # names the sweep directory and the job
-    config: ../configs/course.yaml     # base config, relative to this file
-    set: [training.epochs=3]           # optional: overrides for every task
-    grid:                              # every combination is one array task
-      seed: [0, 1, 2]
-      training.learning_rate: [0.001, 0.0003]
-    parallel: 4                        # optional: at most this many tasks at once
-    preset: gpu_a100                   # optional: resources (see presets.toml)
-"""
+"""What to submit: a sweep file (base config, fixed overrides, a grid; format in the
+README), or ``ml-slurm submit``'s flags, which are a sweep of one run."""
 
 from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ml_core.slurm.errors import SlurmInputError
-from ml_core.slurm.shell_values import check_name
+from ml_core.slurm._values import SlurmInputError, check_name
 
 SWEEP_KEYS = {"name", "config", "set", "grid", "parallel", "preset"}
 # Grid keys that only repeat a run; the other keys form the grid point (the group).
@@ -31,42 +19,57 @@ REPLICATE_KEYS = {"seed"}
 
 
 @dataclass(frozen=True)
-class SweepTask:
-    """One grid point and seed: array index, overrides for ml-train, group label."""
+class GridPoint:
+    """One combination of grid values: its ``--set`` overrides and its group label."""
 
-    index: int
     overrides: tuple[str, ...]
     group: str
 
 
+WHOLE_RUN = GridPoint((), "all")
+"""The one point of a single run (``ml-slurm submit``): no grid overrides."""
+
+
 @dataclass(frozen=True)
 class SweepSpec:
-    """A validated sweep file."""
+    """What to submit. ``name`` None: ``ml-slurm submit``'s single run, a plain job
+    named after its experiment_name; else a job array of every grid point."""
 
-    source: Path
-    name: str
-    config: Path
-    overrides: tuple[str, ...]
-    grid: dict[str, list[Any]]
-    parallel: int | None
-    preset: str | None
+    name: str | None
+    config: Path | None
+    overrides: tuple[str, ...] = ()
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    parallel: int | None = None
+    preset: str | None = None
+    device: str | None = None
+    source: Path | None = None
 
-    def tasks(self) -> list[SweepTask]:
-        """Every combination of the grid, in file order (the last key varies fastest)."""
+    @classmethod
+    def single_run(
+        cls, config: Path | None, overrides: tuple[str, ...], device: str | None
+    ) -> SweepSpec:
+        """``ml-slurm submit``'s flags: one run, its job directory beside it."""
+        return cls(None, config.resolve() if config else None, overrides, device=device)
+
+    @property
+    def is_array(self) -> bool:
+        return self.name is not None
+
+    def points(self) -> list[GridPoint]:
+        """Every combination of the grid, in file order (the last key varies fastest);
+        one point without overrides for a single run."""
         keys = list(self.grid)
-        tasks = []
-        for index, values in enumerate(itertools.product(*self.grid.values())):
-            overrides = tuple(
-                format_override(key, value)
-                for key, value in zip(keys, values, strict=True)
-            )
+        points = []
+        for values in itertools.product(*self.grid.values()):
+            pairs = list(zip(keys, values, strict=True))
             group = ",".join(
                 f"{key.rsplit('.', 1)[-1]}={_label(value)}"
-                for key, value in zip(keys, values, strict=True)
+                for key, value in pairs
                 if key not in REPLICATE_KEYS
             )
-            tasks.append(SweepTask(index, overrides, group or "all"))
-        return tasks
+            overrides = tuple(format_override(key, value) for key, value in pairs)
+            points.append(GridPoint(overrides, group or "all"))
+        return points
 
 
 def format_override(key: str, value: Any) -> str:
@@ -90,18 +93,16 @@ def load_sweep(path: Path) -> SweepSpec:
     for key in ("name", "config", "grid"):
         if key not in raw:
             raise SlurmInputError(f"{path}: {key}: required")
-    name = _text(raw["name"], path, "name")
-    check_name(name, f"{path}: name")
+    name = check_name(_text(raw["name"], path, "name"), f"{path}: name")
+    preset = raw.get("preset")
     return SweepSpec(
-        source=path,
         name=name,
         config=(path.parent / _text(raw["config"], path, "config")).resolve(),
         overrides=_overrides(raw.get("set", []), path),
         grid=_grid(raw["grid"], path),
         parallel=_parallel(raw.get("parallel"), path),
-        preset=None
-        if raw.get("preset") is None
-        else _text(raw["preset"], path, "preset"),
+        preset=None if preset is None else _text(preset, path, "preset"),
+        source=path.resolve(),
     )
 
 

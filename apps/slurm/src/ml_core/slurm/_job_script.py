@@ -1,28 +1,21 @@
-"""Render the job script from ``job_template.sh``: resources, tasks, staging, requeue.
-
-Every value is checked or quoted before it reaches the script (see
-:mod:`ml_core.slurm.shell_values`); the template itself is plain bash a user can read.
-"""
+"""The job script, rendered from the plain-bash ``job_template.sh`` with every value
+checked or quoted first: resources, tasks, staging, requeue."""
 
 from __future__ import annotations
 
 import string
+import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from ml_core.slurm.presets import Preset
-from ml_core.slurm.shell_values import (
-    check_name,
-    check_sbatch_path,
-    quote,
-    quote_words,
-)
+from ml_core.contract import EXIT_DIVERGED, EXIT_REQUEUE
+from ml_core.slurm._presets import Preset
+from ml_core.slurm._sweep_file import WHOLE_RUN, GridPoint
+from ml_core.slurm._trainer import TrainArgs, venv_script
+from ml_core.slurm._values import check_name, check_sbatch_path, quote, quote_words
 
-# Kept equal to ml_core.train.REQUEUE_EXIT_CODE (a test checks it); a literal here so
-# that rendering a script does not import the trainer and torch.
-REQUEUE_EXIT_CODE = 75
 INDENT = "        "
 SRUN_WAIT_S = 120
 
@@ -34,29 +27,33 @@ class JobTemplate(string.Template):
 
 
 @dataclass(frozen=True)
-class TrainerTask:
-    """One trainer invocation: its arguments, run directory and status file."""
+class Task:
+    """One run of a submission (one array index of a sweep): its ml-train flags, its run
+    directory, the status file its job writes, and its grid point."""
 
-    trainer_args: tuple[str, ...]
+    index: int
+    args: TrainArgs
     run_dir: Path
     status_file: Path
+    point: GridPoint = WHOLE_RUN
 
 
 @dataclass(frozen=True)
 class JobSpec:
-    """Everything a job script depends on."""
+    """Everything a job script depends on. ``array``: the indices an array job runs
+    (``--array``); None for a plain job, which runs ``tasks[0]``."""
 
-    command: str
     job_name: str
     log_pattern: Path
     preset: Preset
-    tasks: tuple[TrainerTask, ...]
-    python: Path
-    trainer: Path
+    tasks: tuple[Task, ...]
     workdir: Path
     git_commit: str
-    array: str | None = None
+    array: tuple[int, ...] | None = None
+    parallel: int | None = None
     stage_source: Path | None = None
+    python: Path = field(default_factory=lambda: Path(sys.executable))
+    trainer: Path = field(default_factory=lambda: venv_script("ml-train"))
 
 
 def render_job_script(spec: JobSpec) -> str:
@@ -64,72 +61,76 @@ def render_job_script(spec: JobSpec) -> str:
     check_name(spec.job_name, "job name")
     check_sbatch_path(spec.log_pattern.parent, "log directory")
     template = resources.files("ml_core.slurm").joinpath("job_template.sh").read_text()
+    array = None if spec.array is None else array_spec(spec.array, spec.parallel)
     script = JobTemplate(template).substitute(
-        command=spec.command,
+        command="submit" if array is None else "sweep",
         git_commit=spec.git_commit,
         job_name=spec.job_name,
         log_pattern=spec.log_pattern,
         signal_spec=f"B:USR1@{spec.preset.signal_lead_s}",
         signal_lead_s=spec.preset.signal_lead_s,
-        requeue_exit_code=REQUEUE_EXIT_CODE,
-        resource_lines="\n".join(resource_lines(spec.preset, spec.array)),
+        requeue_exit_code=EXIT_REQUEUE,
+        diverged_exit_code=EXIT_DIVERGED,
+        resource_lines="\n".join(_resource_lines(spec.preset, array)),
         python=quote(spec.python),
         trainer=quote(spec.trainer),
         launcher=_launcher(spec.preset),
         max_requeues=spec.preset.max_requeues,
         stage_source=quote(spec.stage_source or ""),
-        task_selection=_task_selection(spec.tasks, spec.array is not None),
+        task_selection=_task_selection(spec.tasks, array is not None),
         workdir=quote(spec.workdir),
         module_lines=_module_lines(spec.preset.modules),
     )
     return script if script.endswith("\n") else script + "\n"
 
 
-def resource_lines(preset: Preset, array: str | None = None) -> list[str]:
+def array_spec(indices: Sequence[int], parallel: int | None) -> str:
+    """``0-5%2`` for a full range, ``1,4%2`` for a selection."""
+    if len(indices) > 1 and list(indices) == list(range(indices[0], indices[-1] + 1)):
+        spec = f"{indices[0]}-{indices[-1]}"
+    else:
+        spec = ",".join(str(index) for index in indices)
+    return f"{spec}%{parallel}" if parallel else spec
+
+
+def _resource_lines(preset: Preset, array: str | None) -> list[str]:
     """The ``#SBATCH`` lines for the preset's resources (validated by the preset)."""
-    lines = []
-    if preset.partition:
-        lines.append(f"#SBATCH --partition={preset.partition}")
-    if preset.account:
-        lines.append(f"#SBATCH --account={preset.account}")
-    if preset.gpus:
-        lines.append(f"#SBATCH --gpus={preset.gpus}")
-    if preset.gpus_per_node:
-        lines.append(f"#SBATCH --gpus-per-node={preset.gpus_per_node}")
     tasks = (
-        "#SBATCH --ntasks=1"
+        ("ntasks", 1)
         if preset.tasks == 1
-        else f"#SBATCH --ntasks-per-node={preset.ntasks_per_node}"
+        else ("ntasks-per-node", preset.ntasks_per_node)
     )
-    lines += [
-        f"#SBATCH --nodes={preset.nodes}",
+    options = [
+        ("partition", preset.partition),
+        ("account", preset.account),
+        ("gpus", preset.gpus),
+        ("gpus-per-node", preset.gpus_per_node),
+        ("nodes", preset.nodes),
         tasks,
-        f"#SBATCH --cpus-per-task={preset.cpus_per_task}",
-        f"#SBATCH --mem={preset.mem}",
-        f"#SBATCH --time={preset.time}",
+        ("cpus-per-task", preset.cpus_per_task),
+        ("mem", preset.mem),
+        ("time", preset.time),
+        ("constraint", preset.constraints),
+        ("array", array),
     ]
-    if preset.constraints:
-        lines.append(f"#SBATCH --constraint={preset.constraints}")
-    if array is not None:
-        lines.append(f"#SBATCH --array={array}")
-    return lines
+    # Unset and zero options are left out: Slurm's defaults apply.
+    return [f"#SBATCH --{option}={value}" for option, value in options if value]
 
 
-def _assignments(task: TrainerTask, indent: str) -> list[str]:
+def _assignments(task: Task, indent: str) -> list[str]:
     return [
         f"{indent}run_dir={quote(task.run_dir)}",
         f"{indent}status_file={quote(task.status_file)}",
-        f"{indent}trainer_args=({quote_words(task.trainer_args)})",
+        f"{indent}trainer_args=({quote_words(task.args.argv())})",
     ]
 
 
-def _task_selection(tasks: Sequence[TrainerTask], is_array: bool) -> str:
+def _task_selection(tasks: Sequence[Task], is_array: bool) -> str:
     if not is_array:
-        (task,) = tasks
-        return "\n".join(_assignments(task, ""))
+        return "\n".join(_assignments(tasks[0], ""))
     lines = ['case "${SLURM_ARRAY_TASK_ID:-}" in']
-    for index, task in enumerate(tasks):
-        lines.append(f"    {index})")
+    for task in tasks:
+        lines.append(f"    {task.index})")
         lines += _assignments(task, INDENT)
         lines.append(f"{INDENT};;")
     lines += [

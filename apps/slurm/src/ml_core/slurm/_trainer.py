@@ -1,0 +1,141 @@
+"""What ml-slurm asks of training, through its command lines only: ``ml-train --check``
+for every run, ``ml-data check --json`` for every data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sysconfig
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from ml_core.contract import quoted
+from ml_core.slurm._values import SlurmInputError, run_tool
+
+# A check imports the whole training stack (several seconds and some 500 MB each):
+# run them side by side, but not so many that a login node runs out of memory.
+MAX_PARALLEL_CHECKS = 8
+CHECK_TIMEOUT_S = 600
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def venv_script(name: str) -> Path:
+    """A console script of this environment (``ml-train``); jobs start it directly."""
+    return Path(sysconfig.get_path("scripts")) / name
+
+
+@dataclass(frozen=True)
+class TrainArgs:
+    """The ``ml-train`` flags of one run (the job script adds ``--auto-resume``)."""
+
+    config: Path | None
+    overrides: tuple[str, ...] = ()
+    device: str | None = None
+
+    def argv(self) -> tuple[str, ...]:
+        args: list[str] = []
+        if self.config is not None:
+            args += ["--config", str(self.config)]
+        for override in self.overrides:
+            args += ["--set", override]
+        if self.device is not None:
+            args += ["--device", self.device]
+        return tuple(args)
+
+
+@dataclass(frozen=True)
+class RunCheck:
+    """What ``ml-train --check --auto-resume`` said about one run's flags: its refusal,
+    or where the run will live and which data it reads (None: built-in synthetic)."""
+
+    args: TrainArgs
+    problem: str | None = None
+    experiment_name: str = ""
+    run_dir: Path = Path("/")
+    save_dir: Path = Path("/")
+    data_path: Path | None = None
+
+
+def check_runs(runs: Sequence[TrainArgs]) -> list[RunCheck]:
+    """Validate each run exactly as ``ml-train --auto-resume`` in the job will."""
+    return _side_by_side(_check_run, runs)
+
+
+def save_dir_of(args: TrainArgs) -> Path:
+    """``training.save_dir`` of these flags, absolute; SlurmInputError if ml-train
+    refuses them. The run is named so that it cannot exist: only the save_dir is asked
+    for (a sweep's base config has no run of its own)."""
+    probe = f"experiment_name=ml-slurm-probe-{uuid.uuid4().hex}"
+    answer = _ask_trainer(TrainArgs(args.config, (*args.overrides, probe), args.device))
+    if answer.problem is not None:
+        raise SlurmInputError(answer.problem)
+    return answer.save_dir
+
+
+def check_data_dirs(data_dirs: Iterable[Path]) -> dict[Path, str | None]:
+    """``{data_dir: None if ml-data check passes it, else its problems}``."""
+    unique = sorted(set(data_dirs), key=str)
+    return dict(zip(unique, _side_by_side(_check_data_dir, unique), strict=True))
+
+
+def _check_run(args: TrainArgs) -> RunCheck:
+    return _ask_trainer(args, "--auto-resume")
+
+
+def _ask_trainer(args: TrainArgs, *extra: str) -> RunCheck:
+    answer = run_tool(
+        [str(venv_script("ml-train")), *args.argv(), *extra, "--check"], CHECK_TIMEOUT_S
+    )
+    if answer.returncode != 0:
+        return RunCheck(args, problem=_refusal(answer, "ml-train"))
+    try:
+        run = json.loads(answer.stdout)
+        data_path = run["data_path"]
+        return RunCheck(
+            args,
+            experiment_name=str(run["experiment_name"]),
+            run_dir=Path(run["run_dir"]),
+            save_dir=Path(run["save_dir"]),
+            data_path=None if data_path is None else Path(data_path),
+        )
+    except (ValueError, KeyError, TypeError):
+        return RunCheck(
+            args, problem=f"ml-train --check: not a run: {quoted(answer.stdout)}"
+        )
+
+
+def _check_data_dir(data_dir: Path) -> str | None:
+    answer = run_tool(
+        [str(venv_script("ml-data")), "check", str(data_dir), "--json"], CHECK_TIMEOUT_S
+    )
+    if answer.returncode == 0:
+        return None
+    try:
+        problems = json.loads(answer.stdout)["problems"]
+    except (ValueError, KeyError, TypeError):
+        return _refusal(answer, "ml-data")
+    return "; ".join(str(problem) for problem in problems) or _refusal(
+        answer, "ml-data"
+    )
+
+
+def _refusal(answer: subprocess.CompletedProcess[str], tool: str) -> str:
+    """The tool's own one-line error without its ``<tool>: error:`` prefix."""
+    lines = [line.strip() for line in answer.stderr.splitlines() if line.strip()]
+    if not lines:
+        return f"{tool} exited with {answer.returncode}"
+    return lines[-1].removeprefix(f"{tool}: error: ")
+
+
+def _side_by_side(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    workers = min(len(items), os.cpu_count() or 1, MAX_PARALLEL_CHECKS)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(work, items))
