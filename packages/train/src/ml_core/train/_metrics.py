@@ -47,7 +47,7 @@ def auroc(probs: torch.Tensor, labels: torch.Tensor) -> float:
     n_neg = labels.numel() - n_pos
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    values, inverse, counts = torch.unique(
+    _, inverse, counts = torch.unique(
         probs.double(), return_inverse=True, return_counts=True
     )
     # Average rank (1-based) of each distinct value: tied scores share their ranks.
