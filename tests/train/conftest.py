@@ -67,6 +67,8 @@ def small_run_overrides(data_dir: Path, name: str, *extra: str) -> list[str]:
         "training.grad_clip_norm=1.0",
         "training.log_every_seconds=0",
         "training.cpu_threads=1",  # float sums may differ in the last bit otherwise
+        # Every step answers a stop signal (a signal sent at step 5 lands mid-epoch).
+        "training.sync_every_steps=1",
         *extra,
     ]
     return [flag for setting in settings for flag in ("--set", setting)]

@@ -23,7 +23,7 @@ def test_defaults_are_the_course_layout() -> None:
     assert config.experiment_name == "run"
     assert config.data.dataset_type == "synthetic"
     assert config.data.input_shape == (3, 96, 96)
-    assert config.model.hidden_units == (64, 32)
+    assert config.model_options()["hidden_units"] == [64, 32]
     assert config.training.save_dir == "./experiments/results"
     assert config.run_dir == Path("experiments/results/run")
     assert list(config.to_dict()) == [
@@ -32,6 +32,8 @@ def test_defaults_are_the_course_layout() -> None:
         "data",
         "model",
         "training",
+        "augment",
+        "evaluation",
     ]
 
 
@@ -47,7 +49,7 @@ def test_overrides_are_parsed_as_yaml() -> None:
     )
     config = _build(raw, frozenset(touched))
     assert config.training.epochs == 2
-    assert config.model.hidden_units == (8, 4)
+    assert config.model_options()["hidden_units"] == [8, 4]
     assert config.training.grad_clip_norm is None
     assert config.training.learning_rate == pytest.approx(0.001)
     assert touched == {

@@ -51,6 +51,8 @@ class TrainingConfig:
     grad_clip_norm: float | None = 1.0
     accumulate_grad_batches: int = 1
     val_every_steps: int = 0
+    # Steps between looks at the device (loss check, shared stop): each one waits.
+    sync_every_steps: int = 16
     best_metric: str = "val_auroc"
     device: str = "auto"
     cpu_threads: int | None = None
@@ -178,6 +180,9 @@ def _training_section(section: SectionReader) -> TrainingConfig:
         ),
         val_every_steps=section.integer(
             "val_every_steps", TRAINING.val_every_steps, minimum=0
+        ),
+        sync_every_steps=section.integer(
+            "sync_every_steps", TRAINING.sync_every_steps, minimum=1
         ),
         best_metric=section.choice("best_metric", TRAINING.best_metric, BEST_METRICS),
         device=section.choice("device", TRAINING.device, DEVICE_CHOICES),

@@ -4,6 +4,7 @@ the CPU thread count next to DataLoader workers."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import torch
 
@@ -62,9 +63,10 @@ def available_memory(device: torch.device) -> int | None:
         free, _total = torch.cuda.mem_get_info(device)
         return int(free)
     try:
-        for line in open("/proc/meminfo", encoding="ascii"):  # noqa: SIM115, PTH123
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
+        lines = Path("/proc/meminfo").read_text(encoding="ascii").splitlines()
     except OSError:
         return None
+    for line in lines:
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
     return None

@@ -169,6 +169,7 @@ class TrainingRun(RunState):
             if self.config.augment.enabled
             else None,
             channels_last=self.channels_last,
+            sync_every_steps=training.sync_every_steps,
             after_step=None
             if trace is None
             else functools.partial(trace.record, epoch, model=self.network),

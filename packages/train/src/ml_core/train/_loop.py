@@ -81,11 +81,6 @@ def autocast(
     return contextlib.nullcontext()
 
 
-# Steps between the loop's looks at the device: loss finiteness and the shared stop
-# decision. A stop still lands on a step boundary, at most this many steps later.
-SYNC_EVERY_STEPS = 16
-
-
 def train_one_epoch(
     model: nn.Module,
     criterion: nn.Module,
@@ -107,6 +102,7 @@ def train_one_epoch(
     augmentation: Callable[[int, int], Callable[[torch.Tensor], torch.Tensor]]
     | None = None,
     channels_last: bool = False,
+    sync_every_steps: int = 16,
     after_step: Callable[[int], None] | None = None,
 ) -> int:
     """Train on ``batches`` (which start at ``first_step``); return the steps done.
@@ -115,9 +111,9 @@ def train_one_epoch(
     (the last step of an epoch may take fewer); each batch's loss is weighted by its share
     of the step's samples, so the gradient is the mean over all of them. Returns after
     ``last_step`` (default: the epoch's end), or early, on a step boundary, when
-    ``stop`` is set. Nothing waits for the device except every
-    :data:`SYNC_EVERY_STEPS` steps, where a non-finite loss marks ``stop`` as diverged
-    and the stop decision is taken (shared by all ranks).
+    ``stop`` is set. Nothing waits for the device except every ``sync_every_steps``
+    steps, where a non-finite loss marks ``stop`` as diverged and the stop decision is
+    taken (shared by all ranks).
     ``learning_rate(step)``, when given, sets every parameter group's rate before
     the optimizer step that ends ``step`` (0-based, in the epoch);
     ``augmentation(step, batch)`` gives the transform of the step's ``batch``-th batch;
@@ -158,7 +154,7 @@ def train_one_epoch(
         if after_step is not None:
             after_step(step)
         progress.step(step, loss.detach(), samples)
-        at_sync = step % SYNC_EVERY_STEPS == 0 or step in (steps_per_epoch, last_step)
+        at_sync = step % sync_every_steps == 0 or step in (steps_per_epoch, last_step)
         if at_sync:
             bad = accumulator.first_nonfinite_loss()
             if bad is not None:
