@@ -50,7 +50,8 @@ def test_checkpoint_round_trip_with_weights_only(tmp_path: Path) -> None:
         },
     )
     raw = torch.load(path, weights_only=True)
-    assert raw["format"] == 1
+    assert raw["format"] == 2
+    assert len(raw["checksum"]) == 64  # sha256 of the payload
     loaded = load_checkpoint(path)
     assert torch.equal(loaded["model"]["weight"], model.weight.detach())
     assert loaded["metrics"] == [{"epoch": 1, "val_loss": 0.5}]

@@ -14,16 +14,22 @@ from pathlib import Path
 from ml_core.contract import (
     EXIT_BAD_INPUT,
     EXIT_DIVERGED,
+    EXIT_INTERNAL_ERROR,
+    EXIT_INTERRUPTED,
     EXIT_REQUEUE,
     ConfigError,
     report_error,
 )
 from ml_core.data import DataError
 from ml_core.models import ModelConfigError
-from ml_core.train._checkpoint import CheckpointError
+from ml_core.train._checkpoint import DISK_FULL_ERRNOS, CheckpointError, DiskFullError
 from ml_core.train._device import DeviceUnavailableError
 from ml_core.train._distributed import LaunchError
-from ml_core.train._evaluation import evaluate_run, format_confusion_matrix
+from ml_core.train._evaluation import (
+    evaluate_run,
+    format_confusion_matrix,
+    write_report,
+)
 from ml_core.train._experiment import train
 from ml_core.train._fit import TrainingDivergedError
 from ml_core.train._logs import setup_logger
@@ -61,9 +67,32 @@ def run_train(args: argparse.Namespace) -> int:
     except TrainingDivergedError as error:
         report_error("ml-train", error)
         return EXIT_DIVERGED
+    except OSError as error:
+        if error.errno not in DISK_FULL_ERRNOS:
+            raise
+        place = (
+            error.strerror
+            if isinstance(error, DiskFullError)
+            else f"disk full at {error.filename}"
+        )
+        report_error(
+            "ml-train",
+            f"{place}; the files written before are intact (checkpoints/last.pt "
+            "resumes once there is space)",
+        )
+        return EXIT_INTERNAL_ERROR
+    except KeyboardInterrupt:
+        report_error(
+            "ml-train",
+            "interrupted twice: stopped without a checkpoint of "
+            "this step; checkpoints/last.pt from before is kept",
+        )
+        return EXIT_INTERRUPTED
     if outcome.reports:
         print(f"run directory: {outcome.run_dir}", flush=True)
-    return 0 if outcome.finished else EXIT_REQUEUE
+    if outcome.finished:
+        return 0
+    return EXIT_INTERRUPTED if outcome.stopped_by == "SIGINT" else EXIT_REQUEUE
 
 
 def _check(request: RunRequest) -> int:
@@ -101,4 +130,17 @@ def run_eval(args: argparse.Namespace) -> int:
         + format_confusion_matrix(report["confusion_matrix"]),
         file=sys.stderr,
     )
+    target = (
+        args.out or Path(args.run_dir) / f"eval_{args.split}_{args.checkpoint}.json"
+    )
+    try:
+        write_report(target, report)
+    except OSError as error:
+        # The metrics are printed above: a read-only run directory loses nothing.
+        report_error(
+            "ml-eval",
+            f"could not write {target}: {(error.strerror or str(error)).lower()}; "
+            "the metrics are on stdout (--out FILE writes them elsewhere)",
+        )
+        return EXIT_INTERNAL_ERROR if error.errno in DISK_FULL_ERRNOS else 0
     return 0

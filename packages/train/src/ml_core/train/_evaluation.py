@@ -15,10 +15,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from ml_core.contract import RunPaths, write_text_atomic
+from ml_core.contract import ConfigError, RunPaths, write_text_atomic
 from ml_core.data import make_split_loader
 from ml_core.models import build_model
 from ml_core.train._checkpoint import load_checkpoint
+from ml_core.train._config_changes import config_changes
 from ml_core.train._device import select_device
 from ml_core.train._loop import evaluate
 from ml_core.train._metrics import (
@@ -92,7 +93,15 @@ def evaluate_run(
     average the eight symmetric views, also when the run's config does not)."""
     paths = RunPaths(run_dir)
     config = saved_config(run_dir)
-    record = load_checkpoint(paths.checkpoints / f"{checkpoint}.pt")
+    record = load_checkpoint(
+        paths.checkpoints / f"{checkpoint}.pt", ("model", "config")
+    )
+    edited = config_changes(record["config"]["model"], config.model.to_dict())
+    for key, (old, new) in edited.items():
+        raise ConfigError(
+            f"{paths.config}: model.{key}: the checkpoint was trained with {old!r}, "
+            f"the config now says {new!r}; restore config.yaml to evaluate it"
+        )
     device = select_device(device_name)
     loader = make_split_loader(config.data, split, device=device)
     model = build_model(config.model_options(weights=False), config.data.input_shape)
@@ -111,6 +120,4 @@ def evaluate_run(
         channels_last=channels_last,
         tta=tta,
     )
-    report = evaluation_report(split, checkpoint, accumulator, tta=tta)
-    write_report(paths.root / f"eval_{split}_{checkpoint}.json", report)
-    return report
+    return evaluation_report(split, checkpoint, accumulator, tta=tta)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from ml_core.data import (
 from ml_core.models import build_model, count_parameters
 from ml_core.train._checkpoint import load_checkpoint
 from ml_core.train._config import ExperimentConfig
+from ml_core.train._config_changes import config_changes, refuse_fixed_changes
 from ml_core.train._device import available_memory, select_device, set_cpu_threads
 from ml_core.train._distributed import (
     Launch,
@@ -47,9 +49,13 @@ from ml_core.train._run_directory import (
     publish_run_directory,
     stage_run_directory,
 )
-from ml_core.train._run_state import saved_normalization, uses_convolutions
+from ml_core.train._run_state import (
+    RESUME_KEYS,
+    saved_normalization,
+    uses_convolutions,
+)
 from ml_core.train._seeding import seed_everything
-from ml_core.train._stop_signals import catch_stop_signals
+from ml_core.train._stop_signals import StopFlag, catch_stop_signals
 from ml_core.train._tracking import write_config_yaml
 
 logger = logging.getLogger(__name__)
@@ -63,6 +69,7 @@ class TrainOutcome:
     run_dir: Path
     finished: bool
     reports: bool = True
+    stopped_by: str | None = None
 
 
 def train(request: RunRequest) -> TrainOutcome:
@@ -127,9 +134,15 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
         launch=launch,
     )
     if resolved.resume_dir is not None:
-        run.restore(load_checkpoint(run.paths.last_checkpoint))
+        checkpoint = load_checkpoint(run.paths.last_checkpoint, RESUME_KEYS)
+        changes = config_changes(checkpoint["config"], config.to_dict())
+        changes.pop("training.device", None)
+        refuse_fixed_changes(changes, run.paths.config)
+        run.restore(checkpoint)
+        for key, (old, new) in changes.items():
+            logger.warning("resuming with %s changed: %r -> %r", key, old, new)
         if launch.is_main:
-            _record_resume(run.paths, data_dir, launch)
+            _record_resume(run.paths, data_dir, launch, changes)
         logger.info(
             "resuming %s at epoch %d step %d",
             run.paths.root,
@@ -152,9 +165,14 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
 
     with catch_stop_signals(SharedStopFlag(launch, device)) as stop:
         finished = run.fit(stop)
-    if finished and launch.is_main:
-        _finish(run, data_dir)
-    return TrainOutcome(run.paths.root, finished, reports=launch.is_main)
+        # Still catching: a stop while finishing leaves a complete, resumable run
+        # (resuming it only redoes the test evaluation and the plot).
+        if finished and launch.is_main:
+            # A stop that came while finishing asks for a requeue even if all got done.
+            finished = _finish(run, data_dir, stop) and not stop.requested
+    return TrainOutcome(
+        run.paths.root, finished, reports=launch.is_main, stopped_by=stop.signal_name
+    )
 
 
 # Bytes per parameter: float32 weights and gradients, plus the optimizer's state.
@@ -188,12 +206,18 @@ def _create_run_directory(run: TrainingRun, data_dir: Path) -> RunPaths:
     main = run.launch.is_main
     if main:
         run.paths = stage_run_directory(final_root)
-        write_config_yaml(run.paths.config, run.config.to_dict())
-        environment = _environment(data_dir, run.launch)
-        write_text_atomic(
-            run.paths.environment, json.dumps(environment, indent=2) + "\n"
-        )
-    run.save_last(mid_epoch=False)
+    try:
+        if main:
+            write_config_yaml(run.paths.config, run.config.to_dict())
+            environment = _environment(data_dir, run.launch)
+            write_text_atomic(
+                run.paths.environment, json.dumps(environment, indent=2) + "\n"
+            )
+        run.save_last(mid_epoch=False)
+    except BaseException:
+        if main:  # a half-made run never appears, not even as a staging directory
+            shutil.rmtree(run.paths.root, ignore_errors=True)
+        raise
     paths = (
         publish_run_directory(run.paths, final_root) if main else RunPaths(final_root)
     )
@@ -210,8 +234,14 @@ def _environment(data_dir: Path, launch: Launch) -> dict[str, object]:
     return environment
 
 
-def _record_resume(paths: RunPaths, data_dir: Path, launch: Launch) -> None:
-    """Add this process's environment to env.json's ``resumes`` list."""
+def _record_resume(
+    paths: RunPaths,
+    data_dir: Path,
+    launch: Launch,
+    changes: dict[str, tuple[object, object]],
+) -> None:
+    """Add this process's environment (and the config changes) to env.json's
+    ``resumes`` list."""
     try:
         environment = json.loads(paths.environment.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
@@ -220,12 +250,15 @@ def _record_resume(paths: RunPaths, data_dir: Path, launch: Launch) -> None:
         )
         environment = {}
     resumes = environment.setdefault("resumes", [])
-    resumes.append(_environment(data_dir, launch))
+    resume = _environment(data_dir, launch)
+    resume["config_changes"] = {key: list(pair) for key, pair in changes.items()}
+    resumes.append(resume)
     write_text_atomic(paths.environment, json.dumps(environment, indent=2) + "\n")
 
 
-def _finish(run: TrainingRun, data_dir: Path) -> None:
-    """Best checkpoint on the test split (when there is one), then the curves plot."""
+def _finish(run: TrainingRun, data_dir: Path, stop: StopFlag) -> bool:
+    """Best checkpoint on the test split (when there is one), then the curves plot;
+    False (nothing half-written) when ``stop`` is set before it is all done."""
     if has_split(data_dir, "test"):
         best = load_checkpoint(run.paths.best_checkpoint)
         run.network.load_state_dict(best["model"])
@@ -239,7 +272,11 @@ def _finish(run: TrainingRun, data_dir: Path) -> None:
             normalization=saved_normalization(best),
             channels_last=run.channels_last,
             tta=run.config.evaluation.tta,
+            stop=stop,
         )
+        if stop.requested:
+            logger.warning(_STOPPED_FINISHING, stop.signal_name)
+            return False
         report = evaluation_report(
             "test", "best", accumulator, tta=run.config.evaluation.tta
         )
@@ -253,7 +290,17 @@ def _finish(run: TrainingRun, data_dir: Path) -> None:
             report["f1"],
             report["auroc"],
         )
+    if stop.requested:
+        logger.warning(_STOPPED_FINISHING, stop.signal_name)
+        return False
     _plot_curves(run.paths.root)
+    return True
+
+
+_STOPPED_FINISHING = (
+    "stopped by %s while finishing: training is complete; --auto-resume redoes the "
+    "test evaluation and the plot"
+)
 
 
 def _plot_curves(run_dir: Path) -> None:

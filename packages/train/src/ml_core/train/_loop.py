@@ -195,15 +195,18 @@ def evaluate(
     normalization: InputNormalization | None = None,
     channels_last: bool = False,
     tta: bool = False,
+    stop: StopFlag | None = None,
 ) -> EpochAccumulator:
     """Loss, probabilities and labels of the model over every batch of ``loader``.
 
     ``tta``: each probability is the mean over the eight symmetric views, and the
-    loss is the cross-entropy of those means.
+    loss is the cross-entropy of those means. A set ``stop`` ends the pass early.
     """
     model.eval()
     accumulator = EpochAccumulator()
     for raw_images, raw_labels in loader:
+        if stop is not None and stop.requested:
+            break
         images, labels = to_device(
             raw_images,
             raw_labels,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ml_core.contract import ConfigError, RunPaths, apply_overrides, load_config
 from ml_core.train._config import ExperimentConfig, build_config
+from ml_core.train._config_changes import config_changes
 from ml_core.train._run_directory import check_save_dir, refuse_existing
 
 
@@ -110,22 +111,10 @@ def _require_same_config(
     config: ExperimentConfig, saved: ExperimentConfig, path: Path
 ) -> None:
     """--auto-resume must not silently continue a run under a changed config."""
-    new, old = _flatten(config.to_dict()), _flatten(saved.to_dict())
-    new.pop("training.device", None)
-    old.pop("training.device", None)
-    for key in sorted(set(new) | set(old)):
-        if new.get(key) != old.get(key):
-            raise ConfigError(
-                f"{path}: {key}: the run was started with {old.get(key)!r}, the config "
-                f"now says {new.get(key)!r}; use a new experiment_name to start fresh"
-            )
-
-
-def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
-    flat: dict[str, object] = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
+    changes = config_changes(saved.to_dict(), config.to_dict())
+    changes.pop("training.device", None)
+    for key, (old, new) in changes.items():
+        raise ConfigError(
+            f"{path}: {key}: the run was started with {old!r}, the config "
+            f"now says {new!r}; use a new experiment_name to start fresh"
+        )

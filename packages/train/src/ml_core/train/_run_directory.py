@@ -46,11 +46,25 @@ def stage_run_directory(root: Path) -> RunPaths:
     """Create an empty hidden staging directory for the run that will live at ``root``."""
     refuse_existing(root)
     root.parent.mkdir(parents=True, exist_ok=True)
+    # A killed start leaves its staging directory behind: remove those of dead pids.
+    for stale in root.parent.glob(f".{root.name}.staging-*"):
+        if not _alive(stale.name.rpartition("-")[2]):
+            shutil.rmtree(stale, ignore_errors=True)
     staging = root.parent / f".{root.name}.staging-{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
     (staging / "checkpoints").mkdir(parents=True)
     return RunPaths(staging)
+
+
+def _alive(pid_text: str) -> bool:
+    try:
+        os.kill(int(pid_text), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
 
 
 def publish_run_directory(staged: RunPaths, root: Path) -> RunPaths:

@@ -24,6 +24,22 @@ from ml_core.train._loop import InputNormalization
 from ml_core.train._metrics import EpochAccumulator
 from ml_core.train._seeding import capture_rng_state
 
+# What ``restore`` reads: a best.pt or a foreign file lacks some of these.
+RESUME_KEYS = (
+    "model",
+    "optimizer",
+    "epoch",
+    "step_in_epoch",
+    "steps_per_epoch",
+    "seconds_in_epoch",
+    "world_size",
+    "rank_states",
+    "metrics",
+    "validations",
+    "best",
+    "config",
+)
+
 
 def uses_convolutions(model: nn.Module) -> bool:
     """Whether ``model`` has 2-d convolutions (and so wants channels-last inputs)."""

@@ -1,4 +1,4 @@
-"""SIGUSR1/SIGTERM handling: the signal only sets a flag, the loop decides when to stop.
+"""Stop-signal handling: a signal only sets a flag, the loop decides when to stop.
 
 The training loop checks the flag after every step, so a stop lands on a step boundary
 with a consistent model, optimizer and data position to checkpoint.
@@ -14,7 +14,9 @@ from types import FrameType
 
 logger = logging.getLogger(__name__)
 
-STOP_SIGNALS = (signal.SIGUSR1, signal.SIGTERM)
+# SIGUSR1: Slurm's warning before the time limit; SIGTERM: the limit (or scancel);
+# SIGHUP: the terminal went away (ssh dropped); SIGINT: Ctrl-C.
+STOP_SIGNALS = (signal.SIGUSR1, signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
 class StopFlag:
@@ -48,12 +50,18 @@ class StopFlag:
 
 @contextlib.contextmanager
 def catch_stop_signals(flag: StopFlag) -> Iterator[StopFlag]:
-    """Route SIGUSR1 and SIGTERM to ``flag`` inside the block, then restore handlers."""
+    """Route :data:`STOP_SIGNALS` to ``flag`` inside the block, then restore handlers.
+
+    A second Ctrl-C means "quit now": it raises KeyboardInterrupt at once.
+    """
 
     def handle(signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
+        if name == "SIGINT" and flag.signal_name == "SIGINT":
+            raise KeyboardInterrupt
         if not flag.requested:
-            logger.warning("%s received: stopping after the current step", name)
+            hint = " (Ctrl-C again to quit at once)" if name == "SIGINT" else ""
+            logger.warning("%s received: stopping after the current step%s", name, hint)
         flag.request(name)
 
     previous = {sig: signal.signal(sig, handle) for sig in STOP_SIGNALS}

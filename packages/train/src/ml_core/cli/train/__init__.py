@@ -107,6 +107,12 @@ def get_eval_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         help="compute device (default auto = cuda > mps > cpu)",
     )
     parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="write the metrics JSON here (default RUN_DIR/eval_<split>_<checkpoint>.json)",
+    )
+    parser.add_argument(
         "--tta",
         action="store_true",
         help="average the positive-class probability over the eight rotations and "

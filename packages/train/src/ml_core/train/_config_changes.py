@@ -1,0 +1,68 @@
+"""What may change in a run's config between a checkpoint and its resume.
+
+A resumed run must still fit its checkpoint and repeat an uninterrupted run's steps:
+keys that shape the model, its optimizer state, the batch order or the data are refused
+(one line naming the key and both values); the rest (epochs, learning rate, clipping,
+logging, the device, ...) are the user's to change, and each change is logged and
+recorded in ``env.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ml_core.contract import ConfigError
+
+# Changing these breaks the checkpoint's shapes or the exactness of the resume.
+FIXED_KEYS = (
+    "experiment_name",
+    "seed",
+    "data.dataset_type",
+    "data.batch_size",
+    "data.filter_data",
+    "data.balance",
+    "data.normalize",
+    "data.split_location",
+    "model.",
+    "training.optimizer",
+    "training.accumulate_grad_batches",
+    "augment.",
+)
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"training": {"epochs": 3}}`` as ``{"training.epochs": 3}``."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def config_changes(
+    saved: Mapping[str, Any], current: Mapping[str, Any]
+) -> dict[str, tuple[Any, Any]]:
+    """Every dotted key whose value differs: ``{key: (saved value, current value)}``."""
+    old, new = flatten(saved), flatten(current)
+    return {
+        key: (old.get(key), new.get(key))
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key)
+    }
+
+
+def refuse_fixed_changes(changes: Mapping[str, tuple[Any, Any]], source: Path) -> None:
+    """ConfigError for the first change of a key in :data:`FIXED_KEYS`."""
+    for key, (old, new) in changes.items():
+        if any(
+            key.startswith(fixed) if fixed.endswith(".") else key == fixed
+            for fixed in FIXED_KEYS
+        ):
+            raise ConfigError(
+                f"{source}: {key}: the checkpoint was trained with {old!r}, the config "
+                f"now says {new!r}; that cannot resume exactly (start a new run)"
+            )
