@@ -45,8 +45,9 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
             raise DiskFullError(error.errno, f"disk full at {path}") from None
         raise
     except RuntimeError as error:
-        # torch's zip writer reports a failed write as a RuntimeError, not OSError.
-        if "write" not in str(error).lower():
+        # torch's zip writer reports a short write as "[enforce fail at
+        # inline_container.cc...] unexpected pos", a RuntimeError, not an OSError.
+        if "inline_container" not in str(error):
             raise
         raise DiskFullError(errno.ENOSPC, f"disk full at {path}") from None
 

@@ -33,7 +33,10 @@ def check_save_dir(save_dir: Path, source: str) -> None:
 
 
 def refuse_existing(root: Path) -> None:
-    """Raise :class:`RunExistsError` if ``root`` exists."""
+    """Raise :class:`RunExistsError` if ``root`` exists (an empty directory, left by a
+    start killed while publishing its run, holds nothing to lose: it is removed)."""
+    if root.is_dir() and not any(root.iterdir()):
+        root.rmdir()
     if root.exists():
         raise RunExistsError(
             f"{root}: run directory already exists; continue it with "

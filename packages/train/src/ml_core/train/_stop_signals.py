@@ -59,10 +59,11 @@ def catch_stop_signals(flag: StopFlag) -> Iterator[StopFlag]:
         name = signal.Signals(signum).name
         if name == "SIGINT" and flag.signal_name == "SIGINT":
             raise KeyboardInterrupt
-        if not flag.requested:
+        first = not flag.requested
+        flag.request(name)  # before logging: a second signal may arrive during it
+        if first:
             hint = " (Ctrl-C again to quit at once)" if name == "SIGINT" else ""
             logger.warning("%s received: stopping after the current step%s", name, hint)
-        flag.request(name)
 
     previous = {sig: signal.signal(sig, handle) for sig in STOP_SIGNALS}
     try:
