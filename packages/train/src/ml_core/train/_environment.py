@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
+import logging
 import os
 import platform
 import socket
@@ -19,7 +21,14 @@ from typing import Any
 
 import torch
 
+from ml_core.contract import RunPaths, write_text_atomic
+from ml_core.data import dataset_fingerprint
+from ml_core.train._distributed import Launch
+
+logger = logging.getLogger(__name__)
+
 PACKAGES = (
+    "ml-core-contract",
     "ml-core-data",
     "ml-core-models",
     "ml-core-train",
@@ -56,6 +65,38 @@ def collect_environment(data_fingerprint: dict[str, str]) -> dict[str, Any]:
         "slurm": {name: os.environ.get(name) for name in SLURM_VARIABLES},
         "data_fingerprint": data_fingerprint,
     }
+
+
+def run_environment(data_dir: Path, launch: Launch) -> dict[str, object]:
+    """env.json's content for this process: software, machine, data and launch."""
+    environment = collect_environment(dataset_fingerprint(data_dir))
+    environment["distributed"] = {
+        "world_size": launch.world_size,
+        "launcher": launch.launcher,
+    }
+    return environment
+
+
+def record_resume(
+    paths: RunPaths,
+    data_dir: Path,
+    launch: Launch,
+    changes: dict[str, tuple[object, object]],
+) -> None:
+    """Add this process's environment (and the config changes) to env.json's
+    ``resumes`` list."""
+    try:
+        environment = json.loads(paths.environment.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        logger.warning(
+            "%s unreadable (%s); starting a new one", paths.environment, error
+        )
+        environment = {}
+    resumes = environment.setdefault("resumes", [])
+    resume = run_environment(data_dir, launch)
+    resume["config_changes"] = {key: list(pair) for key, pair in changes.items()}
+    resumes.append(resume)
+    write_text_atomic(paths.environment, json.dumps(environment, indent=2) + "\n")
 
 
 def _version(distribution: str) -> str | None:

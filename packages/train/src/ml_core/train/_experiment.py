@@ -19,7 +19,6 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ml_core.contract import ConfigError, RunPaths, write_text_atomic
 from ml_core.data import (
-    dataset_fingerprint,
     has_split,
     make_loaders,
     make_split_loader,
@@ -39,7 +38,7 @@ from ml_core.train._distributed import (
     process_device,
     process_group,
 )
-from ml_core.train._environment import collect_environment
+from ml_core.train._environment import record_resume, run_environment
 from ml_core.train._evaluation import evaluation_report, write_predictions, write_report
 from ml_core.train._fit import TrainingRun
 from ml_core.train._loop import InputNormalization, evaluate
@@ -142,7 +141,7 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
         for key, (old, new) in changes.items():
             logger.warning("resuming with %s changed: %r -> %r", key, old, new)
         if launch.is_main:
-            _record_resume(run.paths, data_dir, launch, changes)
+            record_resume(run.paths, data_dir, launch, changes)
         logger.info(
             "resuming %s at epoch %d step %d",
             run.paths.root,
@@ -209,7 +208,7 @@ def _create_run_directory(run: TrainingRun, data_dir: Path) -> RunPaths:
     try:
         if main:
             write_config_yaml(run.paths.config, run.config.to_dict())
-            environment = _environment(data_dir, run.launch)
+            environment = run_environment(data_dir, run.launch)
             write_text_atomic(
                 run.paths.environment, json.dumps(environment, indent=2) + "\n"
             )
@@ -223,37 +222,6 @@ def _create_run_directory(run: TrainingRun, data_dir: Path) -> RunPaths:
     )
     barrier(run.launch)
     return paths
-
-
-def _environment(data_dir: Path, launch: Launch) -> dict[str, object]:
-    environment = collect_environment(dataset_fingerprint(data_dir))
-    environment["distributed"] = {
-        "world_size": launch.world_size,
-        "launcher": launch.launcher,
-    }
-    return environment
-
-
-def _record_resume(
-    paths: RunPaths,
-    data_dir: Path,
-    launch: Launch,
-    changes: dict[str, tuple[object, object]],
-) -> None:
-    """Add this process's environment (and the config changes) to env.json's
-    ``resumes`` list."""
-    try:
-        environment = json.loads(paths.environment.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        logger.warning(
-            "%s unreadable (%s); starting a new one", paths.environment, error
-        )
-        environment = {}
-    resumes = environment.setdefault("resumes", [])
-    resume = _environment(data_dir, launch)
-    resume["config_changes"] = {key: list(pair) for key, pair in changes.items()}
-    resumes.append(resume)
-    write_text_atomic(paths.environment, json.dumps(environment, indent=2) + "\n")
 
 
 def _finish(run: TrainingRun, data_dir: Path, stop: StopFlag) -> bool:
