@@ -93,11 +93,3 @@ def synthetic_pcam_dir() -> Path:
     """The built-in synthetic PCAM at default sizes (generated once per session)."""
     return ensure_synthetic_pcam()
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``nox -s tests``, ``--dist loadgroup``) a module's tests stay
-    on one worker, so its module-scoped runs happen once; every Slurm test shares one
-    worker, and so one private cluster."""
-    for item in items:
-        group = "slurm" if "slurm" in item.path.parts else str(item.path)
-        item.add_marker(pytest.mark.xdist_group(group))

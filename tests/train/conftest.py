@@ -45,18 +45,28 @@ def train_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
-def small_run_overrides(data_dir: Path, name: str, *extra: str) -> list[str]:
-    """``--set`` flags for a 3-epoch run of a small MLP on ``data_dir``.
+def run_overrides(data_dir: Path, name: str, *settings: str) -> list[str]:
+    """``--set`` flags for a run ``name`` on ``data_dir`` in batches of 8, then ``settings``.
 
     One CPU thread in every run: the thread count can change the last bits of float
     sums, and runs with DataLoader workers otherwise get fewer threads (see
     ``ml_core.train._device.set_cpu_threads``).
     """
-    settings = [
+    base = [
         f"experiment_name={name}",
         "data.dataset_type=pcam",
         f"data.data_path={data_dir}",
         f"data.batch_size={BATCH_SIZE}",
+        "training.cpu_threads=1",
+    ]
+    return [flag for setting in (*base, *settings) for flag in ("--set", setting)]
+
+
+def small_run_overrides(data_dir: Path, name: str, *extra: str) -> list[str]:
+    """``--set`` flags for a 3-epoch run of a small MLP on ``data_dir``."""
+    return run_overrides(
+        data_dir,
+        name,
         "data.in_memory=true",
         "model.hidden_units=[16]",
         "training.epochs=3",
@@ -66,12 +76,10 @@ def small_run_overrides(data_dir: Path, name: str, *extra: str) -> list[str]:
         "training.lr_schedule=cosine",
         "training.grad_clip_norm=1.0",
         "training.log_every_seconds=0",
-        "training.cpu_threads=1",  # float sums may differ in the last bit otherwise
         # Every step answers a stop signal (a signal sent at step 5 lands mid-epoch).
         "training.sync_every_steps=1",
         *extra,
-    ]
-    return [flag for setting in settings for flag in ("--set", setting)]
+    )
 
 
 def cli(name: str) -> str:

@@ -20,7 +20,7 @@ from torch import nn
 from ml_core.cli.viz import main as ml_viz_main
 from ml_core.train._collapse import collapse_reason, count_dead_units
 
-from .conftest import run_cli
+from .conftest import run_cli, run_overrides
 
 HEALTHY = {
     "loss": 0.2,
@@ -81,18 +81,8 @@ def collapse_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _overrides(data_dir: Path, name: str, *extra: str) -> list[str]:
-    settings = [
-        f"experiment_name={name}",
-        "data.dataset_type=pcam",
-        f"data.data_path={data_dir}",
-        "data.batch_size=8",
-        "seed=4",
-        "training.epochs=1",
-        "training.val_every_steps=32",
-        "training.cpu_threads=1",
-        *extra,
-    ]
-    return [flag for setting in settings for flag in ("--set", setting)]
+    settings = ("seed=4", "training.epochs=1", "training.val_every_steps=32")
+    return run_overrides(data_dir, name, *settings, *extra)
 
 
 def _validations(run_dir: Path) -> list[dict[str, str]]:

@@ -18,25 +18,21 @@ import torch
 from ml_core.cli.train import train_main
 from ml_core.contract import EXIT_REQUEUE, RunPaths
 
-from .conftest import read_metrics, without_timing
+from .conftest import read_metrics, run_overrides, without_timing
 
 STEPS = 12  # 96 train samples in batches of 8
 
 
 def _settings(data_dir: Path, name: str, *extra: str) -> list[str]:
-    pairs = [
-        f"experiment_name={name}",
-        "data.dataset_type=pcam",
-        f"data.data_path={data_dir}",
-        "data.batch_size=8",
+    return run_overrides(
+        data_dir,
+        name,
         "model.hidden_units=[8]",
         "training.epochs=3",
         "training.val_every_steps=5",
         "training.log_every_seconds=0",
-        "training.cpu_threads=1",
         *extra,
-    ]
-    return [flag for pair in pairs for flag in ("--set", pair)]
+    )
 
 
 class _SignalAt(logging.Handler):

@@ -25,21 +25,13 @@ from ml_core.cli.train import eval_main, train_main
 from ml_core.contract import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR
 from ml_core.train import CheckpointError, load_checkpoint, save_checkpoint
 
-from .conftest import cli
+from .conftest import cli, run_overrides
 
 
 def _settings(data_dir: Path, name: str, *extra: str) -> list[str]:
-    pairs = [
-        f"experiment_name={name}",
-        "data.dataset_type=pcam",
-        f"data.data_path={data_dir}",
-        "data.batch_size=8",
-        "model.hidden_units=[8]",
-        "training.epochs=1",
-        "training.cpu_threads=1",
-        *extra,
-    ]
-    return [flag for pair in pairs for flag in ("--set", pair)]
+    return run_overrides(
+        data_dir, name, "model.hidden_units=[8]", "training.epochs=1", *extra
+    )
 
 
 @pytest.fixture

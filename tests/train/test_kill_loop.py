@@ -16,23 +16,18 @@ import pytest
 
 from ml_core.cli.train import train_main
 
-from .conftest import cli, read_metrics, without_timing
+from .conftest import cli, read_metrics, run_overrides, without_timing
 
 KILLS = 20
 
 
 def _args(data_dir: Path, name: str) -> list[str]:
-    pairs = [
-        f"experiment_name={name}",
-        "data.dataset_type=pcam",
-        f"data.data_path={data_dir}",
-        "data.batch_size=8",
+    settings = (
         "model.hidden_units=[8]",
         "training.epochs=12",
         "training.val_every_steps=5",
-        "training.cpu_threads=1",
-    ]
-    return ["--auto-resume", *[f for p in pairs for f in ("--set", p)]]
+    )
+    return ["--auto-resume", *run_overrides(data_dir, name, *settings)]
 
 
 @pytest.mark.slow

@@ -20,19 +20,16 @@ import torch
 from ml_core.cli.train import train_main
 from ml_core.contract import EXIT_INTERRUPTED, EXIT_REQUEUE
 
+from .conftest import run_overrides
+
 
 def _settings(data_dir: Path) -> list[str]:
-    pairs = [
-        "experiment_name=run",
-        "data.dataset_type=pcam",
-        f"data.data_path={data_dir}",
-        "data.batch_size=8",
+    settings = (
         "model.hidden_units=[8]",
         "training.epochs=1",
         "training.log_every_seconds=0",
-        "training.cpu_threads=1",
-    ]
-    return ["--auto-resume", *[f for p in pairs for f in ("--set", p)]]
+    )
+    return ["--auto-resume", *run_overrides(data_dir, "run", *settings)]
 
 
 class _SignalOn(logging.Handler):

@@ -14,9 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from ml_core.contract import NUMERIC_METRICS, TEXT_COLUMNS, RunPaths, quoted
+from ml_core.contract import (
+    NUMERIC_METRICS,
+    TEXT_COLUMNS,
+    ConfigError,
+    RunPaths,
+    load_config,
+    quoted,
+)
 from ml_core.viz._errors import VizInputError
 
 # Runs from before the collapse detector lack these; the curves draw everything else.
@@ -137,12 +143,9 @@ def read_run_config(run_dir: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        config = yaml.safe_load(read_text(path))
-    except yaml.YAMLError as error:
-        raise VizInputError(f"{path}: not valid YAML ({error})") from None
-    if not isinstance(config, dict):
-        raise VizInputError(f"{path}: not a YAML mapping")
-    return config
+        return load_config(path)
+    except ConfigError as error:
+        raise VizInputError(str(error)) from None
 
 
 def flatten(
