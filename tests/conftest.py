@@ -92,4 +92,3 @@ def tiny_pcam_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def synthetic_pcam_dir() -> Path:
     """The built-in synthetic PCAM at default sizes (generated once per session)."""
     return ensure_synthetic_pcam()
-

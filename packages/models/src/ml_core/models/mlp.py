@@ -41,7 +41,8 @@ def _validate_num_classes(num_classes: int) -> int:
 class MLP(nn.Module):
     """Flatten -> [Linear -> ReLU -> Dropout] per hidden layer -> Linear (logits).
 
-    ``hidden_units=[]`` gives a plain linear classifier.
+    ``hidden_units=[]`` gives a plain linear classifier. For 3 x 96 x 96 input the
+    course's ``[64, 32]`` has 1,771,682 parameters (27,648 inputs x 64 dominate).
     """
 
     def __init__(
