@@ -68,7 +68,7 @@ def test_cnn_yaml_trains_with_augmentation_and_tta(
     test = json.loads((run_dir / "test_metrics.json").read_text())
     assert test["tta"] is True
     capsys.readouterr()
-    assert eval_main([str(run_dir), "--split", "valid", "--checkpoint", "last"]) == 0
+    assert eval_main([str(run_dir), "--split", "test", "--checkpoint", "last"]) == 0
     plain = json.loads(capsys.readouterr().out)
     assert plain["tta"] is True  # the run's evaluation.tta applies to ml-eval too
     assert 0.5 < plain["auroc"] <= 1.0
