@@ -102,22 +102,6 @@ def test_course_float_pixels_are_cleaned_like_the_standard_loader(
     assert ours[0][0][1, :, 5].unique().tolist() == [255]
 
 
-@pytest.mark.parametrize(("balance", "expected"), [(True, 20.0), (False, 8.0)])
-def test_balance_draws_classes_equally(
-    imbalanced_dir: Path, balance: bool, expected: float
-) -> None:
-    config = _config(imbalanced_dir, batch_size=40, balance=balance)
-    train, _ = get_device_dataloaders(config, CPU)
-    sampler = resumable_sampler(train)
-    positives = []
-    for epoch in range(30):
-        sampler.set_epoch(epoch)
-        _, labels = next(iter(train))
-        positives.append(int(labels.sum()))
-    assert abs(np.mean(positives) - expected) < 2.0
-    assert len(train) == 3
-
-
 def test_order_depends_only_on_seed_and_epoch(tiny_pcam_dir: Path) -> None:
     first, _ = get_device_dataloaders(_config(tiny_pcam_dir, seed=7), CPU)
     again, _ = get_device_dataloaders(_config(tiny_pcam_dir, seed=7), CPU)
