@@ -10,7 +10,6 @@ validation pass (measured). A fixed threshold keeps those buffers mmapped.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 
 _M_MMAP_THRESHOLD = -3
@@ -20,10 +19,9 @@ MMAP_THRESHOLD_BYTES = 1 << 20
 @functools.cache
 def limit_heap_growth() -> bool:
     """Fix glibc's mmap threshold at 1 MiB, once per process; False where not glibc."""
-    name = ctypes.util.find_library("c")
-    if name is None:
+    # The process's own symbols include libc's; ctypes.util.find_library would run
+    # ldconfig in a subprocess to find the same library.
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is None:
         return False
-    libc = ctypes.CDLL(name)
-    if not hasattr(libc, "mallopt"):
-        return False
-    return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
