@@ -22,6 +22,7 @@ from ml_core.contract.cli import (
 from ml_core.contract.config_files import (
     ConfigError,
     apply_overrides,
+    dotted_keys,
     load_config,
     parse_override,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "atomic_output",
     "atomic_write",
     "create_text",
+    "dotted_keys",
     "integer_at_least",
     "load_config",
     "parse_override",

@@ -107,3 +107,22 @@ def apply_overrides(
         section[parts[-1]] = value
         touched.add(".".join(parts))
     return result, touched
+
+
+def dotted_keys(
+    tree: Mapping[str, Any], skip: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """``{"training": {"epochs": 3}}`` -> ``{"training.epochs": 3}`` in file order.
+
+    Keys named in ``skip`` are left out at every level; an empty mapping is a value.
+    """
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if key in skip:
+            continue
+        if isinstance(value, Mapping) and value:
+            for inner, leaf in dotted_keys(value, skip).items():
+                flat[f"{key}.{inner}"] = leaf
+        else:
+            flat[key] = value
+    return flat

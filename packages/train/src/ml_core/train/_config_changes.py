@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ml_core.contract import ConfigError
+from ml_core.contract import ConfigError, dotted_keys
 
 # Changing these breaks the checkpoint's shapes or the exactness of the resume.
 FIXED_KEYS = (
@@ -32,22 +32,11 @@ FIXED_KEYS = (
 )
 
 
-def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"training": {"epochs": 3}}`` as ``{"training.epochs": 3}``."""
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def config_changes(
     saved: Mapping[str, Any], current: Mapping[str, Any]
 ) -> dict[str, tuple[Any, Any]]:
     """Every dotted key whose value differs: ``{key: (saved value, current value)}``."""
-    old, new = flatten(saved), flatten(current)
+    old, new = dotted_keys(saved), dotted_keys(current)
     return {
         key: (old.get(key), new.get(key))
         for key in sorted(set(old) | set(new))

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ml_core.contract import RunPaths, quoted
+from ml_core.contract import RunPaths, dotted_keys, quoted
 from ml_core.viz._errors import VizInputError
 from ml_core.viz._run_files import (
     PLOTTED_COLUMNS,
     CsvRows,
     MetricsTable,
-    flatten,
     read_csv,
     read_metrics_csv,
     read_run_config,
@@ -131,7 +130,7 @@ def group_runs(run_dirs: Sequence[Path]) -> list[tuple[str, list[Path]]]:
         if config is None:
             key, flat = f"run:{run_dir}", {}
         else:
-            flat = flatten(config, REPETITION_KEYS)
+            flat = dotted_keys(config, REPETITION_KEYS)
             key = json.dumps(flat, sort_keys=True, default=str)
         configs[key] = flat
         groups.setdefault(key, []).append(run_dir)

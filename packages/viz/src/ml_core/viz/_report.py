@@ -19,6 +19,7 @@ from ml_core.contract import (
     TEST_METRICS_FILE,
     TEST_PREDICTIONS_FILE,
     RunPaths,
+    dotted_keys,
     write_bytes_atomic,
     write_text_atomic,
 )
@@ -33,7 +34,6 @@ from ml_core.viz._evaluation import (
 from ml_core.viz._figures import figure_to_png
 from ml_core.viz._run_files import (
     Predictions,
-    flatten,
     read_json_object,
     read_metrics_csv,
     read_predictions,
@@ -107,7 +107,7 @@ def build_report(run_dir: Path | str) -> RunReport:
         _heading(f"Environment ({paths.environment.name})"),
         _missing(paths.environment, paths.root)
         if env is None
-        else _table(["key", "value"], _as_text(flatten(env))),
+        else _table(["key", "value"], _as_text(dotted_keys(env))),
     ]
     return RunReport(_page(f"Run report: {paths.root.name}", body), figures)
 

@@ -148,21 +148,6 @@ def read_run_config(run_dir: Path) -> dict[str, Any] | None:
         raise VizInputError(str(error)) from None
 
 
-def flatten(
-    content: dict[str, Any], skip: frozenset[str] = frozenset()
-) -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` in file order, leaving out ``skip`` keys."""
-    flat: dict[str, Any] = {}
-    for key, value in content.items():
-        if key in skip:
-            continue
-        if isinstance(value, dict) and value:
-            flat.update({f"{key}.{k}": v for k, v in flatten(value, skip).items()})
-        else:
-            flat[key] = value
-    return flat
-
-
 def read_json_object(path: Path) -> dict[str, Any] | None:
     """The JSON object in ``path``; None if the file does not exist."""
     if not path.is_file():
