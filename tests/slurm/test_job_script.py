@@ -152,22 +152,7 @@ def test_dry_run_checks_the_run_and_passes_quotes_unchanged(
     config = nasty_dir / 'cfg "1".yaml'
     config.write_text(f"experiment_name: quoted\ndata:\n  data_path: {tiny_pcam}\n")
     save_dir_override = f'training.save_dir="{workdir}/results"'
-    code, script, err = dry_run(
-        capsys,
-        "--config",
-        str(config),
-        "--set",
-        save_dir_override,
-        "--set",
-        "model.hidden_units=[8, 4]",
-    )
-    assert code == DRY_RUN_OK, err
-    assert "preflight: ok   config: valid" in err
-    assert f"preflight: ok   data: {tiny_pcam}: ok" in err
-    assert "#SBATCH --partition=gpu_a100" in script, "gpu_a100 is the default preset"
-    assert f"#SBATCH --output={workdir}/results/quoted.slurm/%x_%j.out\n" in script
-    assert bash_syntax_ok(script, workdir)
-    assert trainer_args_in(script, workdir) == [
+    trainer_args = [
         "--config",
         str(config),
         "--set",
@@ -175,6 +160,14 @@ def test_dry_run_checks_the_run_and_passes_quotes_unchanged(
         "--set",
         "model.hidden_units=[8, 4]",
     ]
+    code, script, err = dry_run(capsys, *trainer_args)
+    assert code == DRY_RUN_OK, err
+    assert "preflight: ok   config: valid" in err
+    assert f"preflight: ok   data: {tiny_pcam}: ok" in err
+    assert "#SBATCH --partition=gpu_a100" in script, "gpu_a100 is the default preset"
+    assert f"#SBATCH --output={workdir}/results/quoted.slurm/%x_%j.out\n" in script
+    assert bash_syntax_ok(script, workdir)
+    assert trainer_args_in(script, workdir) == trainer_args
     assert not (workdir / "pwned").exists()
     assert not (workdir / "pwned2").exists()
     assert not (workdir / "results").exists(), "a dry run must write nothing"
