@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,17 +13,15 @@ import pytest
 
 from ml_core.cli.data import main
 from ml_core.data import official_file_names, read_synthetic_metadata
+from tests.forked_cli import run_forked
 
 if TYPE_CHECKING:  # the fixture's class, for annotations only
     from conftest import PCAMServer
 
-ML_DATA = Path(sys.executable).parent / "ml-data"
-
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(ML_DATA), *args], capture_output=True, text=True, timeout=120, check=False
-    )
+    """``ml-data args`` as its own process (forked from the pre-imported server)."""
+    return run_forked("ml-data", args, Path.cwd())
 
 
 def _assert_one_line_error(result: subprocess.CompletedProcess[str], text: str) -> None:

@@ -1,6 +1,7 @@
 """Fixtures for the training tests: a small synthetic PCAM and ``ml-train`` runners.
 
-Runs use real subprocesses of the installed console scripts, with ``ML_CORE_CACHE``
+Runs are real processes of the console scripts (forked from a pre-imported server,
+or fresh interpreters where start-up is what is tested), with ``ML_CORE_CACHE``
 pointing at the session's temporary cache (set by tests/conftest.py).
 """
 
@@ -17,6 +18,7 @@ import torch
 
 from ml_core.contract import METRIC_COLUMNS
 from ml_core.data import write_synthetic_pcam
+from tests.forked_cli import run_forked
 
 BIN = Path(sys.executable).parent
 TIMING_COLUMNS = ("epoch_seconds", "samples_per_second")
@@ -90,7 +92,15 @@ def cli(name: str) -> str:
 def run_cli(
     name: str, args: Sequence[str], cwd: Path, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``name args`` in ``cwd`` and capture its output."""
+    """Run console script ``name args`` in ``cwd`` as its own process, forked from the
+    pre-imported server (:mod:`tests.forked_cli`), and capture its output."""
+    return run_forked(name, args, cwd, timeout=timeout)
+
+
+def run_installed(
+    name: str, args: Sequence[str], cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script ``name args`` in a fresh interpreter."""
     return subprocess.run(
         [cli(name), *args],
         cwd=cwd,

@@ -13,7 +13,7 @@ import torch
 
 from ml_core.cli.train import train_main as ml_train_main
 
-from .conftest import run_cli
+from .conftest import run_installed
 
 CASES = {
     "unknown key": ("training:\n  epoch: 3\n", [], ["training.epoch", "unknown key"]),
@@ -222,7 +222,7 @@ def test_bad_resume(
 @pytest.mark.slow
 def test_console_script_reports_bad_config_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("training:\n  epochs: 0\n")
-    result = run_cli("ml-train", ["--config", "bad.yaml"], tmp_path)
+    result = run_installed("ml-train", ["--config", "bad.yaml"], tmp_path)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "ml-train: error: bad.yaml: training.epochs: must be at least 1, got 0"

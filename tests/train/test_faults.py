@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -24,8 +23,9 @@ import yaml
 from ml_core.cli.train import eval_main, train_main
 from ml_core.contract import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR
 from ml_core.train import CheckpointError, load_checkpoint, save_checkpoint
+from tests.forked_cli import run_forked
 
-from .conftest import cli, run_overrides
+from .conftest import run_cli, run_overrides
 
 
 def _settings(data_dir: Path, name: str, *extra: str) -> list[str]:
@@ -151,12 +151,6 @@ def test_ml_eval_of_an_edited_model_section_is_refused(
     assert "model.hidden_units: the checkpoint was trained with [8]" in error
 
 
-def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        args, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
-    )
-
-
 @pytest.fixture
 def readonly_run(finished_run: Path, tmp_path: Path) -> Iterator[Path]:
     """A copy of the finished run on a read-only filesystem (root: a tmpfs remounted
@@ -188,7 +182,7 @@ def readonly_run(finished_run: Path, tmp_path: Path) -> Iterator[Path]:
 
 def test_readonly_save_dir_is_refused_before_anything_runs(readonly_run: Path) -> None:
     save_dir = readonly_run.parent
-    result = _run([cli("ml-train"), "--set", f"training.save_dir={save_dir}"], save_dir)
+    result = run_cli("ml-train", ["--set", f"training.save_dir={save_dir}"], save_dir)
     assert result.returncode == EXIT_BAD_INPUT, result.stderr
     expected = (
         f"ml-train: error: --set: training.save_dir: cannot create runs in {save_dir} "
@@ -198,7 +192,7 @@ def test_readonly_save_dir_is_refused_before_anything_runs(readonly_run: Path) -
 
 
 def test_ml_eval_on_a_readonly_run_prints_the_metrics(readonly_run: Path) -> None:
-    result = _run([cli("ml-eval"), str(readonly_run)], readonly_run.parent)
+    result = run_cli("ml-eval", [str(readonly_run)], readonly_run.parent)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["split"] == "test"
     assert "Traceback" not in result.stderr
@@ -210,13 +204,13 @@ def test_ml_eval_on_a_readonly_run_prints_the_metrics(readonly_run: Path) -> Non
         "the metrics are on stdout (--out FILE writes them elsewhere)"
     )
     written = readonly_run.parent.parent / "elsewhere.json"
-    again = _run([cli("ml-eval"), str(readonly_run), "--out", str(written)], Path.cwd())
+    again = run_cli("ml-eval", [str(readonly_run), "--out", str(written)], Path.cwd())
     assert again.returncode == 0, again.stderr
     assert json.loads(written.read_text()) == json.loads(result.stdout)
 
 
 def test_ml_viz_report_on_a_readonly_run_names_the_place(readonly_run: Path) -> None:
-    result = _run([cli("ml-viz"), "report", str(readonly_run)], readonly_run.parent)
+    result = run_cli("ml-viz", ["report", str(readonly_run)], readonly_run.parent)
     assert result.returncode == EXIT_BAD_INPUT, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -227,18 +221,7 @@ def test_ml_viz_report_on_a_readonly_run_names_the_place(readonly_run: Path) -> 
 def _with_file_size_limit(
     limit: int, args: list[str], cwd: Path
 ) -> subprocess.CompletedProcess[str]:
-    def limit_files() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    return subprocess.run(
-        [cli("ml-train"), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        preexec_fn=limit_files,
-    )
+    return run_forked("ml-train", args, cwd, file_size_limit=limit)
 
 
 @pytest.mark.slow
@@ -275,14 +258,7 @@ def test_disk_full_mid_run_keeps_the_last_good_checkpoint(
     )
     assert load_checkpoint(last)["epoch"] == 1  # step 0's, intact
     assert not list(last.parent.glob(".*.tmp"))  # no half-written temp file
-    resumed = subprocess.run(
-        [cli("ml-train"), "--auto-resume", *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    resumed = run_cli("ml-train", ["--auto-resume", *args], tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stderr
 

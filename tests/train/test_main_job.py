@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from .conftest import read_metrics, run_cli, run_directory_line
+from .conftest import read_metrics, run_directory_line, run_installed
 
 pytestmark = pytest.mark.slow
 
 
 def test_no_argument_run_trains_mlp_on_synthetic_pcam(tmp_path: Path) -> None:
     started = time.perf_counter()
-    result = run_cli("ml-train", [], tmp_path, timeout=240)
+    result = run_installed("ml-train", [], tmp_path, timeout=240)
     seconds = time.perf_counter() - started
     assert result.returncode == 0, result.stderr
     print(f"no-argument ml-train: {seconds:.1f} s")  # shown with -s, for the README

@@ -13,19 +13,14 @@ import pytest
 
 import ml_core.cli.viz
 from ml_core.cli.viz import main
+from tests.forked_cli import run_forked
 
-ML_VIZ = Path(sys.executable).parent / "ml-viz"
 COMMANDS = ("curves", "eda", "report")
 
 
 def ml_viz(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(ML_VIZ), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    """``ml-viz args`` as its own process (forked from the pre-imported server)."""
+    return run_forked("ml-viz", list(map(str, args)), Path.cwd(), timeout=60)
 
 
 def test_curves_writes_png(tmp_path: Path, write_run) -> None:
@@ -89,6 +84,7 @@ def test_front_end_imports_neither_torch_nor_matplotlib_early(
     script = f"""
 import json, sys
 from ml_core.cli.viz import main
+from tests.forked_cli import run_forked
 
 def run(argv):
     try:
