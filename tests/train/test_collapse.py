@@ -131,9 +131,9 @@ def test_defaults_train_the_same_setup_without_collapse(
 
 @pytest.mark.slow
 def test_nan_loss_stops_with_exit_3_and_keeps_the_last_good_checkpoint(
-    collapse_data: Path, tmp_path: Path
+    tiny_pcam_dir: Path, tmp_path: Path
 ) -> None:
-    args = _overrides(collapse_data, "diverges", "training.val_every_steps=0")
+    args = _overrides(tiny_pcam_dir, "diverges", "training.val_every_steps=0")
     assert run_cli("ml-train", args, tmp_path).returncode == 0
     run_dir = tmp_path / "experiments/results/diverges"
     last = run_dir / "checkpoints/last.pt"
