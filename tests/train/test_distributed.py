@@ -30,6 +30,7 @@ from ml_core.train._parameter_trace import ENVIRONMENT_VARIABLE
 from .conftest import (
     cli,
     read_metrics,
+    run_cli,
     small_run_overrides,
     without_timing,
 )
@@ -119,7 +120,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, train_data_dir: Path) -> Runs
     trace = cwd / "trace"
     no_dropout = "model.dropout_rate=0"
     traced_env = {**os.environ, ENVIRONMENT_VARIABLE: str(trace)}
-    # The three independent runs overlap (their start-up is mostly importing torch).
+    # The independent runs overlap (their start-up is mostly importing torch).
     ranks = start(
         torchrun(
             "--no-python",
@@ -130,23 +131,22 @@ def runs(tmp_path_factory: pytest.TempPathFactory, train_data_dir: Path) -> Runs
         cwd,
         traced_env,
     )
-    accumulated = start(
-        [
-            cli("ml-train"),
-            *small_run_overrides(
-                train_data_dir,
-                "accumulated",
-                no_dropout,
-                "training.accumulate_grad_batches=2",
-            ),
-        ],
-        cwd,
-    )
     reference = start(
         torchrun(cli("ml-train"), *small_run_overrides(train_data_dir, "reference")),
         cwd,
     )
-    finished = [finish(process) for process in (ranks, accumulated, reference)]
+    # The single-process run meanwhile, forked from the pre-imported server.
+    accumulated = run_cli(
+        "ml-train",
+        small_run_overrides(
+            train_data_dir,
+            "accumulated",
+            no_dropout,
+            "training.accumulate_grad_batches=2",
+        ),
+        cwd,
+    )
+    ranks_done, reference_done = finish(ranks), finish(reference)
     args = small_run_overrides(train_data_dir, "stopped")
     code, log = interrupt_rank_one(
         torchrun(cli("ml-train"), "--auto-resume", *args), cwd
@@ -154,7 +154,17 @@ def runs(tmp_path_factory: pytest.TempPathFactory, train_data_dir: Path) -> Runs
     last = cwd / "experiments/results/stopped/checkpoints/last.pt"
     checkpoint = torch.load(last, weights_only=True) if last.exists() else {}
     resumed = finish(start(torchrun(cli("ml-train"), "--auto-resume", *args), cwd))
-    return Runs(cwd, trace, *finished, code, log, checkpoint, resumed)
+    return Runs(
+        cwd,
+        trace,
+        ranks_done,
+        accumulated,
+        reference_done,
+        code,
+        log,
+        checkpoint,
+        resumed,
+    )
 
 
 def test_parameters_are_identical_on_both_ranks_after_every_step(runs: Runs) -> None:
