@@ -48,7 +48,7 @@ class MLP(nn.Module):
     def __init__(
         self,
         input_shape: Sequence[int],
-        hidden_units: Sequence[int],
+        hidden_units: Sequence[int] = (64, 32),
         num_classes: int = 2,
         dropout_rate: float = 0.2,
     ) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from ml_core.models.cnn import DEFAULT_WIDTHS, SmallCNN
+from ml_core.models.cnn import SmallCNN
 from ml_core.models.errors import ModelConfigError
 from ml_core.models.mlp import MLP
 from ml_core.models.resnet import RESNETS, build_resnet
@@ -93,16 +93,6 @@ def _lookup(name: object) -> ModelFactory:
     return _REGISTRY[name]
 
 
-@register_model("cnn")
-def _build_cnn(
-    input_shape: Sequence[int],
-    widths: Sequence[int] = DEFAULT_WIDTHS,
-    num_classes: int = 2,
-    dropout_rate: float = 0.2,
-) -> nn.Module:
-    return SmallCNN(input_shape, widths, num_classes, dropout_rate)
-
-
 def _resnet_factory(name: str) -> ModelFactory:
     def build(input_shape: Sequence[int], num_classes: int = 2) -> nn.Module:
         return build_resnet(name, input_shape, num_classes)
@@ -110,15 +100,8 @@ def _resnet_factory(name: str) -> ModelFactory:
     return build
 
 
+# A class is its own factory: its constructor's keywords are the config's options.
+register_model("cnn")(SmallCNN)
+register_model("mlp")(MLP)
 for _name in RESNETS:
     register_model(_name)(_resnet_factory(_name))
-
-
-@register_model("mlp")
-def _build_mlp(
-    input_shape: Sequence[int],
-    hidden_units: Sequence[int] = (64, 32),
-    num_classes: int = 2,
-    dropout_rate: float = 0.2,
-) -> nn.Module:
-    return MLP(input_shape, hidden_units, num_classes, dropout_rate)
