@@ -20,9 +20,9 @@ from ml_core.slurm._job_dir import (
     submit_plan,
     task_states,
 )
-from ml_core.slurm._plan import SCRIPT_NAME, Plan, plan_submission
+from ml_core.slurm._plan import SCRIPT_NAME, plan_submission
 from ml_core.slurm._presets import Preset, get_preset
-from ml_core.slurm._slurm import check_environment
+from ml_core.slurm._slurm import Check, check_environment
 from ml_core.slurm._status import format_table
 from ml_core.slurm._sweep_file import SweepSpec, load_sweep
 from ml_core.slurm._values import SlurmInputError, SubmissionError, run_tool
@@ -173,41 +173,36 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _plan_and_submit(spec: SweepSpec, preset: Preset, dry_run: bool) -> int:
     plan = plan_submission(spec, preset, Path.cwd())
-    _report(plan, dry_run)
-    if dry_run or not plan.ok:
-        return 0 if plan.ok else EXIT_BAD_INPUT
-    submitted = submit_plan(plan)
-    tasks = len(plan.job.tasks) if plan.job else 0
-    print(submitted.sbatch_line)
-    print(
-        f"job directory: {submitted.job_dir} ({tasks} {'task' if tasks == 1 else 'tasks'})"
-    )
-    print(f"log: {submitted.log}")
-    print(f"job script: {submitted.job_dir / SCRIPT_NAME}")
-    return 0
-
-
-def _report(plan: Plan, dry_run: bool) -> None:
-    """The preflight: every line in a dry run (with the script on stdout), else the
-    failures on stderr or, when all passed, every line on stdout."""
     if dry_run:
         for check in plan.checks:
             print(f"preflight: {check.line()}", file=sys.stderr)
         print(plan.script or "", end="")
-        return
+        return 0 if plan.ok else EXIT_BAD_INPUT
+    if not _preflight_passed(plan.checks):
+        return EXIT_BAD_INPUT
     for check in plan.checks:
-        if plan.ok:
-            print(f"preflight: {check.line()}")
-        elif not check.ok:
-            print(f"ml-slurm: preflight: {check.line()}", file=sys.stderr)
+        print(f"preflight: {check.line()}")
+    line, log = submit_plan(plan)
+    tasks = len(plan.job.tasks) if plan.job else 0
+    noun = "task" if tasks == 1 else "tasks"
+    print(line)
+    print(f"job directory: {plan.job_dir} ({tasks} {noun})")
+    print(f"log: {log}")
+    print(f"job script: {plan.job_dir / SCRIPT_NAME}")
+    return 0
+
+
+def _preflight_passed(checks: list[Check]) -> bool:
+    """Print the failed checks on stderr; True when there were none."""
+    failed = [check for check in checks if not check.ok]
+    for check in failed:
+        print(f"ml-slurm: preflight: {check.line()}", file=sys.stderr)
+    return not failed
 
 
 def _resubmit(args: argparse.Namespace) -> int:
     job_dir = find_job_dir(args.sweep)
-    failed = [check for check in check_environment(Path.cwd()) if not check.ok]
-    for check in failed:
-        print(f"ml-slurm: preflight: {check.line()}", file=sys.stderr)
-    if failed:
+    if not _preflight_passed(check_environment(Path.cwd())):
         return EXIT_BAD_INPUT
     if args.dry_run:
         print(format_table([t for t in task_states(job_dir) if t.needs_resubmit]))

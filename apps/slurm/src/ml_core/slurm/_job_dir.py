@@ -8,13 +8,12 @@ import dataclasses
 import io
 import json
 import shutil
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ml_core.contract import create_text, write_text_atomic
-from ml_core.slurm._job_script import array_spec
+from ml_core.slurm._job_script import JobSpec, array_spec
 from ml_core.slurm._plan import RECORD_NAME, SCRIPT_NAME, Plan, sweep_dir
 from ml_core.slurm._slurm import job_states, sbatch
 from ml_core.slurm._status import TaskState, final_epoch, read_json, write_aggregate
@@ -25,18 +24,9 @@ MANIFEST_NAME = "manifest.tsv"
 AGGREGATE_NAME = "aggregate.csv"
 
 
-@dataclass(frozen=True)
-class Submitted:
-    """What sbatch said, and where the job writes its log."""
-
-    sbatch_line: str
-    job_id: str
-    job_dir: Path
-    log: Path
-
-
-def submit_plan(plan: Plan) -> Submitted:
-    """Write the job directory and submit its script; the plan must be ok."""
+def submit_plan(plan: Plan) -> tuple[str, Path]:
+    """Write the job directory and submit its script; the plan must be ok. Returns
+    sbatch's line and the log the job writes."""
     if not plan.ok or plan.job_dir is None or plan.job is None:
         raise SlurmInputError("refusing to submit: preflight failed")
     job_dir, job = plan.job_dir, plan.job
@@ -50,7 +40,7 @@ def submit_plan(plan: Plan) -> Submitted:
         task.status_file.parent.mkdir(parents=True, exist_ok=True)
     job.log_pattern.parent.mkdir(parents=True, exist_ok=True)
     create_text(job_dir / SCRIPT_NAME, plan.script or "")
-    create_text(job_dir / MANIFEST_NAME, _manifest(plan))
+    create_text(job_dir / MANIFEST_NAME, _manifest(job))
     spec = plan.spec
     record = {
         "name": job.job_name,
@@ -60,7 +50,7 @@ def submit_plan(plan: Plan) -> Submitted:
         "set": list(spec.overrides),
         "grid": spec.grid,
         "parallel": spec.parallel,
-        "preset": dataclasses.asdict(plan.preset),
+        "preset": dataclasses.asdict(job.preset),
         "git_commit": plan.git.commit,
         "git_dirty": plan.git.dirty,
         "tasks": [
@@ -83,7 +73,7 @@ def submit_plan(plan: Plan) -> Submitted:
     # The name sbatch gives the log: job name, job id and, in an array, the index.
     log = job.log_pattern.name.replace("%x", job.job_name)
     log = log.replace("%j", job_id).replace("%A", job_id).replace("%a", "<index>")
-    return Submitted(line, job_id, job_dir, job.log_pattern.with_name(log))
+    return line, job.log_pattern.with_name(log)
 
 
 def resubmit_failed(job_dir: Path) -> tuple[list[int], str | None]:
@@ -109,8 +99,9 @@ def task_states(job_dir: Path) -> list[TaskState]:
     record = read_record(job_dir)
     job_of = {}
     for submission in record["submissions"]:
+        job_id = submission["job_id"]
         for index in submission["indices"]:
-            job_of[index] = _task_job_id(record, submission["job_id"], index)
+            job_of[index] = f"{job_id}_{index}" if record["array"] else job_id
     states = job_states(job_of.values())
     return [
         TaskState(
@@ -159,10 +150,6 @@ def read_record(job_dir: Path) -> dict[str, Any]:
     return record
 
 
-def _task_job_id(record: dict[str, Any], job_id: str, index: int) -> str:
-    return f"{job_id}_{index}" if record["array"] else job_id
-
-
 def _sbatch(
     job_dir: Path, record: dict[str, Any], indices: list[int]
 ) -> tuple[str, str]:
@@ -180,11 +167,11 @@ def _sbatch(
     return line, job_id
 
 
-def _manifest(plan: Plan) -> str:
+def _manifest(job: JobSpec) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
     writer.writerow(["index", "group", "run_dir", "overrides"])
-    for task in plan.job.tasks if plan.job else ():
+    for task in job.tasks:
         overrides = json.dumps(list(task.point.overrides))
         writer.writerow([task.index, task.point.group, task.run_dir, overrides])
     return buffer.getvalue()

@@ -3,6 +3,7 @@ checked or quoted first: resources, tasks, staging, requeue."""
 
 from __future__ import annotations
 
+import shlex
 import string
 import sys
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from ml_core.contract import EXIT_DIVERGED, EXIT_REQUEUE
 from ml_core.slurm._presets import Preset
 from ml_core.slurm._sweep_file import WHOLE_RUN, GridPoint
 from ml_core.slurm._trainer import TrainArgs, venv_script
-from ml_core.slurm._values import check_name, check_sbatch_path, quote, quote_words
+from ml_core.slurm._values import check_name, check_sbatch_path, quote
 
 INDENT = "        "
 SRUN_WAIT_S = 120
@@ -121,7 +122,7 @@ def _assignments(task: Task, indent: str) -> list[str]:
     return [
         f"{indent}run_dir={quote(task.run_dir)}",
         f"{indent}status_file={quote(task.status_file)}",
-        f"{indent}trainer_args=({quote_words(task.args.argv())})",
+        f"{indent}trainer_args=({shlex.join(task.args.argv())})",
     ]
 
 

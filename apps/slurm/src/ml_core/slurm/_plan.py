@@ -34,7 +34,6 @@ class Plan:
     """The outcome of preflight; ``job`` and ``script`` once every check allows them."""
 
     spec: SweepSpec
-    preset: Preset
     checks: list[Check]
     git: GitState
     job_dir: Path | None = None
@@ -64,14 +63,14 @@ def plan_submission(spec: SweepSpec, preset: Preset, workdir: Path) -> Plan:
         job_dir = sweep_dir(spec) if spec.is_array else None
     except SlurmInputError as error:
         checks.append(Check("config", ok=False, detail=str(error)))
-        return Plan(spec, preset, checks, git)
+        return Plan(spec, checks, git)
     points = spec.points()
     answers = check_runs(
         [_train_args(spec, job_dir, i, point) for i, point in enumerate(points)]
     )
     checks += _config_checks(spec, points, answers)
     if any(answer.problem for answer in answers):
-        return Plan(spec, preset, checks, git, job_dir)
+        return Plan(spec, checks, git, job_dir)
     checks += _data_checks(answers)
     name = spec.name or answers[0].experiment_name
     job_dir = job_dir or answers[0].run_dir.with_name(f"{name}.slurm")
@@ -95,14 +94,14 @@ def plan_submission(spec: SweepSpec, preset: Preset, workdir: Path) -> Plan:
         script = render_job_script(job)
     except SlurmInputError as error:
         checks.append(Check("job script", ok=False, detail=str(error)))
-        return Plan(spec, preset, checks, git, job_dir)
+        return Plan(spec, checks, git, job_dir)
     if job_dir.exists():
         detail = (
             f"{job_dir} exists: submitted before (resubmit its unfinished tasks with "
             f"`ml-slurm sweep --resubmit-failed {job_dir}`), or choose a new name"
         )
         checks.append(Check("job directory", ok=False, detail=detail))
-    return Plan(spec, preset, checks, git, job_dir, job, script)
+    return Plan(spec, checks, git, job_dir, job, script)
 
 
 def _train_args(

@@ -169,17 +169,15 @@ def _preset_tables(loaded: dict[str, Any], source: str) -> dict[str, dict[str, A
 
 
 def _build(name: str, tables: dict[str, dict[str, Any]], source: str) -> Preset:
+    chain = [name]
+    while "extends" in tables[chain[-1]]:
+        base = tables[chain[-1]]["extends"]
+        if base not in tables or base in chain:
+            raise SlurmInputError(f"{source}: presets.{chain[-1]} extends {base!r}")
+        chain.append(base)
     merged: dict[str, Any] = {}
-    seen = [name]
-    table = tables[name]
-    while "extends" in table:
-        base = table["extends"]
-        if base not in tables or base in seen:
-            raise SlurmInputError(f"{source}: presets.{seen[-1]} extends {base!r}")
-        merged = {**table, **merged}
-        seen.append(base)
-        table = tables[base]
-    merged = {**table, **merged}
+    for link in reversed(chain):  # the base first, each preset's own fields over it
+        merged.update(tables[link])
     merged.pop("extends", None)
     if "modules" in merged:
         if not isinstance(merged["modules"], list):

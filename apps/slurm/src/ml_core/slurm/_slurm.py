@@ -44,25 +44,19 @@ class GitState:
 def check_environment(workdir: Path) -> list[Check]:
     """sbatch is on PATH, this environment matches uv.lock and holds the tools."""
     sbatch = shutil.which("sbatch")
-    checks = [
-        Check("sbatch", ok=True, detail=sbatch)
-        if sbatch
-        else Check(
-            "sbatch", ok=False, detail="not on PATH (is this a Slurm login node?)"
-        )
-    ]
     problem = _venv_sync_problem(find_project_root(workdir))
-    checks.append(
-        Check("environment", ok=problem is None, detail=problem or "matches uv.lock")
-    )
+    checks = [
+        Check(
+            "sbatch",
+            ok=sbatch is not None,
+            detail=sbatch or "not on PATH (is this a Slurm login node?)",
+        ),
+        Check("environment", ok=problem is None, detail=problem or "matches uv.lock"),
+    ]
     for tool in ("ml-train", "ml-data"):
         path = venv_script(tool)
-        found = path.is_file()
-        checks.append(
-            Check(
-                tool, ok=found, detail=str(path) if found else f"{path} not installed"
-            )
-        )
+        detail = str(path) if path.is_file() else f"{path} not installed"
+        checks.append(Check(tool, ok=path.is_file(), detail=detail))
     return checks
 
 
@@ -162,8 +156,6 @@ def job_states(job_ids: Iterable[str]) -> dict[str, str]:
 
 def _pairs(argv: list[str]) -> dict[str, str]:
     """``job|state`` lines of a Slurm query; {} if the tool is missing or fails."""
-    if shutil.which(argv[0]) is None:
-        return {}
     shown = run_tool(argv, timeout_s=60)
     if shown.returncode != 0:
         return {}

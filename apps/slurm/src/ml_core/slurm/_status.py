@@ -45,15 +45,12 @@ def read_metrics(run_dir: Path) -> dict[int, dict[str, Any]]:
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
-                parsed: dict[str, Any] = {
-                    column: _number(row.get(column))
+                rows[int(row["epoch"])] = {
+                    column: row.get(column) or ""
+                    if column in TEXT_COLUMNS
+                    else _number(row.get(column))
                     for column in METRIC_COLUMNS
-                    if column not in TEXT_COLUMNS
                 }
-                parsed.update(
-                    {column: row.get(column) or "" for column in TEXT_COLUMNS}
-                )
-                rows[int(row["epoch"])] = parsed
     except (OSError, csv.Error, KeyError, TypeError, ValueError) as error:
         raise SlurmInputError(f"{path}: not a readable metrics.csv ({error})") from None
     return rows

@@ -64,7 +64,7 @@ class RunCheck:
 
 def check_runs(runs: Sequence[TrainArgs]) -> list[RunCheck]:
     """Validate each run exactly as ``ml-train --auto-resume`` in the job will."""
-    return _side_by_side(_check_run, runs)
+    return _side_by_side(lambda args: _ask_trainer(args, "--auto-resume"), runs)
 
 
 def save_dir_of(args: TrainArgs) -> Path:
@@ -82,10 +82,6 @@ def check_data_dirs(data_dirs: Iterable[Path]) -> dict[Path, str | None]:
     """``{data_dir: None if ml-data check passes it, else its problems}``."""
     unique = sorted(set(data_dirs), key=str)
     return dict(zip(unique, _side_by_side(_check_data_dir, unique), strict=True))
-
-
-def _check_run(args: TrainArgs) -> RunCheck:
-    return _ask_trainer(args, "--auto-resume")
 
 
 def _ask_trainer(args: TrainArgs, *extra: str) -> RunCheck:
@@ -117,12 +113,10 @@ def _check_data_dir(data_dir: Path) -> str | None:
     if answer.returncode == 0:
         return None
     try:
-        problems = json.loads(answer.stdout)["problems"]
+        problems = "; ".join(str(p) for p in json.loads(answer.stdout)["problems"])
     except (ValueError, KeyError, TypeError):
-        return _refusal(answer, "ml-data")
-    return "; ".join(str(problem) for problem in problems) or _refusal(
-        answer, "ml-data"
-    )
+        problems = ""
+    return problems or _refusal(answer, "ml-data")
 
 
 def _refusal(answer: subprocess.CompletedProcess[str], tool: str) -> str:
@@ -134,8 +128,6 @@ def _refusal(answer: subprocess.CompletedProcess[str], tool: str) -> str:
 
 
 def _side_by_side(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    if len(items) <= 1:
-        return [work(item) for item in items]
-    workers = min(len(items), os.cpu_count() or 1, MAX_PARALLEL_CHECKS)
+    workers = max(1, min(len(items), os.cpu_count() or 1, MAX_PARALLEL_CHECKS))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(work, items))

@@ -7,7 +7,7 @@ import os
 import re
 import shlex
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -76,11 +76,6 @@ def check_sbatch_path(path: Path, what: str) -> Path:
 def quote(value: str | Path) -> str:
     """One shell word, safe whatever ``value`` holds."""
     return shlex.quote(str(value))
-
-
-def quote_words(values: Iterable[str | Path]) -> str:
-    """Several shell words, each quoted, separated by spaces."""
-    return " ".join(quote(value) for value in values)
 
 
 def run_tool(
