@@ -24,6 +24,7 @@ from .conftest import MAX_CLI_SECONDS, run_fresh_cli
         (["submit", "--preset", "no_such_preset"], 2),
         (["status", "/no/such/run"], 2),
         (["sweep", "/no/such/sweep.yaml"], 2),
+        (["sweep", "s.yaml", "--parallel", "0"], 2),
     ],
 )
 def test_cli_answers_fast_without_torch(argv: list[str], code: int) -> None:

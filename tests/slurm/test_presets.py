@@ -71,6 +71,8 @@ def test_user_file_from_environment(
         ('cpus_per_task = "18"', "cpus_per_task"),
         ("colour = 3", "unknown keys"),
         ('extends = "nowhere"', "extends"),
+        ("partition = " + "[" * 5000 + "]" * 5000, "nested too deeply"),
+        ("partition = ", "cannot read presets"),
     ],
 )
 def test_bad_user_presets_are_refused(tmp_path: Path, table: str, problem: str) -> None:

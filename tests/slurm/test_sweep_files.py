@@ -90,11 +90,21 @@ def test_string_and_list_values_keep_their_yaml_type(tmp_path: Path) -> None:
         ("name: x\nconfig: c.yaml\ngrid: {seed: [1]}\nextra: 1\n", "unknown keys"),
         ("name: x\nconfig: c.yaml\ngrid: {seed: [1]}\nset: [epochs]\n", "set"),
         ("- not a mapping\n", "mapping"),
+        ("", "mapping"),
+        # The hardened reader ml-train's configs go through: no RecursionError escapes.
+        ("name: x\nconfig: c.yaml\ngrid: " + "[" * 5000 + "]" * 5000, "too deeply"),
+        ("name: x\0\n", "NUL bytes"),
+        ("name: x\n" + "#" * (1024 * 1024), "over the 1 MiB limit"),
     ],
 )
 def test_bad_sweep_files_are_refused(tmp_path: Path, body: str, problem: str) -> None:
     with pytest.raises(SlurmInputError, match=problem):
         load_sweep(write_sweep(tmp_path / "bad.yaml", body))
+
+
+def test_a_missing_sweep_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SlurmInputError, match=r"absent\.yaml: sweep file not found"):
+        load_sweep(tmp_path / "absent.yaml")
 
 
 def test_a_single_run_is_a_sweep_of_one_point() -> None:

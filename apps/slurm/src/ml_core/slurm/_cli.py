@@ -11,7 +11,12 @@ import sys
 from pathlib import Path
 
 from ml_core.cli.train import get_args_parser
-from ml_core.contract import EXIT_BAD_INPUT, OneLineArgumentParser, report_error
+from ml_core.contract import (
+    EXIT_BAD_INPUT,
+    OneLineArgumentParser,
+    integer_at_least,
+    report_error,
+)
 from ml_core.slurm._job_dir import (
     aggregate_job,
     find_job_dir,
@@ -106,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("sweep", type=Path, help="sweep YAML (or a job directory)")
     sweep.add_argument(
-        "--parallel", type=int, help="run at most N tasks at once (--array=...%%N)"
+        "--parallel",
+        type=integer_at_least(1),
+        help="run at most N tasks at once (--array=...%%N)",
     )
     sweep.add_argument(
         "--resubmit-failed",
@@ -163,10 +170,6 @@ def _submit(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     spec = load_sweep(args.sweep)
     if args.parallel is not None:
-        if args.parallel < 1:
-            raise SlurmInputError(
-                f"--parallel: expected an integer >= 1, got {args.parallel}"
-            )
         spec = dataclasses.replace(spec, parallel=args.parallel)
     return _plan_and_submit(spec, _preset(args, spec.preset), args.dry_run)
 

@@ -150,6 +150,8 @@ def _read_user_file(path: Path) -> dict[str, dict[str, Any]]:
         raise SlurmInputError(f"{path}: presets file not found") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise SlurmInputError(f"{path}: cannot read presets ({error})") from None
+    except RecursionError:  # tomllib parses nested arrays recursively
+        raise SlurmInputError(f"{path}: values nested too deeply") from None
     return _preset_tables(loaded, str(path))
 
 

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ml_core.contract import ConfigError, read_yaml_file
 from ml_core.slurm._values import SlurmInputError, check_name
 
 SWEEP_KEYS = {"name", "config", "set", "grid", "parallel", "preset"}
@@ -80,11 +79,9 @@ def format_override(key: str, value: Any) -> str:
 def load_sweep(path: Path) -> SweepSpec:
     """Read and validate a sweep file; SlurmInputError names the key that is wrong."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SlurmInputError(f"{path}: sweep file not found") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise SlurmInputError(f"{path}: cannot read sweep file ({error})") from None
+        raw = read_yaml_file(path, "sweep file")
+    except ConfigError as error:
+        raise SlurmInputError(str(error)) from None
     if not isinstance(raw, dict):
         raise SlurmInputError(f"{path}: the sweep file must be a mapping of keys")
     unknown = set(raw) - SWEEP_KEYS

@@ -25,6 +25,7 @@ from ml_core.contract.config_files import (
     dotted_keys,
     load_config,
     parse_override,
+    read_yaml_file,
 )
 from ml_core.contract.config_reader import SectionReader
 from ml_core.contract.exit_codes import (
@@ -98,6 +99,7 @@ __all__ = [
     "load_config",
     "parse_override",
     "quoted",
+    "read_yaml_file",
     "report_error",
     "write_bytes_atomic",
     "write_text_atomic",

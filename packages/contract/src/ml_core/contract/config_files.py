@@ -23,33 +23,9 @@ MAX_CONFIG_BYTES = 1024 * 1024
 def load_config(path: str | Path) -> dict[str, Any]:
     """Read a YAML config file into a plain dict (the course's ``load_config``).
 
-    Refused before parsing: anything but a regular file, more than 1 MiB (a config is
-    a few hundred bytes), text that is not UTF-8; after parsing: a file with no keys.
+    Refused as :func:`read_yaml_file` refuses, and a file with no keys.
     """
-    path = Path(path)
-    try:
-        if not path.is_file():
-            what = "not found" if not path.exists() else "not a regular file"
-            raise ConfigError(f"{path}: config file {what}")
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise ConfigError(
-                f"{path}: config file is {size:,} bytes, over the 1 MiB limit"
-            )
-        data = path.read_bytes()
-    except OSError as error:
-        raise ConfigError(
-            f"{path}: cannot read config file ({error.strerror})"
-        ) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ConfigError(
-            f"{path}: not a UTF-8 text file (byte {error.start}); is it a YAML config?"
-        ) from None
-    if "\0" in text:
-        raise ConfigError(f"{path}: binary data (NUL bytes); is it a YAML config?")
-    loaded = _parse_yaml(text, str(path))
+    loaded = read_yaml_file(path, "config file")
     if loaded is None:
         raise ConfigError(
             f"{path}: the config file is empty (or only comments); give at least "
@@ -58,6 +34,35 @@ def load_config(path: str | Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys")
     return loaded
+
+
+def read_yaml_file(path: str | Path, what: str) -> Any:
+    """The YAML value in a file a user hands in (``what`` names it in errors).
+
+    Refused before parsing: anything but a regular file, more than 1 MiB (a config is
+    a few hundred bytes), text that is not UTF-8 or holds NUL bytes; while parsing:
+    invalid YAML and values nested too deeply for PyYAML's recursion.
+    """
+    path = Path(path)
+    try:
+        if not path.is_file():
+            problem = "not found" if not path.exists() else "not a regular file"
+            raise ConfigError(f"{path}: {what} {problem}")
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: {what} is {size:,} bytes, over the 1 MiB limit")
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read {what} ({error.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not a UTF-8 text file (byte {error.start}); is it a YAML {what}?"
+        ) from None
+    if "\0" in text:
+        raise ConfigError(f"{path}: binary data (NUL bytes); is it a YAML {what}?")
+    return _parse_yaml(text, str(path))
 
 
 def _parse_yaml(text: str, source: str) -> Any:
