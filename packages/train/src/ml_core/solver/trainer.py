@@ -26,9 +26,6 @@ from ml_core.train._tracking import ExperimentTracker
 
 __all__ = ["Trainer"]
 
-DEFAULT_EXPERIMENT_NAME = "course_run"
-DEFAULT_SAVE_DIR = "experiments/results"
-
 
 class Trainer:
     """Course API: train ``model`` with ``optimizer`` as ``config`` (a dict) says.
@@ -51,18 +48,14 @@ class Trainer:
         self.training = dict(self.config.get("training") or {})
         self.criterion = nn.CrossEntropyLoss()
         self.tracker = ExperimentTracker(
-            str(self.config.get("experiment_name", DEFAULT_EXPERIMENT_NAME)),
+            str(self.config.get("experiment_name", "course_run")),
             self.config,
-            base_dir=self.training.get("save_dir", DEFAULT_SAVE_DIR),
+            base_dir=self.training.get("save_dir", "experiments/results"),
         )
         self.best_val_loss = float("inf")
         self.history: list[dict[str, float]] = []
         self.train_metrics: dict[str, float] = {}
         self.val_metrics: dict[str, float] = {}
-
-    @property
-    def run_dir(self) -> Path:
-        return self.tracker.run_dir
 
     def train_epoch(
         self, dataloader: DataLoader, epoch_idx: int
@@ -112,7 +105,7 @@ class Trainer:
 
     def save_checkpoint(self, epoch: int, val_loss: float) -> Path:
         """``<run_dir>/checkpoints/epoch_<epoch+1>.pt`` (``epoch`` is 0-based)."""
-        path = self.run_dir / "checkpoints" / f"epoch_{epoch + 1}.pt"
+        path = self.tracker.run_dir / "checkpoints" / f"epoch_{epoch + 1}.pt"
         path.parent.mkdir(parents=True, exist_ok=True)
         save_checkpoint(
             path,

@@ -2,7 +2,6 @@
 
 from ml_core.contract import ConfigError, apply_overrides, load_config
 from ml_core.train._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ml_core.train._commands import BAD_INPUT_ERRORS
 from ml_core.train._config import (
     ExperimentConfig,
     ModelConfig,
@@ -10,18 +9,17 @@ from ml_core.train._config import (
     build_config,
 )
 from ml_core.train._device import DeviceUnavailableError, select_device
-from ml_core.train._experiment import TrainOutcome, train
+from ml_core.train._experiment import train
 from ml_core.train._fit import TrainingRun
 from ml_core.train._logs import setup_logger
 from ml_core.train._loop import evaluate, train_one_epoch
 from ml_core.train._metrics import EpochAccumulator, auroc, binary_metrics
-from ml_core.train._request import ResolvedRun, RunRequest, resolve_run
+from ml_core.train._request import RunRequest, resolve_run
 from ml_core.train._run_directory import RunExistsError
 from ml_core.train._seeding import seed_everything
 from ml_core.train._tracking import ExperimentTracker
 
 __all__ = [
-    "BAD_INPUT_ERRORS",
     "CheckpointError",
     "ConfigError",
     "DeviceUnavailableError",
@@ -29,10 +27,8 @@ __all__ = [
     "ExperimentConfig",
     "ExperimentTracker",
     "ModelConfig",
-    "ResolvedRun",
     "RunExistsError",
     "RunRequest",
-    "TrainOutcome",
     "TrainingConfig",
     "TrainingRun",
     "apply_overrides",

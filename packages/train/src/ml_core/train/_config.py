@@ -28,6 +28,7 @@ EXPERIMENT_NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_SCHEDULES = ("none", "cosine", "step")
 BEST_METRICS = ("val_auroc", "val_loss")
+_Reader = Callable[[str, Any], Any]
 # numpy's legacy global generator, seeded too, takes 32-bit seeds.
 MAX_SEED = 2**32 - 1
 
@@ -76,12 +77,7 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The config in the course's key layout (lists, not tuples), for YAML and dicts."""
-        plain = {
-            field.name: _plain(dataclasses.asdict(getattr(self, field.name)))
-            if dataclasses.is_dataclass(getattr(self, field.name))
-            else getattr(self, field.name)
-            for field in dataclasses.fields(self)
-        }
+        plain = _plain(dataclasses.asdict(self))
         plain["model"] = self.model.to_dict()
         return plain
 
@@ -96,10 +92,6 @@ class ExperimentConfig:
     @property
     def run_dir(self) -> Path:
         return Path(self.training.save_dir) / self.experiment_name
-
-
-# Field defaults, read once so the YAML reader and the dataclasses cannot disagree.
-TRAINING = TrainingConfig()
 
 
 def build_config(
@@ -121,105 +113,83 @@ def build_config(
         return "--set" if prefixes & overridden else source
 
     top = SectionReader(raw, "", source_of)
+
+    def section(name: str) -> SectionReader:
+        return SectionReader(top.take(name, None), f"{name}.", source_of)
+
     name = top.text("experiment_name", default_experiment_name)
     if not EXPERIMENT_NAME_PATTERN.fullmatch(name) or name in {".", ".."}:
         top.fail(
             "experiment_name", f"use only letters, digits, '.', '_', '-'; got {name!r}"
         )
     seed = top.integer("seed", 42, minimum=0, maximum=MAX_SEED)
-    data = read_data_section(SectionReader(top.take("data", None), "data.", source_of))
-    model = read_model_section(
-        SectionReader(top.take("model", None), "model.", source_of)
-    )
-    training = _training_section(
-        SectionReader(top.take("training", None), "training.", source_of)
-    )
-    augment = read_augment_section(
-        SectionReader(top.take("augment", None), "augment.", source_of)
-    )
-    evaluation = read_evaluation_section(
-        SectionReader(top.take("evaluation", None), "evaluation.", source_of)
+    config = ExperimentConfig(
+        name,
+        seed,
+        read_data_section(section("data")),
+        read_model_section(section("model")),
+        _training_section(section("training")),
+        read_augment_section(section("augment")),
+        read_evaluation_section(section("evaluation")),
     )
     top.finish()
-    return ExperimentConfig(name, seed, data, model, training, augment, evaluation)
-
-
-def _training_section(section: SectionReader) -> TrainingConfig:
-    positive = "a number > 0"
-    config = TrainingConfig(
-        epochs=section.integer("epochs", TRAINING.epochs, minimum=1),
-        learning_rate=section.number(
-            "learning_rate", TRAINING.learning_rate, _positive, positive
-        ),
-        save_dir=section.text("save_dir", TRAINING.save_dir),
-        optimizer=section.choice("optimizer", TRAINING.optimizer, OPTIMIZERS),
-        momentum=section.number(
-            "momentum", TRAINING.momentum, _in_range(0.0, 1.0), "a number in [0, 1]"
-        ),
-        weight_decay=section.number(
-            "weight_decay", TRAINING.weight_decay, _non_negative, "a number >= 0"
-        ),
-        lr_schedule=section.choice("lr_schedule", TRAINING.lr_schedule, LR_SCHEDULES),
-        lr_step_size=section.integer("lr_step_size", TRAINING.lr_step_size, minimum=1),
-        lr_gamma=section.number(
-            "lr_gamma",
-            TRAINING.lr_gamma,
-            _in_range(0.0, 1.0, lower_open=True),
-            "a number in (0, 1]",
-        ),
-        warmup_steps=section.integer("warmup_steps", TRAINING.warmup_steps, minimum=0),
-        grad_clip_norm=section.number(
-            "grad_clip_norm",
-            TRAINING.grad_clip_norm,
-            _positive,
-            "null or a number > 0",
-            optional=True,
-        ),
-        accumulate_grad_batches=section.integer(
-            "accumulate_grad_batches", TRAINING.accumulate_grad_batches, minimum=1
-        ),
-        val_every_steps=section.integer(
-            "val_every_steps", TRAINING.val_every_steps, minimum=0
-        ),
-        sync_every_steps=section.integer(
-            "sync_every_steps", TRAINING.sync_every_steps, minimum=1
-        ),
-        best_metric=section.choice("best_metric", TRAINING.best_metric, BEST_METRICS),
-        device=section.choice("device", TRAINING.device, DEVICE_CHOICES),
-        cpu_threads=section.integer(
-            "cpu_threads", TRAINING.cpu_threads, minimum=1, optional=True
-        ),
-        bf16=section.boolean("bf16", default=TRAINING.bf16),
-        compile=section.boolean("compile", default=TRAINING.compile),
-        deterministic=section.boolean("deterministic", default=TRAINING.deterministic),
-        log_every_seconds=section.number(
-            "log_every_seconds",
-            TRAINING.log_every_seconds,
-            _non_negative,
-            "a number >= 0",
-        ),
-    )
-    section.finish()
     return config
 
 
-def _positive(value: float) -> bool:
-    return value > 0
+def _training_section(section: SectionReader) -> TrainingConfig:
+    def integer(minimum: int, *, optional: bool = False) -> _Reader:
+        return lambda key, default: section.integer(
+            key, default, minimum=minimum, optional=optional
+        )
 
+    def number(
+        check: Callable[[float], bool], expected: str, *, optional: bool = False
+    ) -> _Reader:
+        return lambda key, default: section.number(
+            key, default, check, expected, optional=optional
+        )
 
-def _non_negative(value: float) -> bool:
-    return value >= 0
+    def choice(choices: tuple[str, ...]) -> _Reader:
+        return lambda key, default: section.choice(key, default, choices)
 
+    def boolean(key: str, default: bool) -> bool:
+        return section.boolean(key, default=default)
 
-def _in_range(
-    low: float, high: float, *, lower_open: bool = False, upper_open: bool = False
-) -> Callable[[float], bool]:
-    def check(value: float) -> bool:
-        above = value > low if lower_open else value >= low
-        below = value < high if upper_open else value <= high
-        return above and below
-
-    return check
+    # In field order, which is also the order "unknown key (known: ...)" lists them.
+    readers: dict[str, _Reader] = {
+        "epochs": integer(1),
+        "learning_rate": number(lambda value: value > 0, "a number > 0"),
+        "save_dir": section.text,
+        "optimizer": choice(OPTIMIZERS),
+        "momentum": number(lambda value: 0 <= value <= 1, "a number in [0, 1]"),
+        "weight_decay": number(lambda value: value >= 0, "a number >= 0"),
+        "lr_schedule": choice(LR_SCHEDULES),
+        "lr_step_size": integer(1),
+        "lr_gamma": number(lambda value: 0 < value <= 1, "a number in (0, 1]"),
+        "warmup_steps": integer(0),
+        "grad_clip_norm": number(
+            lambda value: value > 0, "null or a number > 0", optional=True
+        ),
+        "accumulate_grad_batches": integer(1),
+        "val_every_steps": integer(0),
+        "sync_every_steps": integer(1),
+        "best_metric": choice(BEST_METRICS),
+        "device": choice(DEVICE_CHOICES),
+        "cpu_threads": integer(1, optional=True),
+        "bf16": boolean,
+        "compile": boolean,
+        "deterministic": boolean,
+        "log_every_seconds": number(lambda value: value >= 0, "a number >= 0"),
+    }
+    # A dataclass's class attributes are its fields' defaults.
+    config = TrainingConfig(
+        **{
+            key: read(key, getattr(TrainingConfig, key))
+            for key, read in readers.items()
+        }
+    )
+    section.finish()
+    return config
 
 
 def _plain(value: Any) -> Any:

@@ -35,12 +35,15 @@ FIXED_KEYS = (
 def config_changes(
     saved: Mapping[str, Any], current: Mapping[str, Any]
 ) -> dict[str, tuple[Any, Any]]:
-    """Every dotted key whose value differs: ``{key: (saved value, current value)}``."""
+    """Every dotted key whose value differs: ``{key: (saved value, current value)}``.
+
+    ``training.device`` is left out: it names this machine's device, not the run's.
+    """
     old, new = dotted_keys(saved), dotted_keys(current)
     return {
         key: (old.get(key), new.get(key))
         for key in sorted(set(old) | set(new))
-        if old.get(key) != new.get(key)
+        if old.get(key) != new.get(key) and key != "training.device"
     }
 
 

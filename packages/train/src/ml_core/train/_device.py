@@ -46,15 +46,13 @@ def set_cpu_threads(requested: int | None, num_workers: int) -> int:
     if requested is not None:
         torch.set_num_threads(requested)
     elif num_workers > 0:
-        cores = _usable_cores()
+        cores = (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
         torch.set_num_threads(max(1, min(torch.get_num_threads(), cores - num_workers)))
     return torch.get_num_threads()
-
-
-def _usable_cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def available_memory(device: torch.device) -> int | None:

@@ -56,43 +56,37 @@ class Launch:
         return self.rank == 0
 
 
+# Each launcher's variables for the rank, the world size and the local rank, in the
+# order they are looked for. srun sets SLURM_STEP_NUM_TASKS for its step, not in the
+# batch shell, so a trainer started directly by a multi-task job script stays one process.
+LAUNCHERS = {
+    "torchrun": ("RANK", "WORLD_SIZE", "LOCAL_RANK"),
+    "srun": ("SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID"),
+}
+
+
 def detect_launch(environ: Mapping[str, str] | None = None) -> Launch:
-    """The launch described by ``environ`` (default ``os.environ``); torchrun first."""
+    """The launch described by ``environ`` (default ``os.environ``)."""
     env = os.environ if environ is None else environ
-    if "RANK" in env and "WORLD_SIZE" in env:
-        return _torchrun_launch(env)
-    # SLURM_STEP_NUM_TASKS is set by srun for its step, not in the batch shell, so a
-    # trainer started directly by a multi-task job script stays a single process.
-    if "SLURM_PROCID" in env and "SLURM_STEP_NUM_TASKS" in env:
-        return _srun_launch(env)
-    return Launch()
-
-
-def _torchrun_launch(env: Mapping[str, str]) -> Launch:
-    rank, world = _integer(env, "RANK"), _integer(env, "WORLD_SIZE")
-    local_rank = _integer(env, "LOCAL_RANK") if "LOCAL_RANK" in env else rank
-    _check_rank(rank, world, "RANK")
-    if world == 1:
-        return Launch(launcher="torchrun")
-    for name in ("MASTER_ADDR", "MASTER_PORT"):
-        if not env.get(name):
-            raise LaunchError(f"{name}: not set, but WORLD_SIZE={world}")
-    return Launch(
-        rank,
-        world,
-        local_rank,
-        env["MASTER_ADDR"],
-        _integer(env, "MASTER_PORT"),
-        "torchrun",
+    launcher = next(
+        (key for key, names in LAUNCHERS.items() if all(n in env for n in names[:2])),
+        None,
     )
-
-
-def _srun_launch(env: Mapping[str, str]) -> Launch:
-    rank, world = _integer(env, "SLURM_PROCID"), _integer(env, "SLURM_STEP_NUM_TASKS")
-    _check_rank(rank, world, "SLURM_PROCID")
-    local_rank = _integer(env, "SLURM_LOCALID") if "SLURM_LOCALID" in env else 0
+    if launcher is None:
+        return Launch()
+    rank_name, world_name, local_name = LAUNCHERS[launcher]
+    rank, world = _integer(env, rank_name), _integer(env, world_name)
+    # A local rank torchrun leaves out is the rank (one node); srun's is 0.
+    default_local = rank if launcher == "torchrun" else 0
+    local_rank = _integer(env, local_name) if local_name in env else default_local
+    if world < 1 or not 0 <= rank < world:
+        raise LaunchError(f"{rank_name}={rank}: not a rank of a world of size {world}")
     if world == 1:
-        return Launch(launcher="srun")
+        return Launch(launcher=launcher)
+    if launcher == "torchrun":
+        for name in ("MASTER_ADDR", "MASTER_PORT"):
+            if not env.get(name):
+                raise LaunchError(f"{name}: not set, but WORLD_SIZE={world}")
     if env.get("MASTER_PORT"):
         port = _integer(env, "MASTER_PORT")
     else:
@@ -100,7 +94,7 @@ def _srun_launch(env: Mapping[str, str]) -> Launch:
     address = env.get("MASTER_ADDR") or first_host(
         env.get("SLURM_STEP_NODELIST") or env.get("SLURM_JOB_NODELIST", "")
     )
-    return Launch(rank, world, local_rank, address, port, "srun")
+    return Launch(rank, world, local_rank, address, port, launcher)
 
 
 def first_host(nodelist: str) -> str:
@@ -131,11 +125,6 @@ def _integer(env: Mapping[str, str], name: str) -> int:
         return int(value)
     except ValueError:
         raise LaunchError(f"{name}: expected an integer, got {value!r}") from None
-
-
-def _check_rank(rank: int, world: int, name: str) -> None:
-    if world < 1 or not 0 <= rank < world:
-        raise LaunchError(f"{name}={rank}: not a rank of a world of size {world}")
 
 
 def process_device(launch: Launch, device: torch.device) -> torch.device:

@@ -46,8 +46,8 @@ SLURM_VARIABLES = (
 )
 
 
-def collect_environment(data_fingerprint: dict[str, str]) -> dict[str, Any]:
-    """A JSON-able description of this process's software, machine and data."""
+def run_environment(data_dir: Path, launch: Launch) -> dict[str, Any]:
+    """env.json's content for this process: software, machine, data and launch."""
     return {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
@@ -63,18 +63,9 @@ def collect_environment(data_fingerprint: dict[str, str]) -> dict[str, Any]:
         "git": _git_state(),
         "uv_lock_sha256": _uv_lock_hash(Path.cwd()),
         "slurm": {name: os.environ.get(name) for name in SLURM_VARIABLES},
-        "data_fingerprint": data_fingerprint,
+        "data_fingerprint": dataset_fingerprint(data_dir),
+        "distributed": {"world_size": launch.world_size, "launcher": launch.launcher},
     }
-
-
-def run_environment(data_dir: Path, launch: Launch) -> dict[str, object]:
-    """env.json's content for this process: software, machine, data and launch."""
-    environment = collect_environment(dataset_fingerprint(data_dir))
-    environment["distributed"] = {
-        "world_size": launch.world_size,
-        "launcher": launch.launcher,
-    }
-    return environment
 
 
 def record_resume(

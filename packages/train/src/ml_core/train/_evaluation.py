@@ -19,6 +19,7 @@ from ml_core.contract import ConfigError, RunPaths, write_text_atomic
 from ml_core.data import make_split_loader
 from ml_core.models import build_model
 from ml_core.train._checkpoint import load_checkpoint
+from ml_core.train._config import ExperimentConfig
 from ml_core.train._config_changes import config_changes
 from ml_core.train._device import select_device
 from ml_core.train._loop import evaluate
@@ -29,6 +30,7 @@ from ml_core.train._metrics import (
 )
 from ml_core.train._request import saved_config
 from ml_core.train._run_state import saved_normalization, uses_convolutions
+from ml_core.train._stop_signals import StopFlag
 
 
 def evaluation_report(
@@ -47,7 +49,11 @@ def evaluation_report(
         "auroc": metrics["auroc"],
         "confusion_matrix": confusion_matrix(accumulator.probs, accumulator.labels),
     }
-    return {key: _json_value(value) for key, value in report.items()}
+    # NaN is not valid JSON.
+    return {
+        key: None if isinstance(value, float) and math.isnan(value) else value
+        for key, value in report.items()
+    }
 
 
 def write_report(path: Path, report: dict[str, Any]) -> None:
@@ -80,12 +86,6 @@ def format_confusion_matrix(matrix: list[list[int]]) -> str:
     return "\n".join(lines)
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):  # NaN is not valid JSON
-        return None
-    return value
-
-
 def evaluate_run(
     run_dir: Path, split: str, checkpoint: str, device_name: str, *, tta: bool = False
 ) -> dict:
@@ -103,21 +103,35 @@ def evaluate_run(
             f"the config now says {new!r}; restore config.yaml to evaluate it"
         )
     device = select_device(device_name)
-    loader = make_split_loader(config.data, split, device=device)
     model = build_model(config.model_options(weights=False), config.data.input_shape)
+    tta = tta or config.evaluation.tta
+    accumulator = evaluate_checkpoint(model, record, config, split, device, tta=tta)
+    return evaluation_report(split, checkpoint, accumulator, tta=tta)
+
+
+def evaluate_checkpoint(
+    model: nn.Module,
+    record: dict[str, Any],
+    config: ExperimentConfig,
+    split: str,
+    device: torch.device,
+    *,
+    tta: bool,
+    stop: StopFlag | None = None,
+) -> EpochAccumulator:
+    """``model`` with the checkpoint ``record``'s weights, on ``split`` of the data."""
     model.load_state_dict(record["model"])
     channels_last = uses_convolutions(model)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    tta = tta or config.evaluation.tta
-    accumulator = evaluate(
+    return evaluate(
         model.to(device),
         nn.CrossEntropyLoss(),
-        loader,
+        make_split_loader(config.data, split, device=device),
         device=device,
         bf16=config.training.bf16,
         normalization=saved_normalization(record),
         channels_last=channels_last,
         tta=tta,
+        stop=stop,
     )
-    return evaluation_report(split, checkpoint, accumulator, tta=tta)

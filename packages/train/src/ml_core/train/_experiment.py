@@ -18,12 +18,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from ml_core.contract import ConfigError, RunPaths, write_text_atomic
-from ml_core.data import (
-    has_split,
-    make_loaders,
-    make_split_loader,
-    split_channel_statistics,
-)
+from ml_core.data import has_split, make_loaders, split_channel_statistics
 from ml_core.models import build_model, count_parameters
 from ml_core.train._checkpoint import load_checkpoint
 from ml_core.train._config import ExperimentConfig
@@ -39,20 +34,18 @@ from ml_core.train._distributed import (
     process_group,
 )
 from ml_core.train._environment import record_resume, run_environment
-from ml_core.train._evaluation import evaluation_report, write_predictions, write_report
+from ml_core.train._evaluation import (
+    evaluate_checkpoint,
+    evaluation_report,
+    write_predictions,
+    write_report,
+)
 from ml_core.train._fit import TrainingRun
-from ml_core.train._loop import InputNormalization, evaluate
+from ml_core.train._loop import InputNormalization
 from ml_core.train._optimization import build_optimizer
 from ml_core.train._request import ResolvedRun, RunRequest, resolve_run
-from ml_core.train._run_directory import (
-    publish_run_directory,
-    stage_run_directory,
-)
-from ml_core.train._run_state import (
-    RESUME_KEYS,
-    saved_normalization,
-    uses_convolutions,
-)
+from ml_core.train._run_directory import publish_run_directory, stage_run_directory
+from ml_core.train._run_state import RESUME_KEYS, uses_convolutions
 from ml_core.train._seeding import seed_everything
 from ml_core.train._stop_signals import StopFlag, catch_stop_signals
 from ml_core.train._tracking import write_config_yaml
@@ -135,7 +128,6 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
     if resolved.resume_dir is not None:
         checkpoint = load_checkpoint(run.paths.last_checkpoint, RESUME_KEYS)
         changes = config_changes(checkpoint["config"], config.to_dict())
-        changes.pop("training.device", None)
         refuse_fixed_changes(changes, run.paths.config)
         run.restore(checkpoint)
         for key, (old, new) in changes.items():
@@ -229,46 +221,38 @@ def _finish(run: TrainingRun, data_dir: Path, stop: StopFlag) -> bool:
     False (nothing half-written) when ``stop`` is set before it is all done."""
     if has_split(data_dir, "test"):
         best = load_checkpoint(run.paths.best_checkpoint)
-        run.network.load_state_dict(best["model"])
-        test_loader = make_split_loader(run.config.data, "test", device=run.device)
-        accumulator = evaluate(
+        accumulator = evaluate_checkpoint(
             run.network,
-            run.criterion,
-            test_loader,
-            device=run.device,
-            bf16=run.config.training.bf16,
-            normalization=saved_normalization(best),
-            channels_last=run.channels_last,
+            best,
+            run.config,
+            "test",
+            run.device,
             tta=run.config.evaluation.tta,
             stop=stop,
         )
-        if stop.requested:
-            logger.warning(_STOPPED_FINISHING, stop.signal_name)
-            return False
-        report = evaluation_report(
-            "test", "best", accumulator, tta=run.config.evaluation.tta
-        )
-        write_report(run.paths.test_metrics, report)
-        write_predictions(run.paths.test_predictions, accumulator)
-        logger.info(
-            "test (best checkpoint, epoch %d step %d): acc %.4f f1 %.4f auroc %.4f",
-            best["epoch"],
-            best["step"],
-            report["accuracy"],
-            report["f1"],
-            report["auroc"],
-        )
+        if not stop.requested:  # a stopped pass is incomplete: nothing is written
+            report = evaluation_report(
+                "test", "best", accumulator, tta=run.config.evaluation.tta
+            )
+            write_report(run.paths.test_metrics, report)
+            write_predictions(run.paths.test_predictions, accumulator)
+            logger.info(
+                "test (best checkpoint, epoch %d step %d): acc %.4f f1 %.4f auroc %.4f",
+                best["epoch"],
+                best["step"],
+                report["accuracy"],
+                report["f1"],
+                report["auroc"],
+            )
     if stop.requested:
-        logger.warning(_STOPPED_FINISHING, stop.signal_name)
+        logger.warning(
+            "stopped by %s while finishing: training is complete; --auto-resume "
+            "redoes the test evaluation and the plot",
+            stop.signal_name,
+        )
         return False
     _plot_curves(run.paths.root)
     return True
-
-
-_STOPPED_FINISHING = (
-    "stopped by %s while finishing: training is complete; --auto-resume redoes the "
-    "test evaluation and the plot"
-)
 
 
 def _plot_curves(run_dir: Path) -> None:

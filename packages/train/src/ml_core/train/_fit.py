@@ -93,39 +93,47 @@ class TrainingRun(RunState):
         sampler.set_epoch(epoch)
         sampler.skip_batches(step * self.config.training.accumulate_grad_batches)
         batches = iter(self.train_loader)
-        self._position_randomness(epoch, step)
+        # After iter(loader): making the iterator draws from torch's generator.
+        if step == 0:
+            seed_everything(epoch_seed(self.config.seed, epoch, self.launch.rank))
+            self.accumulator = EpochAccumulator()
+        elif self.saved_rng is not None:
+            restore_rng_state(self.saved_rng)
+            self.saved_rng = None
         self._reporter.start_epoch(epoch, step)
         trace = ParameterTrace.from_environment(self.launch.rank)
-        while step < self.steps_per_epoch:
-            step = self._train_steps(batches, epoch, step, stop, trace)
-            if stop.divergence is not None:
-                self._reporter.end_epoch()
-                raise TrainingDivergedError(
-                    f"epoch {epoch} {stop.divergence}: the run diverged; "
-                    f"{self.paths.last_checkpoint} (from before) is kept. Lower "
-                    "training.learning_rate or set training.grad_clip_norm"
-                )
-            if step < self.steps_per_epoch and self._validates_at(step):
-                self._validate(epoch, step)
-            if stop.requested and step < self.steps_per_epoch:
-                self._reporter.end_epoch()
-                del batches  # stops this epoch's loader workers now
-                self.progress.step = step
-                self.progress.seconds_in_epoch += time.perf_counter() - started
-                self.save_last(mid_epoch=True)
-                logger.warning(
-                    "stopped by %s at epoch %d step %d/%d; checkpoint %s",
-                    stop.signal_name,
-                    epoch,
-                    step,
-                    self.steps_per_epoch,
-                    self.paths.last_checkpoint,
-                )
-                return False
-        self._reporter.end_epoch()
-        del batches
+        steps = self.steps_per_epoch
+        every = self.config.training.val_every_steps
+        try:
+            while step < steps:
+                step = self._train_steps(batches, epoch, step, stop, trace)
+                if stop.divergence is not None:
+                    raise TrainingDivergedError(
+                        f"epoch {epoch} {stop.divergence}: the run diverged; "
+                        f"{self.paths.last_checkpoint} (from before) is kept. Lower "
+                        "training.learning_rate or set training.grad_clip_norm"
+                    )
+                if step < steps and every and step % every == 0:
+                    self._validate(epoch, step)
+                if stop.requested:
+                    break
+        finally:
+            self._reporter.end_epoch()
+        del batches  # stops this epoch's loader workers now
         self.progress.seconds_in_epoch += time.perf_counter() - started
-        self._finish_epoch(epoch, time.perf_counter())
+        if step < steps:
+            self.progress.step = step
+            self.save_last(mid_epoch=True)
+            logger.warning(
+                "stopped by %s at epoch %d step %d/%d; checkpoint %s",
+                stop.signal_name,
+                epoch,
+                step,
+                steps,
+                self.paths.last_checkpoint,
+            )
+            return False
+        self._finish_epoch(epoch)
         if not self.finished and stop.poll():
             logger.warning(
                 "stopped by %s after epoch %d; checkpoint %s",
@@ -164,7 +172,9 @@ class TrainingRun(RunState):
             bf16=training.bf16,
             normalization=self.normalization,
             accumulate_grad_batches=training.accumulate_grad_batches,
-            learning_rate=functools.partial(self._learning_rate, epoch),
+            learning_rate=lambda step: scheduled_lr(
+                training, epoch, (epoch - 1) * self.steps_per_epoch + step
+            ),
             augmentation=functools.partial(self._augmentation, epoch)
             if self.config.augment.enabled
             else None,
@@ -184,23 +194,6 @@ class TrainingRun(RunState):
         return functools.partial(
             augment, config=self.config.augment, generator=generator
         )
-
-    def _validates_at(self, step: int) -> bool:
-        every = self.config.training.val_every_steps
-        return bool(every) and step % every == 0
-
-    def _learning_rate(self, epoch: int, step: int) -> float:
-        steps_done = (epoch - 1) * self.steps_per_epoch + step
-        return scheduled_lr(self.config.training, epoch, steps_done)
-
-    def _position_randomness(self, epoch: int, first_step: int) -> None:
-        # After iter(loader): making the iterator draws from torch's generator.
-        if first_step == 0:
-            seed_everything(epoch_seed(self.config.seed, epoch, self.launch.rank))
-            self.accumulator = EpochAccumulator()
-        elif self.saved_rng is not None:
-            restore_rng_state(self.saved_rng)
-            self.saved_rng = None
 
     def _validate(self, epoch: int, step: int) -> dict[str, Any]:
         """One validation pass at ``(epoch, step)``: recorded, checked, maybe best.
@@ -245,8 +238,9 @@ class TrainingRun(RunState):
             )
         return row
 
-    def _finish_epoch(self, epoch: int, train_done: float) -> None:
+    def _finish_epoch(self, epoch: int) -> None:
         """Validate, record the epoch's row, checkpoint, report."""
+        train_done = time.perf_counter()
         ranks = all_gather_objects(self.launch, self.accumulator.state_dict())
         epoch_accumulator = EpochAccumulator.merged(ranks)
         train_metrics = epoch_accumulator.compute()

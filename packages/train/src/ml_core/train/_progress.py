@@ -65,42 +65,30 @@ class ProgressReporter:
         self._session_steps += 1
         self._session_samples += batch_size * self.processes
         now = time.perf_counter()
-        due = now - self._last_log >= self._interval()
+        # The bar refreshes itself; its loss is updated twice a second at most.
+        interval = BAR_LOSS_SECONDS if self._bar is not None else self.log_every_seconds
         if self._bar is not None:
             self._bar.update(1)
-            if due:
-                self._last_log = now
-                self._bar.set_postfix(loss=f"{float(loss):.4f}", refresh=False)
+        if now - self._last_log < interval:
             return
-        if due:
-            self._last_log = now
-            logger.info(
-                "epoch %d/%d step %d/%d loss %.4f samples/s %.0f ETA %s",
-                self._epoch,
-                self.epochs,
-                step,
-                self.steps_per_epoch,
-                float(loss),
-                self._samples_per_second(now),
-                self._eta(step, now),
-            )
-
-    def _interval(self) -> float:
-        # The bar refreshes itself; its loss is updated twice a second at most.
-        return BAR_LOSS_SECONDS if self._bar is not None else self.log_every_seconds
+        self._last_log = now
+        if self._bar is not None:
+            self._bar.set_postfix(loss=f"{float(loss):.4f}", refresh=False)
+            return
+        elapsed = now - self._session_start
+        remaining = (self.epochs - self._epoch + 1) * self.steps_per_epoch - step
+        logger.info(
+            "epoch %d/%d step %d/%d loss %.4f samples/s %.0f ETA %s",
+            self._epoch,
+            self.epochs,
+            step,
+            self.steps_per_epoch,
+            float(loss),
+            self._session_samples / elapsed if elapsed > 0 else 0.0,
+            timedelta(seconds=round(elapsed / self._session_steps * remaining)),
+        )
 
     def end_epoch(self) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-
-    def _samples_per_second(self, now: float) -> float:
-        elapsed = now - self._session_start
-        return self._session_samples / elapsed if elapsed > 0 else 0.0
-
-    def _eta(self, step: int, now: float) -> str:
-        remaining = (self.epochs - self._epoch) * self.steps_per_epoch + (
-            self.steps_per_epoch - step
-        )
-        seconds = (now - self._session_start) / self._session_steps * remaining
-        return str(timedelta(seconds=round(seconds)))

@@ -64,7 +64,10 @@ def resolve_run(request: RunRequest) -> ResolvedRun:
                 f"{source}: experiment_name: --auto-resume needs a fixed name "
                 "(set it in the config or with --set experiment_name=NAME)"
             )
-        config = dataclasses.replace(config, experiment_name=_default_name(config))
+        # A timestamp makes a second no-argument run a new run instead of a refusal.
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        name = f"{config.model.name}-{config.data.dataset_type}-{stamp}"
+        config = dataclasses.replace(config, experiment_name=name)
     config = _with_device(config, request)
 
     paths = RunPaths(config.run_dir)
@@ -73,7 +76,13 @@ def resolve_run(request: RunRequest) -> ResolvedRun:
     )
     check_save_dir(Path(config.training.save_dir), save_dir_source)
     if request.auto_resume and paths.last_checkpoint.is_file():
-        _require_same_config(config, saved_config(paths.root), paths.config)
+        # --auto-resume must not silently continue a run under a changed config.
+        changes = config_changes(saved_config(paths.root).to_dict(), config.to_dict())
+        for key, (old, new) in changes.items():
+            raise ConfigError(
+                f"{paths.config}: {key}: the run was started with {old!r}, the config "
+                f"now says {new!r}; use a new experiment_name to start fresh"
+            )
         return ResolvedRun(config, paths.root)
     refuse_existing(paths.root)
     return ResolvedRun(config, None)
@@ -94,27 +103,8 @@ def saved_config(run_dir: Path) -> ExperimentConfig:
     )
 
 
-def _default_name(config: ExperimentConfig) -> str:
-    # A timestamp makes a second no-argument run a new run instead of a refusal.
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return f"{config.model.name}-{config.data.dataset_type}-{stamp}"
-
-
 def _with_device(config: ExperimentConfig, request: RunRequest) -> ExperimentConfig:
     if request.device is None:
         return config
     training = dataclasses.replace(config.training, device=request.device)
     return dataclasses.replace(config, training=training)
-
-
-def _require_same_config(
-    config: ExperimentConfig, saved: ExperimentConfig, path: Path
-) -> None:
-    """--auto-resume must not silently continue a run under a changed config."""
-    changes = config_changes(saved.to_dict(), config.to_dict())
-    changes.pop("training.device", None)
-    for key, (old, new) in changes.items():
-        raise ConfigError(
-            f"{path}: {key}: the run was started with {old!r}, the config "
-            f"now says {new!r}; use a new experiment_name to start fresh"
-        )

@@ -137,14 +137,7 @@ class RunState:
         if self.launch.is_main:
             save_checkpoint(
                 self.paths.best_checkpoint,
-                {
-                    "model": self.network.state_dict(),
-                    "input_normalization": self._normalization_record(),
-                    "epoch": row["epoch"],
-                    "step": row["step"],
-                    "metrics": row,
-                    "config": self.config.to_dict(),
-                },
+                self._record(epoch=row["epoch"], step=row["step"], metrics=row),
             )
 
     def save_last(self, *, mid_epoch: bool) -> None:
@@ -164,27 +157,24 @@ class RunState:
             return
         save_checkpoint(
             self.paths.last_checkpoint,
-            {
-                "model": self.network.state_dict(),
-                "input_normalization": self._normalization_record(),
-                "optimizer": self.optimizer.state_dict(),
-                "epoch": progress.epoch,
-                "step_in_epoch": progress.step,
-                "steps_per_epoch": self.steps_per_epoch,
-                "seconds_in_epoch": progress.seconds_in_epoch,
-                "world_size": self.launch.world_size,
-                "rank_states": rank_states,
-                "metrics": progress.rows,
-                "validations": progress.validations,
-                "best": {
+            self._record(
+                optimizer=self.optimizer.state_dict(),
+                epoch=progress.epoch,
+                step_in_epoch=progress.step,
+                steps_per_epoch=self.steps_per_epoch,
+                seconds_in_epoch=progress.seconds_in_epoch,
+                world_size=self.launch.world_size,
+                rank_states=rank_states,
+                metrics=progress.rows,
+                validations=progress.validations,
+                best={
                     "metric": self.config.training.best_metric,
                     "value": progress.best_value,
                     "epoch": progress.best_epoch,
                     "step": progress.best_step,
                     "collapsed": progress.best_collapsed,
                 },
-                "config": self.config.to_dict(),
-            },
+            ),
         )
 
     def restore(self, checkpoint: dict[str, Any]) -> None:
@@ -193,7 +183,7 @@ class RunState:
         Each rank takes its own generators and running metrics from ``rank_states``;
         the world size must be the one the checkpoint was written with.
         """
-        world_size = checkpoint.get("world_size", 1)
+        world_size = checkpoint["world_size"]
         if world_size != self.launch.world_size:
             raise CheckpointError(
                 f"{self.paths.last_checkpoint}: the run was checkpointed with "
@@ -226,5 +216,14 @@ class RunState:
             self.accumulator.load_state_dict(own["train_accumulator"])
         self.saved_rng = own["rng"] if self.progress.step > 0 else None
 
-    def _normalization_record(self) -> dict[str, list[float]] | None:
-        return None if self.normalization is None else self.normalization.to_dict()
+    def _record(self, **fields: Any) -> dict[str, Any]:
+        """A checkpoint: the weights, the input standardisation, the config, ``fields``."""
+        normalization = self.normalization
+        return {
+            "model": self.network.state_dict(),
+            "input_normalization": None
+            if normalization is None
+            else normalization.to_dict(),
+            "config": self.config.to_dict(),
+            **fields,
+        }

@@ -10,7 +10,6 @@ time augmentation averages the positive-class probability over the eight views.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,13 +116,6 @@ def augment(
     if config.hue:
         images = _turn_hue(images, config.hue, generator)
     return images.clamp(0.0, 1.0)
-
-
-@functools.cache
-def _index_maps(height: int, width: int, device: torch.device) -> torch.Tensor:
-    """(8, H*W): where each symmetry's output pixel comes from, in flat positions."""
-    grid = torch.arange(height * width, device=device).view(1, 1, height, width)
-    return torch.stack([symmetry(grid, k).reshape(-1) for k in range(SYMMETRIES)])
 
 
 def _turn_hue(
