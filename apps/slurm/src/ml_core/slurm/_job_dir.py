@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ml_core.contract import create_text, write_text_atomic
+from ml_core.contract import create_text, write_json_atomic
 from ml_core.slurm._job_script import JobSpec, array_spec
 from ml_core.slurm._plan import RECORD_NAME, SCRIPT_NAME, Plan, sweep_dir
 from ml_core.slurm._slurm import job_states, sbatch
@@ -163,7 +163,7 @@ def _sbatch(
             "submitted": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     )
-    write_text_atomic(job_dir / RECORD_NAME, json.dumps(record, indent=2) + "\n")
+    write_json_atomic(job_dir / RECORD_NAME, record)
     return line, job_id
 
 

@@ -21,6 +21,7 @@ from ml_core.contract import (
     NUMERIC_METRICS,
     TEXT_COLUMNS,
     RunPaths,
+    write_json_atomic,
     write_text_atomic,
 )
 from ml_core.slurm._slurm import LIVE_STATES
@@ -144,7 +145,7 @@ def write_status(
         "final_warning": last.get("warning") or None,
         "test_metrics": read_json(RunPaths(run_dir).test_metrics),
     }
-    write_text_atomic(status_file, json.dumps(status, indent=2) + "\n")
+    write_json_atomic(status_file, status)
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from ml_core.contract.atomic import (
     atomic_write,
     create_text,
     write_bytes_atomic,
+    write_json_atomic,
     write_text_atomic,
 )
 from ml_core.contract.cli import (
@@ -102,5 +103,6 @@ __all__ = [
     "read_yaml_file",
     "report_error",
     "write_bytes_atomic",
+    "write_json_atomic",
     "write_text_atomic",
 ]

@@ -8,6 +8,7 @@ metrics), the plots and reports, and the Slurm app all write through these funct
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -61,6 +62,11 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 def write_text_atomic(path: Path, text: str) -> None:
     """UTF-8 text version of :func:`write_bytes_atomic`."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: Path, value: object) -> None:
+    """``value`` as the JSON our files hold (indent 2, a final newline), atomically."""
+    write_text_atomic(path, json.dumps(value, indent=2) + "\n")
 
 
 def create_text(path: Path, text: str) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from ml_core.contract import RunPaths, write_text_atomic
+from ml_core.contract import RunPaths, write_json_atomic
 from ml_core.data import dataset_fingerprint
 from ml_core.train._distributed import Launch
 
@@ -87,7 +87,7 @@ def record_resume(
     resume = run_environment(data_dir, launch)
     resume["config_changes"] = {key: list(pair) for key, pair in changes.items()}
     resumes.append(resume)
-    write_text_atomic(paths.environment, json.dumps(environment, indent=2) + "\n")
+    write_json_atomic(paths.environment, environment)
 
 
 def _version(distribution: str) -> str | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from ml_core.contract import ConfigError, RunPaths, write_text_atomic
+from ml_core.contract import (
+    ConfigError,
+    RunPaths,
+    write_json_atomic,
+    write_text_atomic,
+)
 from ml_core.data import make_split_loader
 from ml_core.models import build_model
 from ml_core.train._checkpoint import load_checkpoint
@@ -58,7 +62,7 @@ def evaluation_report(
 
 def write_report(path: Path, report: dict[str, Any]) -> None:
     """The report as indented JSON, atomically."""
-    write_text_atomic(path, json.dumps(report, indent=2) + "\n")
+    write_json_atomic(path, report)
 
 
 def write_predictions(path: Path, accumulator: EpochAccumulator) -> None:

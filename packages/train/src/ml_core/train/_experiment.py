@@ -8,7 +8,6 @@ alone creates and writes the run directory.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from ml_core.contract import ConfigError, RunPaths, write_text_atomic
+from ml_core.contract import ConfigError, RunPaths, write_json_atomic
 from ml_core.data import has_split, make_loaders, split_channel_statistics
 from ml_core.models import build_model, count_parameters
 from ml_core.train._checkpoint import load_checkpoint
@@ -201,9 +200,7 @@ def _create_run_directory(run: TrainingRun, data_dir: Path) -> RunPaths:
         if main:
             write_config_yaml(run.paths.config, run.config.to_dict())
             environment = run_environment(data_dir, run.launch)
-            write_text_atomic(
-                run.paths.environment, json.dumps(environment, indent=2) + "\n"
-            )
+            write_json_atomic(run.paths.environment, environment)
         run.save_last(mid_epoch=False)
     except BaseException:
         if main:  # a half-made run never appears, not even as a staging directory
