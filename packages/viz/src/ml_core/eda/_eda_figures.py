@@ -40,9 +40,7 @@ def intensity_figure(stats: Sequence[SplitStats]) -> Figure:
         for label, name in enumerate(CLASS_NAMES):
             counts = totals[label, channel]
             share = counts / counts.sum() if counts.sum() else counts.astype(float)
-            (line,) = axis.plot(
-                levels, share, color=CLASS_COLORS[label], label=f"{name}"
-            )
+            (line,) = axis.plot(levels, share, color=CLASS_COLORS[label], label=name)
             line.set_gid(f"{label}|{channel}")
         axis.set_title(f"{CHANNEL_NAMES[channel]} channel")
         axis.set_xlabel("pixel intensity (0-255)")
@@ -153,9 +151,9 @@ def class_balance_figure(stats: Sequence[SplitStats]) -> Figure:
     figure = Figure(figsize=(7, 4.5), layout="constrained")
     axis = figure.subplots()
     positions = np.arange(len(stats))
+    totals = np.array([one.class_counts.sum() for one in stats])
     for label, name in enumerate(CLASS_NAMES):
         counts = np.array([one.class_counts[label] for one in stats])
-        totals = np.array([one.class_counts.sum() for one in stats])
         bars = axis.bar(
             positions + (label - 0.5) * BAR_WIDTH,
             counts,

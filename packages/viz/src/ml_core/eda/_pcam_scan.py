@@ -78,14 +78,24 @@ def open_pcam_splits(data_dir: Path) -> list[SplitFiles]:
         raise VizInputError(
             f"{data_dir}: not a PCAM directory (missing {missing[0]} split: {names})"
         )
-    return [_open_split(data_dir, split) for split in present]
+    try:
+        opened = [
+            (split, DataSplitFiles.open(*split_paths(data_dir, split)))
+            for split in present
+        ]
+    except DataError as error:
+        raise VizInputError(str(error)) from None
+    return [
+        SplitFiles(
+            split, files.x_path, files.num_samples, files.image_dtype, files.labels
+        )
+        for split, files in opened
+    ]
 
 
 def scan_split(split: SplitFiles, max_patches: int | None = None) -> SplitStats:
     """Histograms and outlier counts of the first ``max_patches`` (default all)."""
-    limit = split.num_patches
-    if max_patches is not None:
-        limit = min(max_patches, limit)
+    limit = min(max_patches or split.num_patches, split.num_patches)
     pixels = np.zeros((NUM_CLASSES, NUM_CHANNELS, LEVELS), np.int64)
     means = np.zeros((NUM_CLASSES, len(MEAN_BIN_EDGES) - 1), np.int64)
     outliers = dict.fromkeys(OUTLIER_NAMES, 0)
@@ -170,13 +180,3 @@ def _channel_histograms(patches: np.ndarray) -> np.ndarray:
     indices = patches.astype(np.uint16) + offsets
     counts = np.bincount(indices.ravel(), minlength=NUM_CHANNELS * LEVELS)
     return counts.reshape(NUM_CHANNELS, LEVELS)
-
-
-def _open_split(data_dir: Path, split: str) -> SplitFiles:
-    try:
-        files = DataSplitFiles.open(*split_paths(data_dir, split))
-    except DataError as error:
-        raise VizInputError(str(error)) from None
-    return SplitFiles(
-        split, files.x_path, files.num_samples, files.image_dtype, files.labels
-    )

@@ -36,12 +36,6 @@ from ml_core.viz import VizInputError, figure_to_png
 COUNTS = ("batch_size", "sampler_batches", "max_patches", "examples_per_class")
 
 
-def default_eda_dir(data_dir: Path) -> Path:
-    """``./experiments/eda/<data dir name>``: next to the runs, as data directories are
-    often read-only shared copies."""
-    return Path("experiments") / "eda" / data_dir.resolve().name
-
-
 def run_eda(
     data_dir: Path | str,
     out_dir: Path | str | None = None,
@@ -81,7 +75,9 @@ def run_eda(
         "summary.json": (json.dumps(summary, indent=1) + "\n").encode(),
         "summary.txt": summary_text(summary).encode(),
     }
-    target = Path(out_dir) if out_dir is not None else default_eda_dir(data_dir)
+    # Default ./experiments/eda/<data dir name>: data directories are often read-only.
+    default = Path("experiments") / "eda" / data_dir.resolve().name
+    target = Path(out_dir) if out_dir is not None else default
     for name, content in outputs.items():
         write_bytes_atomic(target / name, content)
     return [target / name for name in outputs]

@@ -6,6 +6,7 @@ Expected from the class counts; measured in real batches of ``ml_core.data``'s l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -73,8 +74,6 @@ def expected_positives(
 def _measure(
     data_dir: Path, batch_size: int, seed: int, balance: bool, batches: int
 ) -> SamplerMeasurement:
-    # The one use of torch in viz: imported here, the rest of viz stays torch-free.
-
     config = {
         "seed": seed,
         "data": {
@@ -87,11 +86,10 @@ def _measure(
     }
     try:
         train_loader, _ = get_dataloaders(config)
-        fractions = []
-        for _, labels in train_loader:
-            fractions.append(float(np.asarray(labels).mean()))
-            if len(fractions) == batches:
-                break
+        fractions = [
+            float(np.asarray(labels).mean())
+            for _, labels in islice(train_loader, batches)
+        ]
     except DataError as error:
         raise VizInputError(str(error)) from None
     values = np.asarray(fractions) * batch_size

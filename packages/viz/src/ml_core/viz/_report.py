@@ -80,11 +80,7 @@ def build_report(run_dir: Path | str) -> RunReport:
     test = read_test_metrics(paths.test_metrics)
     env = read_json_object(paths.environment)
     config = read_text(paths.config) if paths.config.is_file() else None
-    predictions = (
-        read_predictions(paths.test_predictions)
-        if paths.test_predictions.is_file()
-        else None
-    )
+    predictions = read_predictions(paths.test_predictions)
     # Every file is read and checked above; only rendering follows.
     test_parts, test_figures = _test_set_section(test, predictions)
     figures = {"curves.png": figure_to_png(curves), **test_figures}
@@ -103,7 +99,9 @@ def build_report(run_dir: Path | str) -> RunReport:
         _heading("Test set"),
         *test_parts,
         _heading(f"Configuration ({paths.config.name})"),
-        _missing(paths.config, paths.root) if config is None else _preformatted(config),
+        _missing(paths.config, paths.root)
+        if config is None
+        else f"<pre>{escape(config)}</pre>",
         _heading(f"Environment ({paths.environment.name})"),
         _missing(paths.environment, paths.root)
         if env is None
@@ -121,22 +119,22 @@ def write_report(
 
     Everything is read and rendered before the first file is written.
     """
-    run_dir = Path(run_dir)
     report = build_report(run_dir)
-    target = Path(out_path) if out_path is not None else RunPaths(run_dir).report
-    written = []
+    target = Path(out_path) if out_path is not None else RunPaths(Path(run_dir)).report
+    pngs = {}
     if figures_dir is not None:
-        for name, png in report.figures.items():
-            write_bytes_atomic(Path(figures_dir) / name, png)
-            written.append(Path(figures_dir) / name)
+        pngs = {Path(figures_dir) / name: png for name, png in report.figures.items()}
+    for path, png in pngs.items():
+        write_bytes_atomic(path, png)
     write_text_atomic(target, report.html)
-    return [target, *written]
+    return [target, *pngs]
 
 
 def _metrics_table(
     columns: dict[str, np.ndarray], last_epoch: int, test: dict[str, Any] | None
 ) -> str:
-    checkpoint = (test or {}).get("checkpoint", "?")
+    test = test or {}
+    checkpoint = test.get("checkpoint", "?")
     header = [
         "metric",
         f"train (epoch {last_epoch})",
@@ -148,12 +146,12 @@ def _metrics_table(
             label,
             float(columns[f"train_{suffix}"][-1]),
             float(columns[f"val_{suffix}"][-1]),
-            None if test is None or test.get(key) is None else float(test[key]),
+            None if test.get(key) is None else float(test[key]),
         ]
         for label, suffix, key in METRIC_ROWS
     ]
     rows.append(["learning rate", float(columns["lr"][-1]), None, None])
-    if test is not None and test.get("num_samples") is not None:
+    if test.get("num_samples") is not None:
         rows.append(["samples", None, None, int(test["num_samples"])])
     return _table(header, rows)
 
@@ -206,9 +204,8 @@ def _test_set_section(
         figures["roc.png"] = figure_to_png(roc_figure(roc, "ROC curve (test split)"))
     alt_texts = {"confusion.png": "confusion matrix", "roc.png": "ROC curve"}
     parts.append(_paragraph(f"From {TEST_PREDICTIONS_FILE}:"))
-    parts.append(
-        _figure_row([_image(png, alt_texts[name]) for name, png in figures.items()])
-    )
+    images = "".join(_image(png, alt_texts[name]) for name, png in figures.items())
+    parts.append(f"<div class='figures'>{images}</div>")
     parts += [_note(text) for text in disagreements(test, matrix, roc)]
     return parts, figures
 
@@ -235,18 +232,10 @@ def _note(text: str) -> str:
     return _paragraph(text, "note")
 
 
-def _preformatted(text: str) -> str:
-    return f"<pre>{escape(text)}</pre>"
-
-
 def _image(png: bytes, alt: str) -> str:
     """An ``<img>`` with the PNG inlined as base64, so the page needs no other file."""
     data = base64.b64encode(png).decode("ascii")
     return f"<img alt='{escape(alt)}' src='data:image/png;base64,{data}'>"
-
-
-def _figure_row(images: Sequence[str]) -> str:
-    return "<div class='figures'>" + "".join(images) + "</div>"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

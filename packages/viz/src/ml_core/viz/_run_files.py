@@ -99,15 +99,13 @@ def read_csv(path: Path, needed: Sequence[str]) -> CsvRows:
     missing = [name for name in needed if name not in header]
     if missing:
         raise VizInputError(f"{path}: missing column(s) {', '.join(missing)}")
-    rows = []
-    for line, fields in enumerate(lines[1:], start=2):
-        if fields and len(fields) != len(header):
+    rows = [(line, fields) for line, fields in enumerate(lines[1:], start=2) if fields]
+    for line, fields in rows:
+        if len(fields) != len(header):
             raise VizInputError(
                 f"{path} line {line}: {len(fields)} fields, the header has "
                 f"{len(header)}"
             )
-        if fields:
-            rows.append((line, fields))
     if not rows:
         raise VizInputError(f"{path}: no data rows, only a header")
     return CsvRows(path, header, rows)
@@ -117,7 +115,6 @@ def read_csv(path: Path, needed: Sequence[str]) -> CsvRows:
 class MetricsTable:
     """One ``metrics.csv``: 1-based epochs, the plotted columns, collapse warnings."""
 
-    source: Path
     epochs: np.ndarray
     columns: dict[str, np.ndarray]
     warnings: dict[int, str]
@@ -134,7 +131,7 @@ def read_metrics_csv(path: Path) -> MetricsTable:
         if text:
             warnings[int(epoch)] = text
     columns = {name: table.numbers(name) for name in PLOTTED_COLUMNS}
-    return MetricsTable(path, epochs, columns, warnings)
+    return MetricsTable(epochs, columns, warnings)
 
 
 def read_run_config(run_dir: Path) -> dict[str, Any] | None:
@@ -168,7 +165,9 @@ def read_test_metrics(path: Path) -> dict[str, Any] | None:
         return None
     for key in TEST_NUMBERS:
         value = metrics.get(key)
-        if value is not None and not _is_number(value):
+        if value is not None and (
+            not isinstance(value, int | float) or isinstance(value, bool)
+        ):
             raise VizInputError(f"{path}: {key} is {quoted(value)}, not a number")
     matrix = metrics.get("confusion_matrix")
     if matrix is not None and not _is_2x2_counts(matrix):
@@ -187,8 +186,11 @@ class Predictions:
     predicted: np.ndarray
 
 
-def read_predictions(path: Path) -> Predictions:
-    """``test_predictions.csv`` with labels and predictions in {0, 1}, P in [0, 1]."""
+def read_predictions(path: Path) -> Predictions | None:
+    """``test_predictions.csv`` with labels and predictions in {0, 1}, P in [0, 1];
+    None if the file does not exist."""
+    if not path.is_file():
+        return None
     table = read_csv(path, PREDICTION_COLUMNS)
     labels, predicted = table.numbers("label"), table.numbers("prediction")
     prob = table.numbers("prob_positive")
@@ -200,10 +202,6 @@ def read_predictions(path: Path) -> Predictions:
     if not ((prob >= 0) & (prob <= 1)).all():
         raise VizInputError(f"{path}: column prob_positive has values outside [0, 1]")
     return Predictions(labels.astype(np.int64), prob, predicted.astype(np.int64))
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _is_2x2_counts(matrix: object) -> bool:
