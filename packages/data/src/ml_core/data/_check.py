@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ml_core.data._errors import DataError
-from ml_core.data._h5files import SCAN_CHUNK, SplitFiles, image_dataset, open_h5
+from ml_core.data._h5files import SplitFiles, image_chunks
 from ml_core.data._layout import SPLITS, split_paths
 from ml_core.data._pixels import blackout_washout, to_uint8
 
@@ -99,25 +99,18 @@ def _check_split(report: DatasetReport, split: str) -> SplitReport:
 
 def _scan_pixels(x_path: Path, result: SplitReport) -> None:
     """Count poisoned and blank images chunk by chunk (constant memory)."""
-    with open_h5(x_path) as file:
-        images = image_dataset(file, x_path)
-        floating = images.dtype.kind == "f"
-        for start in range(0, images.shape[0], SCAN_CHUNK):
-            try:
-                raw = images[start : start + SCAN_CHUNK]
-            except OSError as error:
-                raise DataError(f"{x_path}: cannot read images: {error}") from error
-            axes = (1, 2, 3)
-            if floating:
-                result.nan_images += int(np.isnan(raw).any(axis=axes).sum())
-                result.inf_images += int(np.isinf(raw).any(axis=axes).sum())
-            if images.dtype != np.uint8:
-                finite = np.where(np.isfinite(raw), raw, 0)
-                outside = (finite < 0) | (finite > 255)
-                result.out_of_range_images += int(outside.any(axis=axes).sum())
-            blackout, washout = blackout_washout(to_uint8(raw))
-            result.blackout += int(blackout.sum())
-            result.washout += int(washout.sum())
+    axes = (1, 2, 3)
+    for raw in image_chunks(x_path):
+        if raw.dtype.kind == "f":
+            result.nan_images += int(np.isnan(raw).any(axis=axes).sum())
+            result.inf_images += int(np.isinf(raw).any(axis=axes).sum())
+        if raw.dtype != np.uint8:
+            finite = np.where(np.isfinite(raw), raw, 0)
+            outside = (finite < 0) | (finite > 255)
+            result.out_of_range_images += int(outside.any(axis=axes).sum())
+        blackout, washout = blackout_washout(to_uint8(raw))
+        result.blackout += int(blackout.sum())
+        result.washout += int(washout.sum())
 
 
 def format_report(report: DatasetReport) -> str:

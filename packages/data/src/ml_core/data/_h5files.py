@@ -6,6 +6,7 @@ cluster filesystems.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,18 @@ def image_dataset(file: h5py.File, path: Path) -> h5py.Dataset:
     if images.shape[0] == 0:
         raise DataError(f"{path}: empty split (0 images)")
     return images
+
+
+def image_chunks(path: Path) -> Iterator[np.ndarray]:
+    """The rows of ``path``'s image array, :data:`SCAN_CHUNK` at a time (constant memory)."""
+    with open_h5(path) as file:
+        images = image_dataset(file, path)
+        for start in range(0, images.shape[0], SCAN_CHUNK):
+            try:
+                rows = images[start : start + SCAN_CHUNK]
+            except OSError as error:
+                raise DataError(f"{path}: cannot read images: {error}") from error
+            yield rows
 
 
 def read_labels(path: Path) -> np.ndarray:

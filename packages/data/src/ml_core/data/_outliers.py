@@ -13,7 +13,7 @@ import numpy as np
 
 from ml_core.contract import atomic_output
 from ml_core.data._cache import cache_dir, file_fingerprint
-from ml_core.data._h5files import SCAN_CHUNK, image_dataset, open_h5
+from ml_core.data._h5files import image_chunks
 from ml_core.data._pixels import blackout_washout, to_uint8
 
 logger = logging.getLogger(__name__)
@@ -24,15 +24,12 @@ _MASK_VERSION = 1
 
 def outlier_masks(x_path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(blackout, washout) boolean masks of every image in ``x_path``, scanned in chunks."""
-    with open_h5(x_path) as file:
-        images = image_dataset(file, x_path)
-        blackout = np.zeros(images.shape[0], dtype=bool)
-        washout = np.zeros(images.shape[0], dtype=bool)
-        for start in range(0, images.shape[0], SCAN_CHUNK):
-            stop = min(start + SCAN_CHUNK, images.shape[0])
-            chunk = to_uint8(images[start:stop])
-            blackout[start:stop], washout[start:stop] = blackout_washout(chunk)
-    return blackout, washout
+    blackouts, washouts = [np.zeros(0, bool)], [np.zeros(0, bool)]
+    for rows in image_chunks(x_path):
+        blackout, washout = blackout_washout(to_uint8(rows))
+        blackouts.append(blackout)
+        washouts.append(washout)
+    return np.concatenate(blackouts), np.concatenate(washouts)
 
 
 def mask_cache_path(x_path: Path) -> Path:
