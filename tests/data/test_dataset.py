@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 from torchvision.transforms import ToTensor
 
 from ml_core.data import PCAMDataset, split_paths
-from ml_core.data._image_reader import raw_offset
+from ml_core.data._h5files import raw_offset
 from ml_core.data._outliers import mask_cache_path
 
 

@@ -22,8 +22,7 @@ from ml_core.data import (
     read_data_config,
     resumable_sampler,
 )
-from ml_core.data._device_split import fits_on_device
-from ml_core.data._prefetch import prefetched
+from ml_core.data._device import fits_on_device, prefetched
 
 CPU = torch.device("cpu")
 

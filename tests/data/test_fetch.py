@@ -15,8 +15,7 @@ from ml_core.data import (
     fetch_pcam,
     official_file_names,
 )
-from ml_core.data._checksums import read_md5sum_file
-from ml_core.data._fetch import file_url
+from ml_core.data._fetch import file_url, read_md5sum_file
 
 if TYPE_CHECKING:  # the fixture's class, for annotations only
     from conftest import PCAMServer

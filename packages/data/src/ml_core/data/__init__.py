@@ -1,8 +1,7 @@
 """PCAM data: the typed data config, fast balanced loaders, synthetic PCAM, checks.
 
-The course's modules are here too: ``ml_core.data.loader`` (``get_dataloaders``) and
-``ml_core.data.pcam`` (``PCAMDataset``). The command line is ``ml-data``
-(:mod:`ml_core.cli.data`).
+The course's modules are ``ml_core.data.loader`` and ``ml_core.data.pcam``; the command
+line is ``ml-data`` (:mod:`ml_core.cli.data`).
 """
 
 from ml_core.data._cache import cache_dir, dataset_fingerprint, file_fingerprint
@@ -13,12 +12,10 @@ from ml_core.data._config import (
     DataConfig,
     read_data_section,
 )
-from ml_core.data._device_loader import DeviceLoader
-from ml_core.data._device_split import DEVICE_HEADROOM_BYTES
+from ml_core.data._device import DEVICE_HEADROOM_BYTES, DeviceLoader
 from ml_core.data._errors import DataError
 from ml_core.data._fetch import FetchError, FetchSettings, fetch_pcam
-from ml_core.data._h5files import SplitFiles
-from ml_core.data._image_reader import H5Images
+from ml_core.data._h5files import H5Images, SplitFiles
 from ml_core.data._layout import (
     IMAGE_SHAPE,
     SPLITS,

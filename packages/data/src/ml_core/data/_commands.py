@@ -11,9 +11,13 @@ from pathlib import Path
 
 from ml_core.contract import EXIT_BAD_INPUT, EXIT_INTERRUPTED, ConfigError
 from ml_core.data._check import check_dataset, format_report
-from ml_core.data._checksums import read_md5sum_file
 from ml_core.data._errors import DataError
-from ml_core.data._fetch import ZENODO_BASE_URL, FetchSettings, fetch_pcam
+from ml_core.data._fetch import (
+    ZENODO_BASE_URL,
+    FetchSettings,
+    fetch_pcam,
+    read_md5sum_file,
+)
 from ml_core.data._synthetic import DEFAULT_SYNTHETIC_SIZES, write_synthetic_pcam
 
 

@@ -4,7 +4,5 @@ from __future__ import annotations
 
 
 class DataError(Exception):
-    """A data directory, file, key, shape or label set is unusable.
-
-    The message names the file (or directory) and what is wrong with it.
-    """
+    """A data directory, file, key, shape or label set is unusable (the message names
+    the file or directory and what is wrong with it)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import re
 import sys
 import time
 import urllib.error
@@ -23,11 +24,26 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ml_core.contract import atomic_output
-from ml_core.data._checksums import OFFICIAL_MD5, md5_of_file
 from ml_core.data._errors import DataError
 from ml_core.data._layout import official_file_names
 
 ZENODO_BASE_URL = "https://zenodo.org/records/2546921/files"
+# Zenodo record 2546921. The upstream README swaps valid and test: these are checked.
+OFFICIAL_MD5: dict[str, str] = {
+    "camelyonpatch_level_2_split_train_x.h5.gz": "1571f514728f59376b705fc836ff4b63",
+    "camelyonpatch_level_2_split_train_y.h5.gz": "35c2d7259d906cfc8143347bb8e05be7",
+    "camelyonpatch_level_2_split_valid_x.h5.gz": "d5b63470df7cfa627aeec8b9dc0c066e",
+    "camelyonpatch_level_2_split_valid_y.h5.gz": "2b85f58b927af9964a4c15b8f7e8f179",
+    "camelyonpatch_level_2_split_test_x.h5.gz": "d8c2d60d490dbd479f8199bdfa0cf6ec",
+    "camelyonpatch_level_2_split_test_y.h5.gz": "60a7035772fbdb7f34eb86d4420cf66a",
+    "camelyonpatch_level_2_split_train_x.h5": "01844da899645b4d6f84946d417ba453",
+    "camelyonpatch_level_2_split_train_y.h5": "0781386bf6c2fb62d58ff18891466aca",
+    "camelyonpatch_level_2_split_valid_x.h5": "81cf9680f1724c40673f10dc88e909b1",
+    "camelyonpatch_level_2_split_valid_y.h5": "94d8aacc249253159ce2a2e78a86e658",
+    "camelyonpatch_level_2_split_test_x.h5": "2614b2e6717d6356be141d9d6dbfcb7e",
+    "camelyonpatch_level_2_split_test_y.h5": "11ed647efe9fe457a4eb45df1dba19ba",
+}
+_MD5SUM_LINE = re.compile(r"^([0-9a-fA-F]{32}) [ *](.+)$")
 _BLOCK_BYTES = 1 << 20
 Report = Callable[[str], None]
 
@@ -55,9 +71,30 @@ class FetchSettings:
             )
 
 
-def _quiet(message: str) -> None:
-    """Default reporter: say nothing."""
-    del message
+def read_md5sum_file(path: Path) -> dict[str, str]:
+    """Parse ``<md5>  <name>`` lines (``md5sum`` output); names are base names."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise DataError(f"{path}: cannot read checksums ({error.strerror})") from error
+    sums: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        match = _MD5SUM_LINE.match(line.rstrip())
+        if match is None:
+            raise DataError(f"{path}:{number}: not an md5sum line: {line.strip()!r}")
+        sums[Path(match.group(2)).name] = match.group(1).lower()
+    return sums
+
+
+def md5_of_file(path: Path) -> str:
+    """md5 hex digest of a whole file, read in 1 MiB blocks."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as stream:
+        while block := stream.read(_BLOCK_BYTES):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def file_url(base_url: str, name: str) -> str:
@@ -78,7 +115,7 @@ def fetch_pcam(
     ``report`` receives one line per event (skipped, resumed, ready).
     """
     settings = settings or FetchSettings()
-    report = report or _quiet
+    report = report or (lambda _line: None)
     sums = OFFICIAL_MD5 | (settings.checksums or {})
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -90,44 +127,34 @@ def fetch_pcam(
 def _fetch_one(
     out: Path, name: str, sums: dict[str, str], settings: FetchSettings, report: Report
 ) -> Path:
-    final = out / name
+    final, expected = out / name, sums.get(name)
     if final.exists():
-        _accept_existing(final, sums.get(name), report)
+        if expected is None:
+            report(f"{name}: present (no md5 known to verify it), skipped")
+            return final
+        actual = md5_of_file(final)
+        if actual != expected:
+            raise FetchError(
+                f"{final}: exists but its md5 is {actual}, expected {expected}; "
+                "remove it to download again"
+            )
+        report(f"{name}: present and verified, skipped")
         return final
     gz_name = f"{name}.gz"
-    part = out / f"{gz_name}.part"
+    part, gz_expected = out / f"{gz_name}.part", sums.get(gz_name)
     _download(file_url(settings.base_url, gz_name), part, settings, report)
-    _verify(part, gz_name, sums.get(gz_name), report)
-    _gunzip_verified(part, final, sums.get(name))
+    if gz_expected is None:
+        report(f"{gz_name}: no md5 known, download not verified")
+    elif (actual := md5_of_file(part)) != gz_expected:
+        part.unlink()
+        raise FetchError(
+            f"{gz_name}: md5 of the download is {actual}, expected {gz_expected}; "
+            "removed it (wrong file or corrupted transfer)"
+        )
+    _gunzip_verified(part, final, expected)
     part.unlink()
     report(f"{name}: ready")
     return final
-
-
-def _accept_existing(final: Path, expected: str | None, report: Report) -> None:
-    if expected is None:
-        report(f"{final.name}: present (no md5 known to verify it), skipped")
-        return
-    actual = md5_of_file(final)
-    if actual != expected:
-        raise FetchError(
-            f"{final}: exists but its md5 is {actual}, expected {expected}; "
-            "remove it to download again"
-        )
-    report(f"{final.name}: present and verified, skipped")
-
-
-def _verify(part: Path, name: str, expected: str | None, report: Report) -> None:
-    if expected is None:
-        report(f"{name}: no md5 known, download not verified")
-        return
-    actual = md5_of_file(part)
-    if actual != expected:
-        part.unlink()
-        raise FetchError(
-            f"{name}: md5 of the download is {actual}, expected {expected}; "
-            "removed it (wrong file or corrupted transfer)"
-        )
 
 
 def _gunzip_verified(part: Path, final: Path, expected: str | None) -> None:
@@ -179,38 +206,28 @@ def _download_attempt(url: str, part: Path, settings: FetchSettings) -> None:
         if error.code == 416 and offset:
             return  # the part already holds the whole file
         raise
+    show = sys.stderr.isatty() if settings.progress is None else settings.progress
     with response:
         if offset and response.status != 206:
             offset = 0  # the server ignored the range: start over
         length = response.headers.get("Content-Length")
         expected = offset + int(length) if length is not None else None
-        _stream_to_part(response, part, offset, expected, settings)
-
-
-def _stream_to_part(
-    response: http.client.HTTPResponse,
-    part: Path,
-    offset: int,
-    expected: int | None,
-    settings: FetchSettings,
-) -> None:
-    show = sys.stderr.isatty() if settings.progress is None else settings.progress
-    received = offset
-    with (
-        part.open("ab" if offset else "wb") as target,
-        tqdm(
-            total=expected,
-            initial=offset,
-            unit="B",
-            unit_scale=True,
-            desc=part.name.removesuffix(".part"),
-            disable=not show,
-        ) as bar,
-    ):
-        while block := response.read(_BLOCK_BYTES):
-            target.write(block)
-            received += len(block)
-            bar.update(len(block))
+        received = offset
+        with (
+            part.open("ab" if offset else "wb") as target,
+            tqdm(
+                total=expected,
+                initial=offset,
+                unit="B",
+                unit_scale=True,
+                desc=part.name.removesuffix(".part"),
+                disable=not show,
+            ) as bar,
+        ):
+            while block := response.read(_BLOCK_BYTES):
+                target.write(block)
+                received += len(block)
+                bar.update(len(block))
     if expected is not None and received < expected:
         # http.client returns a short body without raising when the peer closes early.
         raise http.client.IncompleteRead(b"", expected - received)

@@ -13,7 +13,8 @@ import numpy as np
 
 from ml_core.contract import atomic_output
 from ml_core.data._cache import cache_dir, file_fingerprint
-from ml_core.data._h5files import image_chunks
+from ml_core.data._errors import DataError
+from ml_core.data._h5files import SplitFiles, image_chunks
 from ml_core.data._pixels import blackout_washout, to_uint8
 
 logger = logging.getLogger(__name__)
@@ -42,18 +43,26 @@ def kept_indices(x_path: Path) -> np.ndarray:
     """Indices of the images that are neither blackout nor washout (cached)."""
     cached = mask_cache_path(x_path)
     if cached.is_file():
-        keep = np.load(cached, allow_pickle=False)
-    else:
-        blackout, washout = outlier_masks(x_path)
-        keep = ~(blackout | washout)
-        _save_atomically(cached, keep)
+        return np.flatnonzero(np.load(cached, allow_pickle=False))
+    blackout, washout = outlier_masks(x_path)
+    keep = ~(blackout | washout)
+    try:
+        with atomic_output(cached) as temp_path, temp_path.open("wb") as stream:
+            np.save(stream, keep, allow_pickle=False)
+    except OSError as error:
+        # A read-only cache costs a rescan next time, not a failed run.
+        logger.warning("cannot cache filter mask at %s: %s", cached, error.strerror)
     return np.flatnonzero(keep)
 
 
-def _save_atomically(path: Path, array: np.ndarray) -> None:
-    try:
-        with atomic_output(path) as temp_path, temp_path.open("wb") as stream:
-            np.save(stream, array, allow_pickle=False)
-    except OSError as error:
-        # A read-only cache costs a rescan next time, not a failed run.
-        logger.warning("cannot cache filter mask at %s: %s", path, error.strerror)
+def kept_rows(split: SplitFiles, filter_data: bool) -> np.ndarray:
+    """The file rows a loader serves: all of them, or those ``filter_data`` keeps."""
+    if not filter_data:
+        return np.arange(split.num_samples, dtype=np.int64)
+    kept = kept_indices(split.x_path)
+    if len(kept) == 0:
+        raise DataError(
+            f"{split.x_path}: every image is blackout or washout, "
+            "nothing left after filter_data"
+        )
+    return kept

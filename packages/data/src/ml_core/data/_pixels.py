@@ -1,13 +1,16 @@
-"""Pixel clean-up with the course's semantics, and blackout/washout detection.
+"""Pixel clean-up with the course's semantics, blackout/washout detection, channel stats.
 
 Course order: NaN -> 0, then clip to [0, 255], then cast to uint8.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 import numpy as np
+
+from ml_core.data._h5files import H5Images, SplitFiles
+from ml_core.data._layout import split_paths
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -37,24 +40,28 @@ _ROWS_PER_READ = 512  # 14 MB of uint8 patches at a time
 _CHANNEL_OFFSETS = np.array([0, 256, 512], dtype=np.uint16)
 
 
-def channel_statistics(
-    images: Any, num_samples: int
+def split_channel_statistics(
+    data_dir: Path | str, split: str = "train"
 ) -> tuple[list[float], list[float]]:
-    """Per-channel (mean, std) of the pixels in [0, 1], from up to 4,096 patches.
+    """Per-channel (mean, std) in [0, 1] of ``split``'s pixels, from up to 4,096 patches.
 
-    ``images`` is an :class:`~ml_core.data._image_reader.H5Images`-like reader with
-    ``read_many(indices)``. Runs of 64 consecutive rows at 64 evenly spaced places keep
-    the reads contiguous while covering the whole file (which may be sorted); a row two
-    runs share (a split under 4,096 patches) counts once. The moments come from exact
-    per-channel histograms of the uint8 values: one integer pass, no float copy.
+    Runs of 64 consecutive rows at 64 evenly spaced places keep the reads contiguous
+    while covering the whole file (which may be sorted); a row two runs share (a split
+    under 4,096 patches) counts once. The moments come from exact per-channel histograms
+    of the uint8 values: one integer pass, no float copy.
     """
+    files = SplitFiles.open(*split_paths(data_dir, split))
+    num_samples, images = files.num_samples, H5Images(files.x_path)
     length = min(STATISTICS_RUN_LENGTH, num_samples)
     starts = np.linspace(0, num_samples - length, min(STATISTICS_RUNS, num_samples))
     rows = np.unique(starts.astype(np.int64)[:, None] + np.arange(length))
     counts = np.zeros(768, dtype=np.int64)
-    for first in range(0, len(rows), _ROWS_PER_READ):
-        pixels = to_uint8(images.read_many(rows[first : first + _ROWS_PER_READ]))
-        counts += np.bincount((pixels + _CHANNEL_OFFSETS).ravel(), minlength=768)
+    try:
+        for first in range(0, len(rows), _ROWS_PER_READ):
+            pixels = to_uint8(images.read_many(rows[first : first + _ROWS_PER_READ]))
+            counts += np.bincount((pixels + _CHANNEL_OFFSETS).ravel(), minlength=768)
+    finally:
+        images.close()
     histograms = counts.reshape(3, 256)
     levels = np.arange(256) / 255
     pixels_per_channel = histograms.sum(axis=1)

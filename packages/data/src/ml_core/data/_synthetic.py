@@ -1,11 +1,12 @@
 """Synthetic PCAM: H&E-like patches with PCAM's label rule, written in the official layout.
 
-Pink stroma with small purple nuclei everywhere; a positive patch has a cluster of
-tumour-like cells (larger, darker, crowded nuclei) inside the centre 32x32 px, as in
-PCAM. Some negatives carry such a cluster outside the centre and some have crowded
-small lymphocyte-like nuclei in it, so the label is a question of where and what kind of
-cells, not of one pixel. A small share of blackout/washout outliers sits at indices
-recorded in ``synthetic_pcam.json`` beside the files.
+Eosin-pink stroma with pale gaps and small haematoxylin-purple nuclei everywhere; a
+positive patch has a cluster of tumour-like cells (larger, darker, crowded nuclei)
+inside the centre 32x32 px, as in PCAM. Some negatives carry such a cluster outside the
+centre and some have crowded small lymphocyte-like nuclei (small, dark) in it, so the
+label is a question of where and what kind of cells, not of one pixel. A small share of
+blackout/washout outliers sits at indices recorded in ``synthetic_pcam.json`` beside
+the files.
 """
 
 from __future__ import annotations
@@ -38,18 +39,6 @@ POISON_FRACTION = 0.02
 _RENDER_CHUNK = 512
 
 
-def _refuse_beyond_free_space(out: Path, samples: int, *, course_float: bool) -> None:
-    """Say up front when the files cannot fit, instead of failing half-way."""
-    needed = samples * math.prod(IMAGE_SHAPE) * (4 if course_float else 1)
-    existing = next(parent for parent in (out, *out.parents) if parent.exists())
-    free = shutil.disk_usage(existing).free
-    if needed > free:
-        raise DataError(
-            f"{out}: {samples:,} patches need {needed / 1e9:,.1f} GB, "
-            f"only {free / 1e9:,.1f} GB free there"
-        )
-
-
 def write_synthetic_pcam(
     out_dir: Path | str,
     *,
@@ -70,15 +59,18 @@ def write_synthetic_pcam(
     for split, size in sizes.items():
         if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
             raise ValueError(f"n_{split} must be a positive integer, got {size!r}")
-    existing = [
-        path.name
-        for split in SPLITS
-        for path in split_paths(out, split)
-        if path.exists()
-    ]
+    existing = [p for s in SPLITS for p in split_paths(out, s) if p.exists()]
     if existing:
-        raise DataError(f"{out / existing[0]}: already exists, refusing to overwrite")
-    _refuse_beyond_free_space(out, sum(sizes.values()), course_float=course_float)
+        raise DataError(f"{existing[0]}: already exists, refusing to overwrite")
+    # Say up front when the files cannot fit, instead of failing half-way.
+    samples = sum(sizes.values())
+    needed = samples * math.prod(IMAGE_SHAPE) * (4 if course_float else 1)
+    free = shutil.disk_usage(next(d for d in (out, *out.parents) if d.exists())).free
+    if needed > free:
+        raise DataError(
+            f"{out}: {samples:,} patches need {needed / 1e9:,.1f} GB, "
+            f"only {free / 1e9:,.1f} GB free there"
+        )
     out.mkdir(parents=True, exist_ok=True)
     metadata: dict[str, Any] = {
         "generator": "ml_core.data synthetic PCAM",
@@ -113,7 +105,7 @@ def _write_split(
     outliers = rng.choice(size, round(size * OUTLIER_FRACTION), replace=False)
     blackout, washout = np.sort(outliers[::2]), np.sort(outliers[1::2])
     poisoned = rng.choice(size, 2 * round(size * POISON_FRACTION), replace=False)
-    nan_rows, huge_rows = (np.sort(poisoned[::2]), np.sort(poisoned[1::2]))
+    nan_rows, huge_rows = np.sort(poisoned[::2]), np.sort(poisoned[1::2])
     x_path, y_path = split_paths(out, split)
     dtype = np.float32 if course_float else np.uint8
     with atomic_output(x_path) as temp_path, h5py.File(temp_path, "w") as file:
@@ -150,12 +142,6 @@ def _poison(
         chunk[row, top : top + 8, left : left + 8] = value
 
 
-def synthetic_cache_name(sizes: dict[str, int], seed: int) -> str:
-    """Directory name of the cached built-in dataset for these sizes and seed."""
-    counts = "-".join(str(sizes[split]) for split in SPLITS)
-    return f"synthetic-pcam-v{SYNTHETIC_VERSION}-{counts}-seed{seed}"
-
-
 def ensure_synthetic_pcam(
     *, sizes: dict[str, int] | None = None, seed: int = 0
 ) -> Path:
@@ -165,7 +151,8 @@ def ensure_synthetic_pcam(
     concurrent generation never leaves a half dataset under the final name.
     """
     sizes = dict(DEFAULT_SYNTHETIC_SIZES if sizes is None else sizes)
-    final = cache_dir() / synthetic_cache_name(sizes, seed)
+    counts = "-".join(str(sizes[split]) for split in SPLITS)
+    final = cache_dir() / f"synthetic-pcam-v{SYNTHETIC_VERSION}-{counts}-seed{seed}"
     if (final / METADATA_NAME).is_file():
         return final
     final.parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,7 @@
 """Rendering of synthetic H&E-like patches, vectorised over a batch of images.
 
-Colours follow haematoxylin and eosin staining: eosin-pink stroma with pale gaps,
-haematoxylin-purple nuclei. Cell types differ in nucleus size and darkness:
-normal (small, pale), lymphocyte-like (small, dark) and tumour-like (large, dark,
-crowded in a cluster).
+Cell types differ in nucleus size and darkness: normal (small, pale), lymphocyte-like
+(small, dark), tumour-like (large, dark).
 """
 
 from __future__ import annotations
@@ -12,7 +10,9 @@ from functools import cache
 
 import numpy as np
 
-SIZE = 96
+from ml_core.data._layout import IMAGE_SHAPE
+
+SIZE = IMAGE_SHAPE[0]
 CENTRE = (32, 64)  # PCAM's label region: the centre 32x32 px
 _EOSIN = np.array([230.0, 165.0, 200.0], dtype=np.float32)
 _HAEMATOXYLIN = np.array([85.0, 50.0, 135.0], dtype=np.float32)
@@ -24,6 +24,8 @@ _CENTRAL_LYMPHOCYTE_SHARE = 0.3
 # Tumour cells per positive patch (low, high) and their spread around the cluster seed.
 TUMOUR_CELLS = (12, 40)
 TUMOUR_SPREAD = 12.0
+# Nuclei of a batch as flat arrays (image, y, x, radius, darkness), stamped at the end.
+_Nuclei = list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 
 @cache
@@ -36,46 +38,22 @@ def _disc(radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return dy[keep], dx[keep], weight[keep]
 
 
-class _Nuclei:
-    """Nuclei of a batch collected as flat arrays, stamped onto a canvas at the end."""
-
-    def __init__(self) -> None:
-        self.parts: list[tuple[np.ndarray, ...]] = []
-
-    def add(
-        self,
-        image: np.ndarray,
-        y: np.ndarray,
-        x: np.ndarray,
-        radius: np.ndarray,
-        darkness: np.ndarray,
-    ) -> None:
-        self.parts.append((image, y, x, radius, darkness))
-
-    def stamp(self, canvas: np.ndarray) -> None:
-        image, y, x, radius, darkness = (
-            np.concatenate(p) for p in zip(*self.parts, strict=True)
-        )
-        for size in np.unique(radius):
-            chosen = radius == size
-            dy, dx, weight = _disc(int(size))
-            ys = y[chosen, None] + dy
-            xs = x[chosen, None] + dx
-            ids = np.broadcast_to(image[chosen, None], ys.shape)
-            values = darkness[chosen, None] * weight
-            inside = (ys >= 0) & (ys < SIZE) & (xs >= 0) & (xs < SIZE)
-            np.maximum.at(canvas, (ids[inside], ys[inside], xs[inside]), values[inside])
-
-
-def _stroma_weights(
-    count: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel weights of the eosin tint (smooth texture) and of pale gaps."""
-    coarse = rng.standard_normal((count, 12, 12), dtype=np.float32)
-    upsample = _upsampler(12)
-    texture = upsample @ coarse @ upsample.T
-    pale = np.clip((texture - 0.8) * 2.0, 0.0, 1.0)
-    return (1.0 + 0.06 * texture) * (1.0 - pale), pale
+def _coverage(nuclei: _Nuclei, count: int) -> np.ndarray:
+    """(count, 96, 96) nucleus coverage in [0, 1]: the darkest nucleus wins a pixel."""
+    canvas = np.zeros((count, SIZE, SIZE), dtype=np.float32)
+    image, y, x, radius, darkness = (
+        np.concatenate(p) for p in zip(*nuclei, strict=True)
+    )
+    for size in np.unique(radius):
+        chosen = radius == size
+        dy, dx, weight = _disc(int(size))
+        ys = y[chosen, None] + dy
+        xs = x[chosen, None] + dx
+        ids = np.broadcast_to(image[chosen, None], ys.shape)
+        values = darkness[chosen, None] * weight
+        inside = (ys >= 0) & (ys < SIZE) & (xs >= 0) & (xs < SIZE)
+        np.maximum.at(canvas, (ids[inside], ys[inside], xs[inside]), values[inside])
+    return canvas
 
 
 @cache
@@ -110,25 +88,23 @@ def _scatter(
     Boxes have shape (n, 2, 2): per axis (y, x) a (low, high) pair.
     """
     owner = np.repeat(images, counts)
+    low = np.repeat(clip_boxes[:, :, 0], counts, axis=0)
+    high = np.repeat(clip_boxes[:, :, 1], counts, axis=0)
     if spread is None:
-        low = np.repeat(clip_boxes[:, :, 0], counts, axis=0)
-        high = np.repeat(clip_boxes[:, :, 1], counts, axis=0)
         positions = rng.uniform(low, high)
     else:
         centres = rng.uniform(centre_boxes[:, :, 0], centre_boxes[:, :, 1])
         around = np.repeat(centres, counts, axis=0)
         positions = around + rng.normal(0.0, spread, size=around.shape)
-    positions = np.clip(
-        np.rint(positions),
-        np.repeat(clip_boxes[:, :, 0], counts, axis=0),
-        np.repeat(clip_boxes[:, :, 1], counts, axis=0) - 1,
-    ).astype(np.int64)
-    nuclei.add(
-        owner,
-        positions[:, 0],
-        positions[:, 1],
-        rng.choice(radii, size=len(owner)),
-        rng.uniform(*darkness, size=len(owner)).astype(np.float32),
+    positions = np.clip(np.rint(positions), low, high - 1).astype(np.int64)
+    nuclei.append(
+        (
+            owner,
+            positions[:, 0],
+            positions[:, 1],
+            rng.choice(radii, size=len(owner)),
+            rng.uniform(*darkness, size=len(owner)).astype(np.float32),
+        )
     )
 
 
@@ -136,17 +112,11 @@ def _boxes(count: int, low: float, high: float) -> np.ndarray:
     return np.broadcast_to(np.array([[low, high], [low, high]]), (count, 2, 2))
 
 
-def _corner_boxes(count: int, rng: np.random.Generator) -> np.ndarray:
-    """A random corner region per image, entirely outside the centre 32x32 px."""
-    side = rng.integers(0, 2, size=(count, 2, 1))
-    return np.where(side == 0, np.array([0.0, 28.0]), np.array([68.0, SIZE]))
-
-
 def render_patches(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One uint8 (96, 96, 3) patch per label; positives have tumour in the centre."""
     count = len(labels)
     ids = np.arange(count)
-    nuclei = _Nuclei()
+    nuclei: _Nuclei = []
     tumour = {"radii": (3, 4, 5), "darkness": (0.75, 0.95)}
     # Normal tissue nuclei all over the patch.
     _scatter(
@@ -164,7 +134,9 @@ def render_patches(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     )  # fmt: skip
     negative = ids[labels == 0]
     peripheral = negative[rng.random(len(negative)) < _PERIPHERAL_TUMOUR_SHARE]
-    corners = _corner_boxes(len(peripheral), rng)
+    # A random corner region per image, entirely outside the centre 32x32 px.
+    side = rng.integers(0, 2, size=(len(peripheral), 2, 1))
+    corners = np.where(side == 0, np.array([0.0, 28.0]), np.array([68.0, SIZE]))
     _scatter(
         nuclei, peripheral, rng.integers(5, 17, len(peripheral)),
         centre_boxes=corners, clip_boxes=corners, spread=5.0, rng=rng, **tumour,
@@ -176,20 +148,21 @@ def render_patches(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         clip_boxes=_boxes(len(lymphocytes), *CENTRE), spread=7.0,
         radii=(2,), darkness=(0.8, 0.95), rng=rng,
     )  # fmt: skip
-
-    coverage = np.zeros((count, SIZE, SIZE), dtype=np.float32)
-    nuclei.stamp(coverage)
-    return _compose(coverage, rng)
+    return _compose(_coverage(nuclei, count), rng)
 
 
 def _compose(coverage: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Mix stroma, pale gaps and stained nuclei.
+    """Mix stroma (a smooth eosin texture with pale gaps) and stained nuclei.
 
     Weights are computed per pixel first, and the colour passes run channel-first so
     numpy's inner loops are long rows instead of 3-element pixels.
     """
     count = len(coverage)
-    eosin_weight, pale_weight = _stroma_weights(count, rng)
+    upsample = _upsampler(12)
+    coarse = rng.standard_normal((count, 12, 12), dtype=np.float32)
+    texture = upsample @ coarse @ upsample.T
+    pale_weight = np.clip((texture - 0.8) * 2.0, 0.0, 1.0)
+    eosin_weight = (1.0 + 0.06 * texture) * (1.0 - pale_weight)
     brightness = rng.uniform(0.9, 1.05, size=(count, 1, 1)).astype(np.float32)
     background = (1.0 - coverage) * brightness
     # Uniform per-pixel noise: several times cheaper to draw than Gaussian noise.

@@ -1,16 +1,13 @@
 """Loaders of PCAM batches: one entry point for every place a split can live.
 
-:func:`make_loaders` takes the typed :class:`~ml_core.data.DataConfig` and returns the
-train loader (balanced, seeded by (seed, epoch), resumable, this rank's share) and the
-validation loader (file order). The split is streamed from disk, held in host RAM, or
-held on the training device, as ``split_location`` says; all yield ``(images, labels)``
-batches of the same order. :func:`get_dataloaders` is the course's dict interface.
+Streamed from disk, held in host RAM or on the training device (``split_location``),
+a split yields the same ``(images, labels)`` batches in the same order.
+:func:`get_dataloaders` is the course's dict interface.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,13 +16,10 @@ from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
 from ml_core.contract import ConfigError, SectionReader
 from ml_core.data._batches import PCAMBatches, pass_batch
 from ml_core.data._config import DataConfig, read_data_section
-from ml_core.data._device_loader import DeviceLoader, OrderedPositions, resolve_device
-from ml_core.data._device_split import DEVICE_HEADROOM_BYTES, DeviceSplit
+from ml_core.data._device import DeviceLoader, DeviceSplit
 from ml_core.data._h5files import SplitFiles
-from ml_core.data._heap import limit_heap_growth
-from ml_core.data._image_reader import H5Images
 from ml_core.data._layout import split_paths
-from ml_core.data._pixels import channel_statistics
+from ml_core.data._pixels import split_channel_statistics
 from ml_core.data._sampler import EpochBatchSampler
 
 __all__ = [
@@ -63,7 +57,7 @@ def make_loaders(
     """
     train = _place(config, "train", device, uint8, memory_budget)
     sampler = EpochBatchSampler(
-        train.labels if isinstance(train, PCAMBatches) else _kept_labels(train),
+        train.labels,
         config.batch_size,
         seed=seed,
         balance=config.balance,
@@ -88,7 +82,8 @@ def make_split_loader(
     """A fixed-order loader over ``split`` (``train``, ``valid`` or ``test``)."""
     placed = _place(config, split, device, uint8, memory_budget)
     if isinstance(placed, DeviceSplit):
-        order = OrderedPositions(len(placed), config.batch_size, placed.device)
+        # Fixed order: positions 0..N-1 in batch_size chunks.
+        order = torch.arange(len(placed), device=placed.device).split(config.batch_size)
         return DeviceLoader(placed, order)
     order = BatchSampler(SequentialSampler(placed), config.batch_size, drop_last=False)
     return _loader(placed, order, config, device)
@@ -133,19 +128,6 @@ def resumable_sampler(train_loader: Loader) -> EpochBatchSampler:
     return sampler
 
 
-def split_channel_statistics(
-    data_dir: Path | str, split: str = "train"
-) -> tuple[list[float], list[float]]:
-    """Per-channel (mean, std) in [0, 1] of ``split``'s pixels (sampled: 4,096 patches at most)."""
-    x_path, y_path = split_paths(Path(data_dir), split)
-    files = SplitFiles.open(x_path, y_path)
-    images = H5Images(files.x_path)
-    try:
-        return channel_statistics(images, files.num_samples)
-    finally:
-        images.close()
-
-
 def _place(
     config: DataConfig,
     split: str,
@@ -157,22 +139,16 @@ def _place(
     if config.split_location == "device":
         return DeviceSplit.load(
             files,
-            resolve_device(device),
+            device,
             filter_data=config.filter_data,
             memory_budget=memory_budget,
-            headroom=DEVICE_HEADROOM_BYTES,
         )
-    limit_heap_growth()
     return PCAMBatches(
         files,
         filter_data=config.filter_data,
         in_memory=config.split_location == "ram",
         uint8_batches=uint8,
     )
-
-
-def _kept_labels(split: DeviceSplit) -> Any:
-    return split.labels.cpu().numpy()[split.indices.cpu().numpy()]
 
 
 def _loader(

@@ -11,8 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ml_core.data._h5files import SplitFiles
-from ml_core.data._image_reader import H5Images
+from ml_core.data._h5files import H5Images, SplitFiles
 from ml_core.data._outliers import kept_indices
 from ml_core.data._pixels import to_uint8
 
@@ -31,8 +30,7 @@ class PCAMDataset(Dataset):
     Pixels: NaN -> 0, clip to [0, 255], uint8. ``transform`` receives the HWC uint8
     array; without one the image is a (3, 96, 96) float32 tensor in 0..255. The label is
     a 0-dim ``torch.long``. ``filter_data=True`` drops blackout (mean 0) and washout
-    (mean 255) patches: ``indices`` holds the kept file indices. The files are validated
-    here and opened lazily by whichever process reads (safe with DataLoader workers).
+    (mean 255) patches: ``indices`` holds the kept file indices.
     """
 
     def __init__(
