@@ -18,14 +18,15 @@ from ml_core.contract import (
     report_error,
 )
 from ml_core.slurm._job_dir import (
+    SCRIPT_NAME,
     aggregate_job,
     find_job_dir,
+    plan_submission,
     read_record,
     resubmit_failed,
     submit_plan,
     task_states,
 )
-from ml_core.slurm._plan import SCRIPT_NAME, plan_submission
 from ml_core.slurm._presets import Preset, get_preset
 from ml_core.slurm._slurm import Check, check_environment
 from ml_core.slurm._status import format_table
@@ -221,7 +222,13 @@ def _resubmit(args: argparse.Namespace) -> int:
 
 def _status(target: Path | None) -> int:
     if target is None:
-        return _show_queue()
+        if shutil.which("squeue") is None:
+            raise SlurmInputError("squeue not on PATH; give a run or sweep directory")
+        shown = run_tool(["squeue", "-u", getpass.getuser()], timeout_s=60)
+        if shown.returncode != 0:
+            raise SlurmInputError(f"squeue: {shown.stderr}")
+        print(shown.stdout, end="")
+        return 0
     job_dir = find_job_dir(target)
     print(f"job directory: {job_dir}")
     print(format_table(task_states(job_dir)))
@@ -230,14 +237,4 @@ def _status(target: Path | None) -> int:
         print(
             f"aggregate: {path} ({rows} rows)" if rows else "aggregate: no metrics yet"
         )
-    return 0
-
-
-def _show_queue() -> int:
-    if shutil.which("squeue") is None:
-        raise SlurmInputError("squeue not on PATH; give a run or sweep directory")
-    shown = run_tool(["squeue", "-u", getpass.getuser()], timeout_s=60)
-    if shown.returncode != 0:
-        raise SlurmInputError(f"squeue: {shown.stderr}")
-    print(shown.stdout, end="")
     return 0

@@ -3,6 +3,7 @@ checked or quoted first: resources, tasks, staging, requeue."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import string
 import sys
@@ -15,9 +16,11 @@ from ml_core.contract import EXIT_DIVERGED, EXIT_REQUEUE
 from ml_core.slurm._presets import Preset
 from ml_core.slurm._sweep_file import WHOLE_RUN, GridPoint
 from ml_core.slurm._trainer import TrainArgs, venv_script
-from ml_core.slurm._values import check_name, check_sbatch_path, quote
+from ml_core.slurm._values import check_name, check_pattern, quote
 
 INDENT = "        "
+# A path inside an #SBATCH line: no whitespace, quotes, '%' (a Slurm pattern) or '#'.
+SBATCH_PATH_PATTERN = re.compile(r"[A-Za-z0-9._/+@,:=~-]+")
 SRUN_WAIT_S = 120
 
 
@@ -60,7 +63,12 @@ class JobSpec:
 def render_job_script(spec: JobSpec) -> str:
     """The complete bash job script for ``spec``."""
     check_name(spec.job_name, "job name")
-    check_sbatch_path(spec.log_pattern.parent, "log directory")
+    check_pattern(
+        str(spec.log_pattern.parent),
+        SBATCH_PATH_PATTERN,
+        "log directory",
+        "a path without spaces, quotes, '%' or '#' (choose a save_dir without them)",
+    )
     template = resources.files("ml_core.slurm").joinpath("job_template.sh").read_text()
     array = None if spec.array is None else array_spec(spec.array, spec.parallel)
     script = JobTemplate(template).substitute(
@@ -131,9 +139,7 @@ def _task_selection(tasks: Sequence[Task], is_array: bool) -> str:
         return "\n".join(_assignments(tasks[0], ""))
     lines = ['case "${SLURM_ARRAY_TASK_ID:-}" in']
     for task in tasks:
-        lines.append(f"    {task.index})")
-        lines += _assignments(task, INDENT)
-        lines.append(f"{INDENT};;")
+        lines += [f"    {task.index})", *_assignments(task, INDENT), f"{INDENT};;"]
     lines += [
         "    *)",
         f'{INDENT}echo "ml-slurm: no task ${{SLURM_ARRAY_TASK_ID:-}} here" >&2',

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -12,12 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from ml_core.slurm._values import (
-    CONSTRAINT_PATTERN,
-    MAX_SIGNAL_LEAD_S,
-    MEMORY_PATTERN,
-    MODULE_PATTERN,
-    SLURM_WORD_PATTERN,
-    TIME_PATTERN,
     SlurmInputError,
     check_count,
     check_name,
@@ -86,7 +81,15 @@ def load_presets(user_file: Path | None = None) -> dict[str, Preset]:
     tables = _preset_tables(tomllib.loads(builtin), "built-in presets.toml")
     path = user_file if user_file is not None else user_presets_path()
     if path is not None:
-        for name, table in _read_user_file(path).items():
+        try:
+            loaded = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SlurmInputError(f"{path}: presets file not found") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise SlurmInputError(f"{path}: cannot read presets ({error})") from None
+        except RecursionError:  # tomllib parses nested arrays recursively
+            raise SlurmInputError(f"{path}: values nested too deeply") from None
+        for name, table in _preset_tables(loaded, str(path)).items():
             tables[name] = {**tables.get(name, {}), **table}
     return {name: _build(name, tables, str(path)) for name in tables}
 
@@ -100,13 +103,17 @@ def get_preset(name: str, user_file: Path | None = None) -> Preset:
     return presets[name]
 
 
+SLURM_WORD_PATTERN = re.compile(r"[A-Za-z0-9._+-]+")
+CONSTRAINT_PATTERN = re.compile(r"[A-Za-z0-9._&|+-]+")
+MODULE_PATTERN = re.compile(r"[A-Za-z0-9._/+-]+")
+TIME_PATTERN = re.compile(r"(\d+-)?\d{1,3}(:\d{2}){0,2}")
 # Text fields: the pattern of what may stand in the #SBATCH line, and what to expect.
 TEXT_FIELDS = {
     "partition": (SLURM_WORD_PATTERN, None),
     "account": (SLURM_WORD_PATTERN, None),
     "constraint": (CONSTRAINT_PATTERN, None),
     "staging_constraint": (CONSTRAINT_PATTERN, None),
-    "mem": (MEMORY_PATTERN, "a size like 16G or 4000M"),
+    "mem": (re.compile(r"\d+[KMGT]?"), "a size like 16G or 4000M"),
     "time": (TIME_PATTERN, "HH:MM:SS, D-HH:MM:SS or minutes"),
 }
 COUNT_FIELDS = {
@@ -115,7 +122,7 @@ COUNT_FIELDS = {
     "nodes": (1, 1024),
     "ntasks_per_node": (1, 256),
     "gpus_per_node": (0, 64),
-    "signal_lead_s": (1, MAX_SIGNAL_LEAD_S),
+    "signal_lead_s": (1, 65535),
     "max_requeues": (0, 1000),
 }
 
@@ -141,18 +148,6 @@ def validate_preset(preset: Preset) -> Preset:
             f"{what}: stage_data copies to one node's scratch; it needs nodes = 1"
         )
     return preset
-
-
-def _read_user_file(path: Path) -> dict[str, dict[str, Any]]:
-    try:
-        loaded = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SlurmInputError(f"{path}: presets file not found") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise SlurmInputError(f"{path}: cannot read presets ({error})") from None
-    except RecursionError:  # tomllib parses nested arrays recursively
-        raise SlurmInputError(f"{path}: values nested too deeply") from None
-    return _preset_tables(loaded, str(path))
 
 
 def _preset_tables(loaded: dict[str, Any], source: str) -> dict[str, dict[str, Any]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ml_core.slurm._trainer import venv_script
-from ml_core.slurm._values import SubmissionError, run_tool
+from ml_core.slurm._values import SubmissionError, run_tool, tool_error
 
 # --inexact allows extra packages (dev tools); --no-default-groups checks only what jobs
 # need. Jobs never sync: they start this environment's own executables.
@@ -62,8 +62,7 @@ def check_environment(workdir: Path) -> list[Check]:
 
 def find_project_root(workdir: Path) -> Path | None:
     """The uv project this environment was synced from: the nearest ``uv.lock`` above
-    this package (a workspace install), else above ``workdir``.
-    """
+    this package (a workspace install), else above ``workdir``."""
     for start in (Path(__file__).resolve().parent, workdir.resolve()):
         for directory in (start, *start.parents):
             if (directory / "uv.lock").is_file():
@@ -76,13 +75,15 @@ def git_state(directory: Path) -> GitState:
     git = shutil.which("git")
     if git is None:
         return GitState("unknown (git not on PATH)", None)
-    head = _output([git, "-C", str(directory), "rev-parse", "HEAD"])
+
+    def output(*args: str) -> str | None:
+        done = run_tool([git, "-C", str(directory), *args], timeout_s=60)
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    head = output("rev-parse", "HEAD")
     if head is None:
         return GitState("unknown (not a git repository)", None)
-    changes = _output(
-        [git, "-C", str(directory), "status", "--porcelain", "--untracked-files=no"]
-    )
-    return GitState(head, bool(changes))
+    return GitState(head, bool(output("status", "--porcelain", "--untracked-files=no")))
 
 
 def _venv_sync_problem(project_root: Path | None) -> str | None:
@@ -99,14 +100,8 @@ def _venv_sync_problem(project_root: Path | None) -> str | None:
     )
     if checked.returncode == 0:
         return None
-    lines = [line for line in checked.stderr.splitlines() if line.strip()]
-    detail = lines[-1] if lines else f"uv exited with {checked.returncode}"
+    detail = tool_error(checked, "uv")
     return f"{sys.prefix} is not synced with {project_root}/uv.lock: {detail}"
-
-
-def _output(argv: list[str]) -> str | None:
-    done = run_tool(argv, timeout_s=60)
-    return done.stdout.strip() if done.returncode == 0 else None
 
 
 SUBMITTED_PATTERN = re.compile(r"Submitted batch job (\d+)")

@@ -63,8 +63,9 @@ def final_epoch(run_dir: Path) -> dict[str, Any] | None:
     return rows[max(rows)] if rows else None
 
 
-def _aggregate_rows(runs: Iterable[tuple[str, Path]]) -> list[dict[str, object]]:
-    """One row per (group, epoch) over the runs given as ``(group, run_dir)``."""
+def write_aggregate(path: Path, runs: Iterable[tuple[str, Path]]) -> int:
+    """One row per (group, epoch) over ``(group, run_dir)`` runs, written atomically;
+    returns the rows, 0 and nothing written while no run has finished an epoch."""
     grouped: dict[str, list[dict[int, dict[str, Any]]]] = {}
     for group, run_dir in runs:
         metrics = read_metrics(run_dir)
@@ -78,18 +79,13 @@ def _aggregate_rows(runs: Iterable[tuple[str, Path]]) -> list[dict[str, object]]
             row: dict[str, object] = {"group": group, "epoch": epoch}
             for metric in NUMERIC_METRICS:
                 values = [m[metric] for m in reached if not math.isnan(m[metric])]
+                # Sample std (ddof=1), and 0 for a single run (as ml-viz draws it).
+                std = statistics.stdev(values) if len(values) > 1 else 0.0
                 row[f"{metric}_mean"] = statistics.fmean(values) if values else math.nan
-                row[f"{metric}_std"] = _sample_std(values)
+                row[f"{metric}_std"] = std if values else math.nan
             row["n_runs"] = len(reached)
             row["n_collapsed"] = sum(1 for m in reached if m["warning"])
             rows.append(row)
-    return rows
-
-
-def write_aggregate(path: Path, runs: Iterable[tuple[str, Path]]) -> int:
-    """Write ``aggregate.csv`` atomically; return how many rows it holds. Nothing is
-    written while no run has finished an epoch."""
-    rows = _aggregate_rows(runs)
     if not rows:
         return 0
     buffer = io.StringIO()
@@ -98,13 +94,6 @@ def write_aggregate(path: Path, runs: Iterable[tuple[str, Path]]) -> int:
     writer.writerows(rows)
     write_text_atomic(path, buffer.getvalue())
     return len(rows)
-
-
-def _sample_std(values: list[float]) -> float:
-    """ddof=1, and 0 for a single run (as ``ml-viz`` draws it)."""
-    if not values:
-        return math.nan
-    return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def _number(text: str | None) -> float:

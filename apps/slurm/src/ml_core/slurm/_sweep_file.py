@@ -57,10 +57,9 @@ class SweepSpec:
     def points(self) -> list[GridPoint]:
         """Every combination of the grid, in file order (the last key varies fastest);
         one point without overrides for a single run."""
-        keys = list(self.grid)
         points = []
         for values in itertools.product(*self.grid.values()):
-            pairs = list(zip(keys, values, strict=True))
+            pairs = list(zip(self.grid, values, strict=True))
             group = ",".join(
                 f"{key.rsplit('.', 1)[-1]}={_label(value)}"
                 for key, value in pairs
@@ -91,13 +90,34 @@ def load_sweep(path: Path) -> SweepSpec:
         if key not in raw:
             raise SlurmInputError(f"{path}: {key}: required")
     name = check_name(_text(raw["name"], path, "name"), f"{path}: name")
+    config = (path.parent / _text(raw["config"], path, "config")).resolve()
+    overrides = raw.get("set", [])
+    if not isinstance(overrides, list) or not all(
+        isinstance(item, str) and "=" in item for item in overrides
+    ):
+        raise SlurmInputError(f"{path}: set: expected a list of key.path=value")
+    grid = raw["grid"]
+    if not isinstance(grid, dict) or not grid:
+        raise SlurmInputError(f"{path}: grid: expected a mapping of key: [values]")
+    for key, values in grid.items():
+        if not isinstance(key, str) or not all(key.split(".")):
+            raise SlurmInputError(f"{path}: grid: {key!r} is not a key.path")
+        if not isinstance(values, list) or not values:
+            raise SlurmInputError(f"{path}: grid.{key}: expected a non-empty list")
+        if len({json.dumps(item, sort_keys=True) for item in values}) != len(values):
+            raise SlurmInputError(f"{path}: grid.{key}: values repeat")
+    parallel = raw.get("parallel")
+    if parallel is not None and (
+        isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1
+    ):
+        raise SlurmInputError(f"{path}: parallel: expected an integer >= 1")
     preset = raw.get("preset")
     return SweepSpec(
         name=name,
-        config=(path.parent / _text(raw["config"], path, "config")).resolve(),
-        overrides=_overrides(raw.get("set", []), path),
-        grid=_grid(raw["grid"], path),
-        parallel=_parallel(raw.get("parallel"), path),
+        config=config,
+        overrides=tuple(overrides),
+        grid={key: list(values) for key, values in grid.items()},
+        parallel=parallel,
         preset=None if preset is None else _text(preset, path, "preset"),
         source=path.resolve(),
     )
@@ -106,35 +126,6 @@ def load_sweep(path: Path) -> SweepSpec:
 def _text(value: Any, path: Path, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise SlurmInputError(f"{path}: {key}: expected text, got {value!r}")
-    return value
-
-
-def _overrides(value: Any, path: Path) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(
-        isinstance(item, str) and "=" in item for item in value
-    ):
-        raise SlurmInputError(f"{path}: set: expected a list of key.path=value")
-    return tuple(value)
-
-
-def _grid(value: Any, path: Path) -> dict[str, list[Any]]:
-    if not isinstance(value, dict) or not value:
-        raise SlurmInputError(f"{path}: grid: expected a mapping of key: [values]")
-    for key, values in value.items():
-        if not isinstance(key, str) or not all(key.split(".")):
-            raise SlurmInputError(f"{path}: grid: {key!r} is not a key.path")
-        if not isinstance(values, list) or not values:
-            raise SlurmInputError(f"{path}: grid.{key}: expected a non-empty list")
-        if len({json.dumps(item, sort_keys=True) for item in values}) != len(values):
-            raise SlurmInputError(f"{path}: grid.{key}: values repeat")
-    return {key: list(values) for key, values in value.items()}
-
-
-def _parallel(value: Any, path: Path) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SlurmInputError(f"{path}: parallel: expected an integer >= 1")
     return value
 
 

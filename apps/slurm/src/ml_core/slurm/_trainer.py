@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sysconfig
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -15,7 +14,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from ml_core.contract import quoted
-from ml_core.slurm._values import SlurmInputError, run_tool
+from ml_core.slurm._sweep_file import SweepSpec
+from ml_core.slurm._values import SlurmInputError, run_tool, tool_error
 
 # A check imports the whole training stack (several seconds and some 500 MB each):
 # run them side by side, but not so many that a login node runs out of memory.
@@ -67,15 +67,14 @@ def check_runs(runs: Sequence[TrainArgs]) -> list[RunCheck]:
     return _side_by_side(lambda args: _ask_trainer(args, "--auto-resume"), runs)
 
 
-def save_dir_of(args: TrainArgs) -> Path:
-    """``training.save_dir`` of these flags, absolute; SlurmInputError if ml-train
-    refuses them. The run is named so that it cannot exist: only the save_dir is asked
-    for (a sweep's base config has no run of its own)."""
+def sweep_dir(spec: SweepSpec) -> Path:
+    """``<save_dir of the base config>/<sweep name>``, asked for with a run name that
+    cannot exist (a base config has no run of its own); SlurmInputError if refused."""
     probe = f"experiment_name=ml-slurm-probe-{uuid.uuid4().hex}"
-    answer = _ask_trainer(TrainArgs(args.config, (*args.overrides, probe), args.device))
+    answer = _ask_trainer(TrainArgs(spec.config, (*spec.overrides, probe), spec.device))
     if answer.problem is not None:
         raise SlurmInputError(answer.problem)
-    return answer.save_dir
+    return answer.save_dir / str(spec.name)
 
 
 def check_data_dirs(data_dirs: Iterable[Path]) -> dict[Path, str | None]:
@@ -89,7 +88,7 @@ def _ask_trainer(args: TrainArgs, *extra: str) -> RunCheck:
         [str(venv_script("ml-train")), *args.argv(), *extra, "--check"], CHECK_TIMEOUT_S
     )
     if answer.returncode != 0:
-        return RunCheck(args, problem=_refusal(answer, "ml-train"))
+        return RunCheck(args, problem=tool_error(answer, "ml-train"))
     try:
         run = json.loads(answer.stdout)
         data_path = run["data_path"]
@@ -116,15 +115,7 @@ def _check_data_dir(data_dir: Path) -> str | None:
         problems = "; ".join(str(p) for p in json.loads(answer.stdout)["problems"])
     except (ValueError, KeyError, TypeError):
         problems = ""
-    return problems or _refusal(answer, "ml-data")
-
-
-def _refusal(answer: subprocess.CompletedProcess[str], tool: str) -> str:
-    """The tool's own one-line error without its ``<tool>: error:`` prefix."""
-    lines = [line.strip() for line in answer.stderr.splitlines() if line.strip()]
-    if not lines:
-        return f"{tool} exited with {answer.returncode}"
-    return lines[-1].removeprefix(f"{tool}: error: ")
+    return problems or tool_error(answer, "ml-data")
 
 
 def _side_by_side(work: Callable[[T], R], items: Sequence[T]) -> list[R]:

@@ -20,14 +20,6 @@ class SubmissionError(RuntimeError):
 
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
-SLURM_WORD_PATTERN = re.compile(r"[A-Za-z0-9._+-]+")
-CONSTRAINT_PATTERN = re.compile(r"[A-Za-z0-9._&|+-]+")
-MODULE_PATTERN = re.compile(r"[A-Za-z0-9._/+-]+")
-TIME_PATTERN = re.compile(r"(\d+-)?\d{1,3}(:\d{2}){0,2}")
-MEMORY_PATTERN = re.compile(r"\d+[KMGT]?")
-# A path inside an #SBATCH line: no whitespace, quotes, '%' (a Slurm pattern) or '#'.
-SBATCH_PATH_PATTERN = re.compile(r"[A-Za-z0-9._/+@,:=~-]+")
-MAX_SIGNAL_LEAD_S = 65535
 
 
 def check_name(value: str, what: str) -> str:
@@ -43,10 +35,8 @@ def check_name(value: str, what: str) -> str:
 def check_pattern(
     value: str, pattern: re.Pattern[str], what: str, expected: str | None = None
 ) -> str:
-    """``value`` if it matches ``pattern`` entirely, else a SlurmInputError naming it.
-
-    ``#SBATCH`` lines are parsed by sbatch itself, where quoting would not help: what
-    goes there must match a strict pattern."""
+    """``value`` if ``pattern`` matches all of it. ``#SBATCH`` lines are parsed by sbatch
+    itself, where quoting would not help: what goes there must match a strict pattern."""
     if isinstance(value, str) and pattern.fullmatch(value):
         return value
     if expected is None:
@@ -61,16 +51,6 @@ def check_count(value: object, what: str, minimum: int, maximum: int) -> int:
     if not minimum <= value <= maximum:
         raise SlurmInputError(f"{what}: {value} is outside [{minimum}, {maximum}]")
     return value
-
-
-def check_sbatch_path(path: Path, what: str) -> Path:
-    """An absolute path that can stand unquoted in an ``#SBATCH`` line."""
-    if not SBATCH_PATH_PATTERN.fullmatch(str(path)):
-        raise SlurmInputError(
-            f"{what} {str(path)!r}: Slurm log paths may not contain spaces, quotes, "
-            "'%' or '#'; choose a save_dir without them"
-        )
-    return path
 
 
 def quote(value: str | Path) -> str:
@@ -97,3 +77,11 @@ def run_tool(
     except OSError as error:
         problem = f"cannot run {argv[0]}: {error}"
     return subprocess.CompletedProcess(argv, 1, "", problem)
+
+
+def tool_error(answer: subprocess.CompletedProcess[str], tool: str) -> str:
+    """The tool's own last line on stderr, without its ``<tool>: error:`` prefix."""
+    lines = [line.strip() for line in answer.stderr.splitlines() if line.strip()]
+    if not lines:
+        return f"{tool} exited with {answer.returncode}"
+    return lines[-1].removeprefix(f"{tool}: error: ")
