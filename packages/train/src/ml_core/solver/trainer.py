@@ -1,11 +1,6 @@
-"""The course's ``Trainer(model, optimizer, config, device)`` over ml_core's real loop.
-
-Same shapes as the course skeleton: ``train_epoch`` and ``validate`` return
-``(loss, accuracy, f1)`` (accuracy as a fraction in [0, 1]); ``tracker`` is the run's
-:class:`~ml_core.utils.ExperimentTracker`, created with the trainer. The work is done by
-:func:`ml_core.train._loop.train_one_epoch` and :func:`ml_core.train._loop.evaluate`;
-checkpoints load with ``torch.load(weights_only=True)``. (``ml-train`` adds exact resume.)
-"""
+"""The course's ``Trainer(model, optimizer, config, device)`` over ml_core's real loop,
+with the course skeleton's shapes (``(loss, accuracy, f1)``, accuracy in [0, 1]) and
+``torch.load(weights_only=True)`` checkpoints; ``ml-train`` adds exact resume."""
 
 from __future__ import annotations
 
@@ -60,10 +55,8 @@ class Trainer:
     def train_epoch(
         self, dataloader: DataLoader, epoch_idx: int
     ) -> tuple[float, float, float]:
-        """One pass over ``dataloader`` (0-based epoch): ``(loss, accuracy, f1)``.
-
-        AUROC and the rest are in ``train_metrics``.
-        """
+        """One pass over ``dataloader`` (0-based epoch): ``(loss, accuracy, f1)``; AUROC
+        and the rest are in ``train_metrics``."""
         sampler = getattr(dataloader, "batch_sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch_idx)

@@ -1,8 +1,6 @@
 """Checkpoint files: plain dicts of tensors and primitives, written atomically.
 
 They load with ``torch.load(weights_only=True)``, so opening one never runs code.
-``last.pt`` holds everything needed to continue at the exact step; ``best.pt`` holds
-the weights of the best epoch so far.
 """
 
 from __future__ import annotations

@@ -1,11 +1,5 @@
-"""Collapse detection: a validation pass that shows the model has stopped working.
-
-Three signs, each measured on the whole validation split: a non-finite loss; a hidden
-layer whose every unit is dead (its ReLU outputs 0 for every sample); (near) constant
-predictions (the positive-class probability barely varies, or every sample gets the
-same class). A collapsed model often keeps a good-looking *train* average for the epoch
-in which it died, so only a validation pass tells.
-"""
+"""Collapse detection on a whole validation pass: a collapsed model often keeps a
+good-looking *train* average for the epoch in which it died."""
 
 from __future__ import annotations
 
@@ -35,10 +29,8 @@ class DeadUnitCounter:
         if active.dim() > 2:
             active = active.flatten(2).any(dim=2)
         active = active.any(dim=0)
-        if layer in self.ever_active:
-            self.ever_active[layer] |= active
-        else:
-            self.ever_active[layer] = active
+        previous = self.ever_active.get(layer)
+        self.ever_active[layer] = active if previous is None else previous | active
 
     def dead_fraction(self) -> float:
         """The largest fraction of never-active units over the layers (0 if none)."""
@@ -68,9 +60,8 @@ def count_dead_units(model: nn.Module) -> Iterator[DeadUnitCounter]:
 
 
 def collapse_reason(metrics: Mapping[str, float]) -> str | None:
-    """Why the validation ``metrics`` (``loss``, ``auroc``, ``prob_std``,
-    ``positive_rate``, ``dead_units``) show a collapsed model, in a few words; None
-    when they don't."""
+    """Why the validation ``metrics`` show a collapsed model, in a few words (None when
+    they don't): a non-finite loss, a dead layer or (near) constant predictions."""
     if not math.isfinite(metrics["loss"]):
         return f"validation loss is {metrics['loss']}"
     if metrics["dead_units"] >= 1.0:

@@ -1,8 +1,5 @@
-"""What ``ml-train`` and ``ml-eval`` do once their flags are parsed.
-
-The command lines live in :mod:`ml_core.cli.train` (torch-free); this layer turns the
-library's exceptions into one-line messages and exit statuses.
-"""
+"""What ``ml-train`` and ``ml-eval`` do once :mod:`ml_core.cli.train` has parsed the
+flags: the library's exceptions become one-line messages and exit statuses."""
 
 from __future__ import annotations
 
@@ -19,17 +16,14 @@ from ml_core.contract import (
     EXIT_REQUEUE,
     ConfigError,
     report_error,
+    write_json_atomic,
 )
 from ml_core.data import DataError
 from ml_core.models import ModelConfigError
 from ml_core.train._checkpoint import DISK_FULL_ERRNOS, CheckpointError, DiskFullError
 from ml_core.train._device import DeviceUnavailableError
 from ml_core.train._distributed import LaunchError
-from ml_core.train._evaluation import (
-    evaluate_run,
-    format_confusion_matrix,
-    write_report,
-)
+from ml_core.train._evaluation import evaluate_run, format_confusion_matrix
 from ml_core.train._experiment import train
 from ml_core.train._fit import TrainingDivergedError
 from ml_core.train._logs import setup_logger
@@ -134,7 +128,7 @@ def run_eval(args: argparse.Namespace) -> int:
         args.out or Path(args.run_dir) / f"eval_{args.split}_{args.checkpoint}.json"
     )
     try:
-        write_report(target, report)
+        write_json_atomic(target, report)
     except OSError as error:
         # The metrics are printed above: a read-only run directory loses nothing.
         report_error(

@@ -1,16 +1,13 @@
-"""The typed training config: frozen dataclasses built from the course YAML layout.
-
-Everything is checked here, before anything runs: unknown keys, wrong types, values out
-of range, a missing ``data_path`` for real PCAM, and experiment names that could escape
-``save_dir``. Errors are :class:`ConfigError` with one line naming the key and its source.
-"""
+"""The typed training config: frozen dataclasses built from the course YAML layout,
+all checked before anything runs (a one-line :class:`ConfigError` names the key)."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -99,23 +96,15 @@ def build_config(
     *,
     source: str,
     default_experiment_name: str,
-    overridden: frozenset[str] = frozenset(),
+    overridden: Collection[str] = frozenset(),
 ) -> ExperimentConfig:
-    """Validate ``raw`` (a YAML dict) into a :class:`ExperimentConfig`.
-
-    ``source`` names the file in messages; keys in ``overridden`` are blamed on ``--set``.
-    """
-
-    def source_of(dotted: str) -> str:
-        prefixes = {
-            ".".join(dotted.split(".")[: i + 1]) for i in range(dotted.count(".") + 1)
-        }
-        return "--set" if prefixes & overridden else source
-
-    top = SectionReader(raw, "", source_of)
+    """Validate ``raw`` (a YAML dict) into a :class:`ExperimentConfig`; messages name
+    ``source``, or ``--set`` for keys in (sections in) ``overridden``."""
+    blame = partial(source_of, source=source, overridden=overridden)
+    top = SectionReader(raw, "", blame)
 
     def section(name: str) -> SectionReader:
-        return SectionReader(top.take(name, None), f"{name}.", source_of)
+        return SectionReader(top.take(name, None), f"{name}.", blame)
 
     name = top.text("experiment_name", default_experiment_name)
     if not EXPERIMENT_NAME_PATTERN.fullmatch(name) or name in {".", ".."}:
@@ -134,6 +123,12 @@ def build_config(
     )
     top.finish()
     return config
+
+
+def source_of(dotted: str, source: str, overridden: Collection[str]) -> str:
+    """``--set`` if ``dotted`` or a section above it was overridden, else ``source``."""
+    blamed = any(dotted == key or dotted.startswith(f"{key}.") for key in overridden)
+    return "--set" if blamed else source
 
 
 def _training_section(section: SectionReader) -> TrainingConfig:

@@ -1,11 +1,5 @@
-"""What may change in a run's config between a checkpoint and its resume.
-
-A resumed run must still fit its checkpoint and repeat an uninterrupted run's steps:
-keys that shape the model, its optimizer state, the batch order or the data are refused
-(one line naming the key and both values); the rest (epochs, learning rate, clipping,
-logging, the device, ...) are the user's to change, and each change is logged and
-recorded in ``env.json``.
-"""
+"""What may change in a run's config between a checkpoint and its resume: the user's
+knobs (epochs, learning rate, logging, ...), logged and recorded in ``env.json``."""
 
 from __future__ import annotations
 
@@ -35,10 +29,8 @@ FIXED_KEYS = (
 def config_changes(
     saved: Mapping[str, Any], current: Mapping[str, Any]
 ) -> dict[str, tuple[Any, Any]]:
-    """Every dotted key whose value differs: ``{key: (saved value, current value)}``.
-
-    ``training.device`` is left out: it names this machine's device, not the run's.
-    """
+    """Every dotted key whose value differs: ``{key: (saved value, current value)}``;
+    not ``training.device``, which names this machine's device, not the run's."""
     old, new = dotted_keys(saved), dotted_keys(current)
     return {
         key: (old.get(key), new.get(key))

@@ -1,10 +1,7 @@
 """torch.distributed for ``ml-train``: find the launcher, join the process group, leave it.
 
-``torchrun`` sets ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_ADDR``/``MASTER_PORT``;
-``srun`` sets ``SLURM_PROCID``/``SLURM_STEP_NUM_TASKS``/``SLURM_LOCALID`` and the job's
-node list, whose first host is the master (port derived from the job id unless
-``MASTER_PORT`` is set). Neither: one process, no process group. NCCL on CUDA (one GPU
-per process, ``cuda:LOCAL_RANK``), gloo on CPU.
+``torchrun`` or ``srun`` (:data:`LAUNCHERS`); neither: one process, no process group.
+NCCL on CUDA (one GPU per process), gloo on CPU.
 """
 
 from __future__ import annotations

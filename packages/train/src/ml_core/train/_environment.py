@@ -1,8 +1,4 @@
-"""``env.json``: what a run ran on, so a result can be traced and reproduced.
-
-Records package versions of the ml-core members and key libraries, torch/CUDA, the git
-commit and dirty flag, the uv.lock hash, the host, Slurm job ids and the data fingerprint.
-"""
+"""``env.json``: what a run ran on, so a result can be traced and reproduced."""
 
 from __future__ import annotations
 
@@ -74,8 +70,7 @@ def record_resume(
     launch: Launch,
     changes: dict[str, tuple[object, object]],
 ) -> None:
-    """Add this process's environment (and the config changes) to env.json's
-    ``resumes`` list."""
+    """Add this process's environment and config changes to env.json's ``resumes``."""
     try:
         environment = json.loads(paths.environment.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
@@ -83,10 +78,9 @@ def record_resume(
             "%s unreadable (%s); starting a new one", paths.environment, error
         )
         environment = {}
-    resumes = environment.setdefault("resumes", [])
     resume = run_environment(data_dir, launch)
     resume["config_changes"] = {key: list(pair) for key, pair in changes.items()}
-    resumes.append(resume)
+    environment.setdefault("resumes", []).append(resume)
     write_json_atomic(paths.environment, environment)
 
 

@@ -1,7 +1,4 @@
-"""Evaluation outputs: the metrics JSON and the per-sample predictions CSV.
-
-Shared by the end of training (best checkpoint on the test split) and ``ml-eval``.
-"""
+"""Checkpoint evaluation and its outputs, for the end of training and ``ml-eval``."""
 
 from __future__ import annotations
 
@@ -14,12 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ml_core.contract import (
-    ConfigError,
-    RunPaths,
-    write_json_atomic,
-    write_text_atomic,
-)
+from ml_core.contract import ConfigError, RunPaths, write_text_atomic
 from ml_core.data import make_split_loader
 from ml_core.models import build_model
 from ml_core.train._checkpoint import load_checkpoint
@@ -60,20 +52,13 @@ def evaluation_report(
     }
 
 
-def write_report(path: Path, report: dict[str, Any]) -> None:
-    """The report as indented JSON, atomically."""
-    write_json_atomic(path, report)
-
-
 def write_predictions(path: Path, accumulator: EpochAccumulator) -> None:
     """``index,label,prob_positive,prediction`` per sample, in loader order."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["index", "label", "prob_positive", "prediction"])
-    probs = accumulator.probs.tolist()
-    for index, (label, prob) in enumerate(
-        zip(accumulator.labels.tolist(), probs, strict=True)
-    ):
+    labels, probs = accumulator.labels.tolist(), accumulator.probs.tolist()
+    for index, (label, prob) in enumerate(zip(labels, probs, strict=True)):
         writer.writerow([index, label, repr(prob), int(prob > DECISION_THRESHOLD)])
     write_text_atomic(path, buffer.getvalue())
 

@@ -1,9 +1,7 @@
 """The main job, top to bottom: config -> data -> model -> run directory -> fit -> report.
 
-Everything that can be wrong with the input (config, data, device, an existing run
-directory) is found before the run directory is created. Under torchrun or srun every
-rank runs this job in a process group (see :mod:`ml_core.train._distributed`); rank 0
-alone creates and writes the run directory.
+Every input problem is found before the run directory is created, so a refused start
+leaves nothing behind; under torchrun or srun every rank runs it, rank 0 alone writes.
 """
 
 from __future__ import annotations
@@ -37,7 +35,6 @@ from ml_core.train._evaluation import (
     evaluate_checkpoint,
     evaluation_report,
     write_predictions,
-    write_report,
 )
 from ml_core.train._fit import TrainingRun
 from ml_core.train._loop import InputNormalization
@@ -188,10 +185,8 @@ def _refuse_unaffordable_model(config: ExperimentConfig, device: torch.device) -
 
 
 def _create_run_directory(run: TrainingRun, data_dir: Path) -> RunPaths:
-    """Stage config, env.json and the step-0 checkpoint, then publish the directory.
-
-    Rank 0 writes; the others take part in the checkpoint (it gathers their states).
-    """
+    """Stage config, env.json and the step-0 checkpoint, then publish the directory
+    (rank 0 writes; the others take part in the checkpoint, which gathers states)."""
     final_root = run.paths.root
     main = run.launch.is_main
     if main:
@@ -218,20 +213,13 @@ def _finish(run: TrainingRun, data_dir: Path, stop: StopFlag) -> bool:
     False (nothing half-written) when ``stop`` is set before it is all done."""
     if has_split(data_dir, "test"):
         best = load_checkpoint(run.paths.best_checkpoint)
+        tta = run.config.evaluation.tta
         accumulator = evaluate_checkpoint(
-            run.network,
-            best,
-            run.config,
-            "test",
-            run.device,
-            tta=run.config.evaluation.tta,
-            stop=stop,
+            run.network, best, run.config, "test", run.device, tta=tta, stop=stop
         )
         if not stop.requested:  # a stopped pass is incomplete: nothing is written
-            report = evaluation_report(
-                "test", "best", accumulator, tta=run.config.evaluation.tta
-            )
-            write_report(run.paths.test_metrics, report)
+            report = evaluation_report("test", "best", accumulator, tta=tta)
+            write_json_atomic(run.paths.test_metrics, report)
             write_predictions(run.paths.test_predictions, accumulator)
             logger.info(
                 "test (best checkpoint, epoch %d step %d): acc %.4f f1 %.4f auroc %.4f",
@@ -248,17 +236,11 @@ def _finish(run: TrainingRun, data_dir: Path, stop: StopFlag) -> bool:
             stop.signal_name,
         )
         return False
-    _plot_curves(run.paths.root)
-    return True
-
-
-def _plot_curves(run_dir: Path) -> None:
     # Imported here: matplotlib costs ~1.5 s at startup and is needed only at the end.
     from ml_core.viz import VizInputError, plot_curves
 
     try:
-        curves = plot_curves([run_dir])
+        logger.info("learning curves: %s", plot_curves([run.paths.root]))
     except VizInputError as error:
         logger.warning("no learning curves plot: %s", error)
-        return
-    logger.info("learning curves: %s", curves)
+    return True

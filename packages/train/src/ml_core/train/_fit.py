@@ -1,21 +1,11 @@
 """Epoch loop with exact resume: train, validate, record, checkpoint, repeat.
 
-Randomness is pinned to the position in the run. The batch order depends only on
-(seed, epoch) through the resumable sampler; every epoch starts by reseeding the
-generators from (seed, epoch); a checkpoint taken mid-epoch stores the generators'
-states and the epoch's running metrics, restored after the batch iterator is made.
-Validation passes leave the generators as they found them. A resumed run therefore
-repeats an uninterrupted one step for step.
-
-Every validation pass (each epoch's end, and every ``training.val_every_steps`` steps)
-is checked for collapse (:mod:`ml_core.train._collapse`): a WARNING line names the epoch,
-the row's ``warning`` column says why, and ``best.pt`` never moves to a collapsed model
-once a working one was saved. A non-finite training loss stops the run
-(:class:`TrainingDivergedError`) without writing over the last good ``last.pt``.
-
-Data-parallel runs (:mod:`ml_core.train._distributed`): every rank runs this loop; the
-train metrics are gathered from all ranks, the stop decision is shared, checkpoints
-hold every rank's generators and running metrics, and rank 0 alone writes files.
+A resumed run repeats an uninterrupted one step for step: the batch order depends only
+on (seed, epoch) through the resumable sampler, every epoch reseeds the generators from
+(seed, epoch), a mid-epoch checkpoint stores the generators' states and the epoch's
+running metrics, and validation passes leave the generators as they found them.
+Data-parallel runs: every rank runs this loop, the train metrics and the stop decision
+are shared, and rank 0 alone writes files.
 """
 
 from __future__ import annotations
@@ -39,8 +29,14 @@ from ml_core.train._metrics import EpochAccumulator
 from ml_core.train._optimization import scheduled_lr
 from ml_core.train._parameter_trace import ParameterTrace
 from ml_core.train._progress import ProgressReporter
-from ml_core.train._run_state import RunState
-from ml_core.train._seeding import epoch_seed, restore_rng_state, seed_everything
+from ml_core.train._run_state import (
+    RunState,
+)
+from ml_core.train._seeding import (
+    epoch_seed,
+    restore_rng_state,
+    seed_everything,
+)
 from ml_core.train._stop_signals import StopFlag
 from ml_core.train._symmetries import augment, batch_generator
 from ml_core.train._tracking import MetricsTable, log_scalars
@@ -88,10 +84,12 @@ class TrainingRun(RunState):
     def _fit_epoch(self, stop: StopFlag) -> bool:
         """Train, validate and checkpoint the current epoch; False if stopped."""
         epoch, step = self.progress.epoch, self.progress.step
+        training = self.config.training
+        steps, every = self.steps_per_epoch, training.val_every_steps
         started = time.perf_counter()
         sampler = resumable_sampler(self.train_loader)
         sampler.set_epoch(epoch)
-        sampler.skip_batches(step * self.config.training.accumulate_grad_batches)
+        sampler.skip_batches(step * training.accumulate_grad_batches)
         batches = iter(self.train_loader)
         # After iter(loader): making the iterator draws from torch's generator.
         if step == 0:
@@ -102,11 +100,37 @@ class TrainingRun(RunState):
             self.saved_rng = None
         self._reporter.start_epoch(epoch, step)
         trace = ParameterTrace.from_environment(self.launch.rank)
-        steps = self.steps_per_epoch
-        every = self.config.training.val_every_steps
+        train = functools.partial(
+            train_one_epoch,
+            self.model,
+            self.criterion,
+            self.optimizer,
+            device=self.device,
+            steps_per_epoch=steps,
+            accumulator=self.accumulator,
+            progress=self._reporter,
+            stop=stop,
+            grad_clip_norm=training.grad_clip_norm,
+            bf16=training.bf16,
+            normalization=self.normalization,
+            accumulate_grad_batches=training.accumulate_grad_batches,
+            learning_rate=lambda step: scheduled_lr(
+                training, epoch, (epoch - 1) * steps + step
+            ),
+            augmentation=functools.partial(self._augmentation, epoch)
+            if self.config.augment.enabled
+            else None,
+            channels_last=self.channels_last,
+            sync_every_steps=training.sync_every_steps,
+            after_step=None
+            if trace is None
+            else functools.partial(trace.record, epoch, model=self.network),
+        )
         try:
             while step < steps:
-                step = self._train_steps(batches, epoch, step, stop, trace)
+                # Up to the next validation point (or the epoch's end).
+                last = min((step // every + 1) * every, steps) if every else None
+                step = train(batches, first_step=step, last_step=last)
                 if stop.divergence is not None:
                     raise TrainingDivergedError(
                         f"epoch {epoch} {stop.divergence}: the run diverged; "
@@ -144,47 +168,6 @@ class TrainingRun(RunState):
             return False
         return True
 
-    def _train_steps(
-        self,
-        batches: Any,
-        epoch: int,
-        step: int,
-        stop: StopFlag,
-        trace: ParameterTrace | None,
-    ) -> int:
-        """Train from ``step`` up to the next validation point (or the epoch's end)."""
-        training = self.config.training
-        every = training.val_every_steps
-        last = min((step // every + 1) * every, self.steps_per_epoch) if every else None
-        return train_one_epoch(
-            self.model,
-            self.criterion,
-            self.optimizer,
-            batches,
-            device=self.device,
-            first_step=step,
-            steps_per_epoch=self.steps_per_epoch,
-            last_step=last,
-            accumulator=self.accumulator,
-            progress=self._reporter,
-            stop=stop,
-            grad_clip_norm=training.grad_clip_norm,
-            bf16=training.bf16,
-            normalization=self.normalization,
-            accumulate_grad_batches=training.accumulate_grad_batches,
-            learning_rate=lambda step: scheduled_lr(
-                training, epoch, (epoch - 1) * self.steps_per_epoch + step
-            ),
-            augmentation=functools.partial(self._augmentation, epoch)
-            if self.config.augment.enabled
-            else None,
-            channels_last=self.channels_last,
-            sync_every_steps=training.sync_every_steps,
-            after_step=None
-            if trace is None
-            else functools.partial(trace.record, epoch, model=self.network),
-        )
-
     def _augmentation(
         self, epoch: int, step: int, batch: int
     ) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -196,10 +179,8 @@ class TrainingRun(RunState):
         )
 
     def _validate(self, epoch: int, step: int) -> dict[str, Any]:
-        """One validation pass at ``(epoch, step)``: recorded, checked, maybe best.
-
-        Every rank validates on the whole split (no collectives, identical rows).
-        """
+        """One validation pass at ``(epoch, step)``: recorded, checked for collapse,
+        maybe best. Every rank validates the whole split (no collectives)."""
         devices = [self.device] if self.device.type == "cuda" else []
         with (
             torch.random.fork_rng(devices=devices),
@@ -216,9 +197,12 @@ class TrainingRun(RunState):
             ).compute()
         metrics["dead_units"] = dead_units.dead_fraction()
         warning = collapse_reason(metrics)
-        row: dict[str, Any] = {"epoch": epoch, "step": step}
-        row.update({f"val_{name}": value for name, value in metrics.items()})
-        row["warning"] = warning or ""
+        row: dict[str, Any] = {
+            "epoch": epoch,
+            "step": step,
+            **{f"val_{name}": value for name, value in metrics.items()},
+            "warning": warning or "",
+        }
         self.progress.validations.append(row)
         if self.launch.is_main:
             self._validations.append(row)
@@ -241,20 +225,23 @@ class TrainingRun(RunState):
     def _finish_epoch(self, epoch: int) -> None:
         """Validate, record the epoch's row, checkpoint, report."""
         train_done = time.perf_counter()
-        ranks = all_gather_objects(self.launch, self.accumulator.state_dict())
-        epoch_accumulator = EpochAccumulator.merged(ranks)
+        epoch_accumulator = EpochAccumulator()
+        for state in all_gather_objects(self.launch, self.accumulator.state_dict()):
+            epoch_accumulator.load_state_dict(state, append=True)
         train_metrics = epoch_accumulator.compute()
         train_seconds = self.progress.seconds_in_epoch
         validation = self._validate(epoch, self.steps_per_epoch)
-        row: dict[str, Any] = {"epoch": epoch}
-        row.update({f"train_{name}": value for name, value in train_metrics.items()})
-        row.update({key: value for key, value in validation.items() if key != "step"})
-        row["lr"] = self.optimizer.param_groups[0]["lr"]
-        row["epoch_seconds"] = train_seconds + time.perf_counter() - train_done
-        # Every rank's samples: the run's throughput.
-        row["samples_per_second"] = (
-            epoch_accumulator.count / train_seconds if train_seconds else 0.0
-        )
+        row: dict[str, Any] = {
+            "epoch": epoch,
+            **{f"train_{name}": value for name, value in train_metrics.items()},
+            **{key: value for key, value in validation.items() if key != "step"},
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "epoch_seconds": train_seconds + time.perf_counter() - train_done,
+            # Every rank's samples: the run's throughput.
+            "samples_per_second": epoch_accumulator.count / train_seconds
+            if train_seconds
+            else 0.0,
+        }
         self.progress.rows.append(row)
         self.progress.epoch, self.progress.step = epoch + 1, 0
         self.progress.seconds_in_epoch = 0.0

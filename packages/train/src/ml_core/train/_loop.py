@@ -1,13 +1,12 @@
 """The training loop's two halves: one pass over the train batches, and evaluation.
 
-Plain functions in the torchvision-references style; :mod:`ml_core.train._fit` calls them
-once per epoch and owns checkpoints and the epoch bookkeeping.
-"""
+Plain functions; :mod:`ml_core.train._fit` owns the epochs, checkpoints and records."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
@@ -113,15 +112,14 @@ def train_one_epoch(
     ``last_step`` (default: the epoch's end), or early, on a step boundary, when
     ``stop`` is set. Nothing waits for the device except every ``sync_every_steps``
     steps, where a non-finite loss marks ``stop`` as diverged and the stop decision is
-    taken (shared by all ranks).
-    ``learning_rate(step)``, when given, sets every parameter group's rate before
-    the optimizer step that ends ``step`` (0-based, in the epoch);
-    ``augmentation(step, batch)`` gives the transform of the step's ``batch``-th batch;
-    ``after_step(step)`` runs after each optimizer step (diagnostics).
+    taken (shared by all ranks). ``learning_rate(step)`` sets the rate of the optimizer
+    step that ends ``step`` (0-based); ``augmentation(step, batch)`` gives the transform
+    of the step's ``batch``-th batch; ``after_step(step)`` runs after each step.
     """
     model.train()
     step = first_step
-    for group in _groups(batches, accumulate_grad_batches):
+    batches = iter(batches)
+    while group := list(itertools.islice(batches, accumulate_grad_batches)):
         samples = sum(labels.shape[0] for _, labels in group)
         optimizer.zero_grad(set_to_none=True)
         for position, (raw_images, raw_labels) in enumerate(group):
@@ -136,7 +134,10 @@ def train_one_epoch(
                 channels_last=channels_last,
             )
             # Gradients are all-reduced once per step, with the last batch's backward.
-            with _no_sync(model, skip=position < len(group) - 1):
+            skip_sync = position < len(group) - 1 and isinstance(
+                model, DistributedDataParallel
+            )
+            with model.no_sync() if skip_sync else contextlib.nullcontext():
                 with autocast(device, bf16=bf16):
                     logits = model(images)
                 loss = criterion(logits.float(), labels)
@@ -162,26 +163,6 @@ def train_one_epoch(
         if (stop.poll(sync=at_sync) and step < steps_per_epoch) or step == last_step:
             break
     return step
-
-
-def _groups(
-    batches: Iterable[tuple[torch.Tensor, torch.Tensor]], size: int
-) -> Iterator[list[tuple[torch.Tensor, torch.Tensor]]]:
-    group: list[tuple[torch.Tensor, torch.Tensor]] = []
-    for batch in batches:
-        group.append(batch)
-        if len(group) == size:
-            yield group
-            group = []
-    if group:
-        yield group
-
-
-def _no_sync(model: nn.Module, *, skip: bool) -> contextlib.AbstractContextManager:
-    """DDP's no_sync for the batches of a step before its last; nothing otherwise."""
-    if skip and isinstance(model, DistributedDataParallel):
-        return model.no_sync()
-    return contextlib.nullcontext()
 
 
 @torch.no_grad()
@@ -216,14 +197,10 @@ def evaluate(
         )
         with autocast(device, bf16=bf16):
             if tta:
-                logits = _logits_of(tta_probabilities(model, images))
+                # log-probabilities: their softmax is the averaged probability again.
+                probs = tta_probabilities(model, images).clamp(1e-7, 1 - 1e-7)
+                logits = torch.stack([torch.log1p(-probs), torch.log(probs)], dim=1)
             else:
                 logits = model(images)
         accumulator.update(logits, labels, criterion(logits.float(), labels))
     return accumulator
-
-
-def _logits_of(probs: torch.Tensor) -> torch.Tensor:
-    # log-probabilities: their softmax is the averaged probability again.
-    probs = probs.clamp(1e-7, 1 - 1e-7)
-    return torch.stack([torch.log1p(-probs), torch.log(probs)], dim=1)

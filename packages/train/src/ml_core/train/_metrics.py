@@ -1,10 +1,7 @@
 """Per-epoch binary classification metrics: loss, accuracy, F1, AUROC, confusion matrix.
 
-The accumulator keeps every batch loss and prediction of the epoch so far, and can be
-saved in a checkpoint mid-epoch, so a resumed epoch reports the same numbers as an
-uninterrupted one. The metrics are computed once over the whole epoch, in float64, from
-their definitions (torchmetrics would do the same, but importing it pulls in
-torchvision: 4 of the 8 s an ``ml-train`` start took).
+Computed once over the whole epoch, in float64, from their definitions (torchmetrics
+would do the same, but importing it pulls in torchvision: 4 of the 8 s a start took).
 """
 
 from __future__ import annotations
@@ -60,10 +57,9 @@ def auroc(probs: torch.Tensor, labels: torch.Tensor) -> float:
 class EpochAccumulator:
     """Per-batch losses plus positive-class probabilities and labels of one epoch.
 
-    Everything stays where it was computed (on the training device) until a number is
-    needed: adding a batch never waits for the device. :meth:`compute` and
-    :meth:`state_dict` read it all back at once; :meth:`first_nonfinite_loss` reads only
-    the losses added since its last call.
+    Everything stays on the training device until a number is needed: adding a batch
+    never waits for the device. A checkpoint saves the :meth:`state_dict` mid-epoch, so
+    a resumed epoch reports the same numbers as an uninterrupted one.
     """
 
     def __init__(self) -> None:
@@ -113,27 +109,19 @@ class EpochAccumulator:
     def compute(self) -> dict[str, float]:
         """``loss``, ``acc``, ``f1``, ``auroc``, and the spread of the predictions:
         ``prob_std`` (of the positive-class probability) and ``positive_rate``."""
-        count = self.count
-        loss = self._loss_sum() / count if count else float("nan")
+        loss = float("nan")
+        if self.count:
+            # float64 on the host: batch means weighted by batch sizes, one big mean.
+            losses = torch.stack([value.cpu() for value in self._losses]).double()
+            counts = torch.tensor(self._counts, dtype=torch.float64)
+            loss = float((losses * counts).sum()) / self.count
         probs = self.probs.double()
-        spread = {
+        return {
+            "loss": loss,
+            **binary_metrics(probs, self.labels),
             "prob_std": probs.std().item() if len(probs) > 1 else float("nan"),
             "positive_rate": (probs >= DECISION_THRESHOLD).double().mean().item(),
         }
-        return {"loss": loss, **binary_metrics(self.probs, self.labels), **spread}
-
-    def _loss_sum(self) -> float:
-        # float64 on the host: batch means weighted by batch sizes, like one big mean.
-        losses = torch.stack([loss.cpu() for loss in self._losses]).double()
-        return float((losses * torch.tensor(self._counts, dtype=torch.float64)).sum())
-
-    @classmethod
-    def merged(cls, states: list[dict[str, Any]]) -> EpochAccumulator:
-        """One accumulator holding the :meth:`state_dict` s of several (e.g. ranks)."""
-        merged = cls()
-        for state in states:
-            merged.load_state_dict(state, append=True)
-        return merged
 
     def state_dict(self) -> dict[str, Any]:
         losses = [loss.cpu() for loss in self._losses]

@@ -1,9 +1,6 @@
 """The ``model:`` section: a registry name, that model's own options, a weights file.
-
-Which keys a model takes, and their defaults, come from the registry
-(:func:`ml_core.models.model_options`), so a new model needs no change here. Every
-option is resolved to its value (defaults included) so ``config.yaml`` records it.
-"""
+Keys and defaults come from :func:`ml_core.models.model_options`, so a new model needs
+no change here; all are resolved so that ``config.yaml`` records every value."""
 
 from __future__ import annotations
 
@@ -14,7 +11,6 @@ from typing import Any
 from ml_core.contract import SectionReader
 from ml_core.models import available_models, model_options
 
-# Options whose values are lists of positive widths, read as such.
 WIDTH_LISTS = ("hidden_units", "widths")
 
 
@@ -39,7 +35,6 @@ class ModelConfig:
 
 
 def read_model_section(section: SectionReader) -> ModelConfig:
-    """The validated ``model:`` section (ConfigError naming the key otherwise)."""
     name = section.take("name", ModelConfig.name)
     if name not in available_models():
         section.fail(

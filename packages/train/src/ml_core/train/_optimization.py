@@ -26,13 +26,10 @@ def build_optimizer(
 
 
 def scheduled_lr(training: TrainingConfig, epoch: int, steps_done: int) -> float:
-    """Learning rate of the next optimizer step: a pure function of the run's position.
-
-    ``epoch`` is 1-based; ``steps_done`` counts optimizer steps of the whole run so far.
-    The epoch schedule (``cosine`` to 0 over ``epochs``, or ``step`` decay) sets the
-    epoch's rate; the first ``warmup_steps`` steps ramp linearly up to it. Computed, not
-    stored, so a resumed run has nothing to restore.
-    """
+    """Learning rate of the next optimizer step (``epoch`` 1-based, ``steps_done`` the
+    run's optimizer steps so far): computed, not stored, so a resume restores nothing.
+    The first ``warmup_steps`` steps ramp linearly up to the epoch's rate (``cosine``
+    to 0 over ``epochs``, or ``step`` decay)."""
     lr = training.learning_rate
     if training.lr_schedule == "cosine":
         lr *= 0.5 * (1 + math.cos(math.pi * (epoch - 1) / training.epochs))

@@ -8,22 +8,14 @@ first step where they diverged. Hashing every step costs time: not for real runs
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 from torch import nn
 
+from ml_core.train._checkpoint import payload_checksum
+
 ENVIRONMENT_VARIABLE = "ML_CORE_PARAMETER_TRACE"
-
-
-def parameter_checksum(model: nn.Module) -> str:
-    """sha256 of every parameter's bytes, in ``named_parameters`` order."""
-    digest = hashlib.sha256()
-    for name, parameter in model.named_parameters():
-        digest.update(name.encode())
-        digest.update(parameter.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
 
 
 class ParameterTrace:
@@ -41,4 +33,5 @@ class ParameterTrace:
 
     def record(self, epoch: int, step: int, model: nn.Module) -> None:
         with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(f"{epoch} {step} {parameter_checksum(model)}\n")
+            checksum = payload_checksum(dict(model.named_parameters()))
+            handle.write(f"{epoch} {step} {checksum}\n")

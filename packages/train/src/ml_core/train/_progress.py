@@ -1,8 +1,6 @@
 """Training progress: a tqdm bar on a terminal, plain log lines elsewhere (Slurm logs).
 
-Log lines come every ``log_every_seconds`` (0: every step) and carry epoch, step, loss,
-samples/s and the ETA of the whole run.
-"""
+Log lines (every ``log_every_seconds``, 0: every step) end with the whole run's ETA."""
 
 from __future__ import annotations
 

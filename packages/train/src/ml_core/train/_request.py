@@ -1,9 +1,6 @@
-"""What one ``ml-train`` invocation means: the validated config and whether it resumes.
-
-Fresh runs take ``--config`` plus ``--set`` overrides (defaults without a file);
-``--resume RUN_DIR`` takes the run's own ``config.yaml``; ``--auto-resume`` resumes when
-the configured run directory has ``checkpoints/last.pt`` and starts fresh otherwise.
-"""
+"""What one ``ml-train`` invocation means: the validated config and whether it resumes
+(``--resume`` takes the run's own ``config.yaml``; ``--auto-resume`` resumes when the
+configured run directory has ``checkpoints/last.pt`` and starts fresh otherwise)."""
 
 from __future__ import annotations
 
@@ -13,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ml_core.contract import ConfigError, RunPaths, apply_overrides, load_config
-from ml_core.train._config import ExperimentConfig, build_config
+from ml_core.train._config import ExperimentConfig, build_config, source_of
 from ml_core.train._config_changes import config_changes
 from ml_core.train._run_directory import check_save_dir, refuse_existing
 
@@ -53,10 +50,7 @@ def resolve_run(request: RunRequest) -> ResolvedRun:
     raw, overridden = apply_overrides(raw, request.overrides)
     source = str(request.config_path) if request.config_path else "defaults"
     config = build_config(
-        raw,
-        source=source,
-        default_experiment_name="run",
-        overridden=frozenset(overridden),
+        raw, source=source, default_experiment_name="run", overridden=overridden
     )
     if "experiment_name" not in raw:
         if request.auto_resume:
@@ -71,9 +65,7 @@ def resolve_run(request: RunRequest) -> ResolvedRun:
     config = _with_device(config, request)
 
     paths = RunPaths(config.run_dir)
-    save_dir_source = (
-        "--set" if {"training", "training.save_dir"} & overridden else source
-    )
+    save_dir_source = source_of("training.save_dir", source, overridden)
     check_save_dir(Path(config.training.save_dir), save_dir_source)
     if request.auto_resume and paths.last_checkpoint.is_file():
         # --auto-resume must not silently continue a run under a changed config.

@@ -1,9 +1,6 @@
-"""The layout of one run's directory, and creating it without clobbering anything.
-
-A new run is assembled in a hidden staging directory next to its final place and
-renamed into place once its first files exist, so ``<save_dir>/<name>/`` either does
-not exist or holds a config and a resumable ``checkpoints/last.pt``.
-"""
+"""Creating a run directory without clobbering anything: it is assembled in a hidden
+staging directory and renamed into place once its first files exist, so a run
+directory either does not exist or holds a config and a resumable ``last.pt``."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """What a run is made of and where it stands, and its checkpoint records.
 
 ``last.pt`` holds everything needed to continue at the exact step (weights, optimizer,
-position, history, every rank's generators and running metrics); ``best.pt`` holds the
-weights of the best validation pass so far.
+position, history, every rank's generators and running metrics); ``best.pt`` the
+weights of the best validation pass so far. Also what ml-eval needs to read them back.
 """
 
 from __future__ import annotations
@@ -141,12 +141,8 @@ class RunState:
             )
 
     def save_last(self, *, mid_epoch: bool) -> None:
-        """Write ``last.pt``: everything needed to continue at the current position.
-
-        A collective in a distributed run: every rank's generators (and, mid-epoch,
-        running metrics) are gathered into ``rank_states`` (index = rank); rank 0
-        writes the file.
-        """
+        """Write ``last.pt``. A collective: every rank's generators (and, mid-epoch,
+        running metrics) are gathered into ``rank_states`` (index = rank)."""
         progress = self.progress
         own_state = {
             "rng": capture_rng_state(),
@@ -178,11 +174,7 @@ class RunState:
         )
 
     def restore(self, checkpoint: dict[str, Any]) -> None:
-        """Continue from a ``last.pt`` record (see :meth:`save_last`).
-
-        Each rank takes its own generators and running metrics from ``rank_states``;
-        the world size must be the one the checkpoint was written with.
-        """
+        """Continue from a ``last.pt`` record; this rank's part of ``rank_states``."""
         world_size = checkpoint["world_size"]
         if world_size != self.launch.world_size:
             raise CheckpointError(

@@ -1,8 +1,5 @@
-"""Seeding and saving/restoring every random number generator the training touches.
-
-Exact resume needs the generators at the exact step: python ``random``, numpy's legacy
-global generator, torch's CPU generator and every CUDA device's generator.
-"""
+"""Seeding, saving and restoring every random number generator the training touches
+(python, numpy's legacy global one, torch's CPU and CUDA ones) for exact resume."""
 
 from __future__ import annotations
 
@@ -25,10 +22,8 @@ def seed_everything(seed: int) -> None:
 
 def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
     """The seed used at the start of ``epoch``: dropout masks depend on (seed, epoch).
-
     Data-parallel ranks get different seeds (rank 0 the single-process one), so their
-    dropout masks are independent like those of one process's larger batch.
-    """
+    dropout masks are independent like those of one process's larger batch."""
     return (seed * 1_000_003 + epoch + rank * 2**40) % 2**63
 
 

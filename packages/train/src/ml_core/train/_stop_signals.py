@@ -1,8 +1,5 @@
-"""Stop-signal handling: a signal only sets a flag, the loop decides when to stop.
-
-The training loop checks the flag after every step, so a stop lands on a step boundary
-with a consistent model, optimizer and data position to checkpoint.
-"""
+"""Stop-signal handling: a signal only sets a flag, checked by the loop after every step,
+so a stop lands on a step boundary with a consistent state to checkpoint."""
 
 from __future__ import annotations
 
@@ -39,11 +36,8 @@ class StopFlag:
             self.divergence = reason
 
     def poll(self, *, sync: bool = True) -> bool:
-        """Whether to stop now; the loop's one question.
-
-        One process answers at once; data-parallel ranks (:class:`SharedStopFlag`)
-        agree only where ``sync`` is set, the steps every rank passes together.
-        """
+        """Whether to stop now. Data-parallel ranks (:class:`SharedStopFlag`) agree
+        only where ``sync`` is set, the steps every rank passes together."""
         del sync  # one process: its own flag is the whole answer
         return self.requested
 

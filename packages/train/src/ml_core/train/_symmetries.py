@@ -1,12 +1,7 @@
-"""The eight symmetries of the square: training augmentation and test-time averaging.
-
-A tissue patch means the same rotated or mirrored. Augmentation draws one of the eight
-(four rotations, each optionally transposed) per sample, plus optional mild
-brightness/contrast/hue jitter, for a whole batch on its device: eight masked tensor
-ops, no per-sample Python. Its randomness comes from (seed, epoch, step, batch, rank)
-alone, so a stopped and resumed run repeats an uninterrupted one step for step. Test-
-time augmentation averages the positive-class probability over the eight views.
-"""
+"""The eight symmetries of the square (a tissue patch means the same rotated or
+mirrored): test-time averaging, and training augmentation with optional colour jitter
+whose draws depend on (seed, epoch, step, batch, rank) alone, so that a resumed run
+repeats an uninterrupted one step for step."""
 
 from __future__ import annotations
 
@@ -54,7 +49,6 @@ class EvaluationConfig:
 
 
 def read_augment_section(section: SectionReader) -> AugmentConfig:
-    """The validated ``augment:`` section."""
     mild = "a number in [0, 0.5]"
     config = AugmentConfig(
         symmetries=section.boolean("symmetries", default=False),
@@ -68,7 +62,6 @@ def read_augment_section(section: SectionReader) -> AugmentConfig:
 
 
 def read_evaluation_section(section: SectionReader) -> EvaluationConfig:
-    """The validated ``evaluation:`` section."""
     config = EvaluationConfig(tta=section.boolean("tta", default=False))
     section.finish()
     return config
@@ -122,11 +115,8 @@ def _turn_hue(
     images: torch.Tensor, strength: float, generator: torch.Generator
 ) -> torch.Tensor:
     count, device = images.shape[0], images.device
-    angle = (
-        math.pi
-        * strength
-        * (2 * torch.rand(count, generator=generator, device=device) - 1)
-    )
+    draw = torch.rand(count, generator=generator, device=device)
+    angle = math.pi * strength * (2 * draw - 1)
     cos, sin = torch.cos(angle), torch.sin(angle)
     turn = torch.zeros(count, 3, 3, device=device)
     turn[:, 0, 0] = 1

@@ -1,13 +1,8 @@
-"""``ml-train`` and ``ml-eval`` command lines: parsed before anything heavy is imported.
+"""``ml-train`` and ``ml-eval`` command lines, parsed before torch is imported (so
+``--help`` and usage errors are quick); :mod:`ml_core.train._commands` does the work.
 
-    ml-train [--config FILE] [--set key.path=value ...] [--resume RUN_DIR]
-             [--auto-resume] [--device auto|cpu|cuda|mps]
-    torchrun --nproc-per-node=N .venv/bin/ml-train ...   # or: srun -n N ml-train ...
-    ml-eval RUN_DIR [--split test|valid] [--checkpoint best|last] [--device DEVICE]
-            [--tta]
-
-``--help`` and usage errors never import torch; the work is done by
-:mod:`ml_core.train._commands`. ``ml-slurm`` reuses :func:`get_args_parser`.
+Several processes: ``torchrun --nproc-per-node=N .venv/bin/ml-train ...`` or
+``srun -n N ml-train ...``. ``ml-slurm`` reuses :func:`get_args_parser`.
 """
 
 from __future__ import annotations
