@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ml_core.train import build_config
+from ml_core.train._config import OPTIMIZER_BYTES_PER_PARAMETER
 from ml_core.train._optimization import build_optimizer, scheduled_lr
 
 
@@ -32,6 +33,25 @@ def test_optimizer_choice(name: str, kind: type) -> None:
     assert (group["lr"], group["weight_decay"]) == (0.01, 0.1)
     if name == "sgd":
         assert group["momentum"] == 0.9
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZER_BYTES_PER_PARAMETER))
+def test_memory_estimate_matches_the_optimizers_state(name: str) -> None:
+    """The table the trainer refuses oversized models by is what the optimizer holds:
+    float32 weights and gradients (8 bytes) plus its per-parameter state after a step."""
+    model = torch.nn.Linear(3, 2)
+    optimizer = build_optimizer(model, _training(optimizer=name))
+    model(torch.ones(1, 3)).sum().backward()
+    optimizer.step()
+    state_bytes = sum(
+        value.numel() * value.element_size()
+        for state in optimizer.state.values()
+        for key, value in state.items()
+        if key != "step"  # Adam's step counter: one scalar, not per parameter
+    )
+    parameters = sum(p.numel() for p in model.parameters())
+    assert 8 + state_bytes // parameters == OPTIMIZER_BYTES_PER_PARAMETER[name]
+    assert state_bytes % parameters == 0
 
 
 def _epoch_lrs(training: object, epochs: int, steps_per_epoch: int = 10) -> list:

@@ -22,7 +22,9 @@ from ml_core.train._symmetries import (
 )
 
 EXPERIMENT_NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
-OPTIMIZERS = ("adam", "adamw", "sgd")
+# The optimizers, each with its memory per parameter in bytes: float32 weights and
+# gradients (8) plus its state (Adam's two moments 8, SGD's momentum buffer 4).
+OPTIMIZER_BYTES_PER_PARAMETER = {"adam": 16, "adamw": 16, "sgd": 12}
 LR_SCHEDULES = ("none", "cosine", "step")
 BEST_METRICS = ("val_auroc", "val_loss")
 _Reader = Callable[[str, Any], Any]
@@ -155,7 +157,7 @@ def _training_section(section: SectionReader) -> TrainingConfig:
         "epochs": integer(1),
         "learning_rate": number(lambda value: value > 0, "a number > 0"),
         "save_dir": section.text,
-        "optimizer": choice(OPTIMIZERS),
+        "optimizer": choice(tuple(OPTIMIZER_BYTES_PER_PARAMETER)),
         "momentum": number(lambda value: 0 <= value <= 1, "a number in [0, 1]"),
         "weight_decay": number(lambda value: value >= 0, "a number >= 0"),
         "lr_schedule": choice(LR_SCHEDULES),

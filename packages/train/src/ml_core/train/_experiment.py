@@ -18,7 +18,7 @@ from ml_core.contract import ConfigError, RunPaths, write_json_atomic
 from ml_core.data import has_split, make_loaders, split_channel_statistics
 from ml_core.models import build_model, count_parameters
 from ml_core.train._checkpoint import load_checkpoint
-from ml_core.train._config import ExperimentConfig
+from ml_core.train._config import OPTIMIZER_BYTES_PER_PARAMETER, ExperimentConfig
 from ml_core.train._config_changes import config_changes, refuse_fixed_changes
 from ml_core.train._device import available_memory, select_device, set_cpu_threads
 from ml_core.train._distributed import (
@@ -162,10 +162,6 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
     )
 
 
-# Bytes per parameter: float32 weights and gradients, plus the optimizer's state.
-STATE_BYTES = {"adam": 16, "adamw": 16, "sgd": 12}
-
-
 def _refuse_unaffordable_model(config: ExperimentConfig, device: torch.device) -> None:
     """ConfigError before anything is allocated when the model cannot fit in memory."""
     with torch.device("meta"):  # shapes only: no memory, whatever the size
@@ -173,7 +169,7 @@ def _refuse_unaffordable_model(config: ExperimentConfig, device: torch.device) -
             config.model_options(weights=False), config.data.input_shape
         )
     parameters = count_parameters(probe)
-    needed = parameters * STATE_BYTES[config.training.optimizer]
+    needed = parameters * OPTIMIZER_BYTES_PER_PARAMETER[config.training.optimizer]
     available = available_memory(device)
     if available is not None and needed > available:
         raise ConfigError(

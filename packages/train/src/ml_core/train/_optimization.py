@@ -9,20 +9,26 @@ from torch import nn
 
 from ml_core.train._config import TrainingConfig
 
+# One per name in the config's OPTIMIZER_BYTES_PER_PARAMETER.
+_CONSTRUCTORS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+}
+
 
 def build_optimizer(
     model: nn.Module, training: TrainingConfig
 ) -> torch.optim.Optimizer:
     """adam, adamw or sgd (with momentum) with the configured lr and weight decay."""
-    parameters = model.parameters()
-    lr, decay = training.learning_rate, training.weight_decay
-    if training.optimizer == "sgd":
-        return torch.optim.SGD(
-            parameters, lr=lr, momentum=training.momentum, weight_decay=decay
-        )
-    if training.optimizer == "adamw":
-        return torch.optim.AdamW(parameters, lr=lr, weight_decay=decay)
-    return torch.optim.Adam(parameters, lr=lr, weight_decay=decay)
+    constructor = _CONSTRUCTORS[training.optimizer]
+    extra = {"momentum": training.momentum} if training.optimizer == "sgd" else {}
+    return constructor(
+        model.parameters(),
+        lr=training.learning_rate,
+        weight_decay=training.weight_decay,
+        **extra,
+    )
 
 
 def scheduled_lr(training: TrainingConfig, epoch: int, steps_done: int) -> float:
