@@ -91,7 +91,8 @@ def load_presets(user_file: Path | None = None) -> dict[str, Preset]:
             raise SlurmInputError(f"{path}: values nested too deeply") from None
         for name, table in _preset_tables(loaded, str(path)).items():
             tables[name] = {**tables.get(name, {}), **table}
-    return {name: _build(name, tables, str(path)) for name in tables}
+    source = "built-in presets.toml" if path is None else str(path)
+    return {name: _build(name, tables, source) for name in tables}
 
 
 def get_preset(name: str, user_file: Path | None = None) -> Preset:
