@@ -43,8 +43,7 @@ def intensity_figure(stats: Sequence[SplitStats]) -> Figure:
             (line,) = axis.plot(levels, share, color=CLASS_COLORS[label], label=name)
             line.set_gid(f"{label}|{channel}")
         axis.set_title(f"{CHANNEL_NAMES[channel]} channel")
-        axis.set_xlabel("pixel intensity (0-255)")
-        axis.set_xlim(0, 255)
+        axis.set(xlabel="pixel intensity (0-255)", xlim=(0, 255))
         axis.grid(visible=True, alpha=0.3)
     axes[0].set_ylabel("share of pixels")
     axes[0].legend(title="class")
@@ -120,8 +119,7 @@ def examples_figure(examples: PatchExamples) -> Figure:
     axes = np.atleast_2d(figure.subplots(len(CLASS_NAMES), columns))
     for label, row in enumerate(axes):
         for column, axis in enumerate(row):
-            axis.set_xticks([])
-            axis.set_yticks([])
+            axis.set(xticks=[], yticks=[])
             if column >= len(examples.patches[label]):
                 axis.axis("off")
                 continue
@@ -169,8 +167,7 @@ def class_balance_figure(stats: Sequence[SplitStats]) -> Figure:
             fontsize=8,
         )
     axis.set_xticks(positions, [one.split for one in stats])
-    axis.set_xlabel("split")
-    axis.set_ylabel("patches")
+    axis.set(xlabel="split", ylabel="patches")
     axis.margins(y=0.2)
     axis.legend(title="class")
     axis.set_title("Class balance per split (all labels in each file)")

@@ -11,8 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ml_core.data import SPLITS, DataError, H5Images, has_split, split_paths, to_uint8
-from ml_core.data import SplitFiles as DataSplitFiles
+from ml_core.data import (
+    SPLITS,
+    DataError,
+    H5Images,
+    SplitFiles,
+    has_split,
+    split_paths,
+    to_uint8,
+)
 from ml_core.viz import VizInputError
 
 # The sampler check builds train and validation loaders, so both must be there.
@@ -34,14 +41,11 @@ OUTLIER_NAMES = {
 
 
 @dataclass(frozen=True)
-class SplitFiles:
-    """One split whose files passed the checks; labels are small and held in RAM."""
+class PcamSplit:
+    """A split's name and its files, checked by ml_core.data (labels held in RAM)."""
 
     split: str
-    x_path: Path
-    num_patches: int
-    dtype: np.dtype
-    labels: np.ndarray
+    files: SplitFiles
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class PatchExamples:
     patches: dict[int, list[np.ndarray]]
 
 
-def open_pcam_splits(data_dir: Path) -> list[SplitFiles]:
+def open_pcam_splits(data_dir: Path) -> list[PcamSplit]:
     """Every split present in ``data_dir``, checked; VizInputError if it is not PCAM."""
     if not data_dir.is_dir():
         raise VizInputError(f"{data_dir}: no such directory")
@@ -79,28 +83,22 @@ def open_pcam_splits(data_dir: Path) -> list[SplitFiles]:
             f"{data_dir}: not a PCAM directory (missing {missing[0]} split: {names})"
         )
     try:
-        opened = [
-            (split, DataSplitFiles.open(*split_paths(data_dir, split)))
+        return [
+            PcamSplit(split, SplitFiles.open(*split_paths(data_dir, split)))
             for split in present
         ]
     except DataError as error:
         raise VizInputError(str(error)) from None
-    return [
-        SplitFiles(
-            split, files.x_path, files.num_samples, files.image_dtype, files.labels
-        )
-        for split, files in opened
-    ]
 
 
-def scan_split(split: SplitFiles, max_patches: int | None = None) -> SplitStats:
+def scan_split(split: PcamSplit, max_patches: int | None = None) -> SplitStats:
     """Histograms and outlier counts of the first ``max_patches`` (default all)."""
-    limit = min(max_patches or split.num_patches, split.num_patches)
+    files = split.files
+    limit = min(max_patches or files.num_samples, files.num_samples)
     pixels = np.zeros((NUM_CLASSES, NUM_CHANNELS, LEVELS), np.int64)
     means = np.zeros((NUM_CLASSES, len(MEAN_BIN_EDGES) - 1), np.int64)
     outliers = dict.fromkeys(OUTLIER_NAMES, 0)
-    for start, patches, flags in _chunks(split, limit):
-        labels = split.labels[start : start + len(patches)]
+    for _, patches, labels, flags in _chunks(files, limit):
         for kind, flagged in flags.items():
             outliers[kind] += int(flagged.sum())
         patch_means = patches.reshape(len(patches), -1).mean(axis=1)
@@ -109,28 +107,27 @@ def scan_split(split: SplitFiles, max_patches: int | None = None) -> SplitStats:
             of_class = labels == label
             means[label] += np.histogram(patch_means[of_class], MEAN_BIN_EDGES)[0]
             pixels[label] += _channel_histograms(patches[of_class & usable])
-    counts = np.bincount(split.labels, minlength=NUM_CLASSES)
     return SplitStats(
         split.split,
-        str(split.dtype),
-        split.num_patches,
+        str(files.image_dtype),
+        files.num_samples,
         limit,
-        counts,
+        np.bincount(files.labels, minlength=NUM_CLASSES),
         pixels,
         means,
         outliers,
     )
 
 
-def pick_examples(split: SplitFiles, per_class: int) -> PatchExamples:
+def pick_examples(split: PcamSplit, per_class: int) -> PatchExamples:
     """The first ``per_class`` patches of each class that are not outliers."""
     indices: dict[int, list[int]] = {label: [] for label in range(NUM_CLASSES)}
     patches: dict[int, list[np.ndarray]] = {label: [] for label in range(NUM_CLASSES)}
-    limit = min(EXAMPLE_SEARCH_PATCHES, split.num_patches)
-    for start, cleaned, flags in _chunks(split, limit):
+    limit = min(EXAMPLE_SEARCH_PATCHES, split.files.num_samples)
+    for start, cleaned, labels, flags in _chunks(split.files, limit):
         flagged = np.logical_or.reduce(list(flags.values()))
         for offset in np.flatnonzero(~flagged):
-            label = int(split.labels[start + offset])
+            label = int(labels[offset])
             if len(indices[label]) < per_class:
                 indices[label].append(int(start + offset))
                 patches[label].append(cleaned[offset])
@@ -140,18 +137,19 @@ def pick_examples(split: SplitFiles, per_class: int) -> PatchExamples:
 
 
 def _chunks(
-    split: SplitFiles, limit: int
-) -> Iterator[tuple[int, np.ndarray, dict[str, np.ndarray]]]:
-    """(start, cleaned patches, per-patch flag of each outlier kind) per chunk.
+    files: SplitFiles, limit: int
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
+    """(start, cleaned patches, labels, per-patch flag of each outlier kind) per chunk.
 
     Contiguous slices are far cheaper than per-item reads; memory stays at one chunk.
     """
-    images = H5Images(split.x_path)
+    images = H5Images(files.x_path)
     try:
         for start in range(0, limit, CHUNK_PATCHES):
-            raw = images.read_slice(start, min(start + CHUNK_PATCHES, limit))
+            stop = min(start + CHUNK_PATCHES, limit)
+            raw = images.read_slice(start, stop)
             cleaned = to_uint8(raw)
-            yield start, cleaned, _outlier_flags(raw, cleaned)
+            yield start, cleaned, files.labels[start:stop], _outlier_flags(raw, cleaned)
     except DataError as error:
         raise VizInputError(str(error)) from None
     finally:

@@ -18,12 +18,13 @@ from ml_core.contract import write_bytes_atomic
 from ml_core.viz._curve_series import CurveSeries, CurvesInput, load_curves_input
 from ml_core.viz._figures import figure_to_png
 
-# (panel gid, title, y label); each panel plots "train_<gid>" and "val_<gid>".
-METRIC_PANELS = (
+# (panel gid, title, y label); a metric panel plots "train_<gid>" and "val_<gid>".
+PANELS = (
     ("loss", "Loss", "cross-entropy loss"),
     ("acc", "Accuracy", "accuracy"),
     ("f1", "F1 score", "F1 (positive class)"),
     ("auroc", "AUROC", "area under ROC"),
+    ("lr", "Learning rate", "learning rate"),
 )
 BOUNDED_PANELS = frozenset({"acc", "f1", "auroc"})
 SPLIT_STYLES = {"train": "--", "val": "-"}
@@ -63,26 +64,27 @@ def _figure(loaded: CurvesInput) -> Figure:
     figure = Figure(figsize=(13, 7.5), layout="constrained")
     axes = figure.subplots(2, 3).ravel()
     colors = _colors(series)
-    for axis, (gid, panel_title, y_label) in zip(axes, METRIC_PANELS, strict=False):
+    for axis, (gid, panel_title, y_label) in zip(axes, PANELS, strict=False):
         axis.set_gid(gid)
+        # A metric panel draws train and validation, the lr panel one line per series.
+        lines = {"lr": "-"} if gid == "lr" else SPLIT_STYLES
         for one, by_split in zip(series, colors, strict=True):
-            for split, style in SPLIT_STYLES.items():
-                _draw(axis, one, f"{split}_{gid}", by_split[split], style)
-        _decorate(axis, panel_title, y_label)
+            for split, style in lines.items():
+                column = "lr" if gid == "lr" else f"{split}_{gid}"
+                _draw(axis, one, column, by_split[split], style)
+        axis.set(title=panel_title, xlabel="epoch", ylabel=y_label)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.grid(visible=True, alpha=0.3)
         if gid in BOUNDED_PANELS:
             # A ± std band of a metric in [0, 1] can reach past it; the axis need not.
             low, high = axis.get_ylim()
             axis.set_ylim(max(low, -0.02), min(high, 1.02))
-    lr_axis = axes[len(METRIC_PANELS)]
-    lr_axis.set_gid("lr")
-    for one, by_split in zip(series, colors, strict=True):
-        _draw(lr_axis, one, "lr", by_split["lr"], "-")
-    _decorate(lr_axis, "Learning rate", "learning rate")
-    # A decaying schedule spans decades; a log axis keeps its tail readable.
-    rates = np.concatenate([one.mean["lr"] for one in series])
-    rates = rates[np.isfinite(rates)]
-    if rates.size and rates.min() > 0 and rates.max() / rates.min() >= 10:
-        lr_axis.set_yscale("log")
+        elif gid == "lr":
+            # A decaying schedule spans decades; a log axis keeps its tail readable.
+            rates = np.concatenate([one.mean["lr"] for one in series])
+            rates = rates[np.isfinite(rates)]
+            if rates.size and rates.min() > 0 and rates.max() / rates.min() >= 10:
+                axis.set_yscale("log")
     _legend_panel(axes[-1], series, colors)
     figure.suptitle(
         loaded.title + _progress_note(series, loaded.planned_epochs), fontsize=14
@@ -107,14 +109,6 @@ def _draw(axis: Axes, one: CurveSeries, column: str, color: str, style: str) -> 
             linewidth=0,
         )
         band.set_gid(f"{one.label}|{column}|band")
-
-
-def _decorate(axis: Axes, title: str, y_label: str) -> None:
-    axis.set_title(title)
-    axis.set_xlabel("epoch")
-    axis.set_ylabel(y_label)
-    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axis.grid(visible=True, alpha=0.3)
 
 
 def _colors(series: Sequence[CurveSeries]) -> list[dict[str, str]]:

@@ -73,9 +73,7 @@ def confusion_figure(matrix: np.ndarray, title: str) -> Figure:
         )
     axis.set_xticks([0, 1], CLASS_NAMES)
     axis.set_yticks([0, 1], CLASS_NAMES)
-    axis.set_xlabel("predicted label")
-    axis.set_ylabel("true label")
-    axis.set_title(title)
+    axis.set(xlabel="predicted label", ylabel="true label", title=title)
     figure.colorbar(image, ax=axis, label="share of the true class")
     return figure
 
@@ -94,12 +92,8 @@ def roc_figure(roc: RocCurve, title: str) -> Figure:
     )
     line.set_gid("roc")
     axis.plot([0, 1], [0, 1], color="0.5", linestyle=":", label="chance (0.5)")
-    axis.set_xlim(0, 1)
-    axis.set_ylim(0, 1.01)
-    axis.set_aspect("equal")
-    axis.set_xlabel("false positive rate")
-    axis.set_ylabel("true positive rate")
-    axis.set_title(title)
+    axis.set(xlim=(0, 1), ylim=(0, 1.01), aspect="equal")
+    axis.set(xlabel="false positive rate", ylabel="true positive rate", title=title)
     axis.grid(visible=True, alpha=0.3)
     axis.legend(loc="lower right")
     return figure

@@ -84,6 +84,11 @@ def build_report(run_dir: Path | str) -> RunReport:
     # Every file is read and checked above; only rendering follows.
     test_parts, test_figures = _test_set_section(test, predictions)
     figures = {"curves.png": figure_to_png(curves), **test_figures}
+    if env is not None:  # shown as text: strings as they are, anything else as JSON
+        env = {
+            key: value if isinstance(value, str) else json.dumps(value)
+            for key, value in dotted_keys(env).items()
+        }
     body = [
         _paragraph(f"Run directory: {paths.root}", "meta"),
         *(
@@ -99,15 +104,21 @@ def build_report(run_dir: Path | str) -> RunReport:
         _heading("Test set"),
         *test_parts,
         _heading(f"Configuration ({paths.config.name})"),
-        _missing(paths.config, paths.root)
+        _note(f"No {paths.config.name} in {paths.root}.")
         if config is None
         else f"<pre>{escape(config)}</pre>",
         _heading(f"Environment ({paths.environment.name})"),
-        _missing(paths.environment, paths.root)
+        _note(f"No {paths.environment.name} in {paths.root}.")
         if env is None
-        else _table(["key", "value"], _as_text(dotted_keys(env))),
+        else _table(["key", "value"], list(env.items())),
     ]
-    return RunReport(_page(f"Run report: {paths.root.name}", body), figures)
+    title = escape(f"Run report: {paths.root.name}")
+    html = (
+        "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
+        f"<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        f"<h1>{title}</h1>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+    )
+    return RunReport(html, figures)
 
 
 def write_report(
@@ -156,17 +167,6 @@ def _metrics_table(
     return _table(header, rows)
 
 
-def _missing(path: Path, run_dir: Path) -> str:
-    return _note(f"No {path.name} in {run_dir}.")
-
-
-def _as_text(flat: dict[str, Any]) -> list[tuple[str, str]]:
-    return [
-        (key, value if isinstance(value, str) else json.dumps(value))
-        for key, value in flat.items()
-    ]
-
-
 def _test_set_section(
     test: dict[str, Any] | None, predictions: Predictions | None
 ) -> tuple[list[str], dict[str, bytes]]:
@@ -208,15 +208,6 @@ def _test_set_section(
     parts.append(f"<div class='figures'>{images}</div>")
     parts += [_note(text) for text in disagreements(test, matrix, roc)]
     return parts, figures
-
-
-def _page(title: str, body: Sequence[str]) -> str:
-    """A complete HTML document; ``body`` parts are already-built HTML."""
-    return (
-        "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
-        f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        f"<h1>{escape(title)}</h1>\n" + "\n".join(body) + "\n</body>\n</html>\n"
-    )
 
 
 def _heading(text: str) -> str:
