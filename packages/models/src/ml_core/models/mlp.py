@@ -7,35 +7,14 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ml_core.models.shapes import flat_input_size, validate_input_shape
+from ml_core.models.shapes import (
+    flat_input_size,
+    validate_dropout_rate,
+    validate_input_shape,
+    validate_positive_ints,
+)
 
 __all__ = ["MLP"]
-
-
-def _validate_hidden_units(hidden_units: Sequence[int]) -> tuple[int, ...]:
-    units = tuple(hidden_units)
-    for position, width in enumerate(units):
-        if isinstance(width, bool) or not isinstance(width, int) or width <= 0:
-            raise ValueError(
-                f"hidden_units[{position}] must be a positive integer, got {width!r}"
-            )
-    return units
-
-
-def _validate_dropout(dropout_rate: float) -> float:
-    if isinstance(dropout_rate, bool) or not isinstance(dropout_rate, int | float):
-        raise TypeError(f"dropout_rate must be a number, got {dropout_rate!r}")
-    if not 0.0 <= dropout_rate < 1.0:
-        raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate!r}")
-    return float(dropout_rate)
-
-
-def _validate_num_classes(num_classes: int) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
-        raise TypeError(f"num_classes must be an integer, got {num_classes!r}")
-    if num_classes < 2:
-        raise ValueError(f"num_classes must be at least 2, got {num_classes!r}")
-    return num_classes
 
 
 class MLP(nn.Module):
@@ -54,20 +33,21 @@ class MLP(nn.Module):
     ) -> None:
         super().__init__()
         self.input_shape = validate_input_shape(input_shape)
-        self.hidden_units = _validate_hidden_units(hidden_units)
-        self.num_classes = _validate_num_classes(num_classes)
-        self.dropout_rate = _validate_dropout(dropout_rate)
+        self.hidden_units = validate_positive_ints("hidden_units", hidden_units)
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int):
+            raise TypeError(f"num_classes must be an integer, got {num_classes!r}")
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be at least 2, got {num_classes!r}")
+        self.num_classes = num_classes
+        self.dropout_rate = validate_dropout_rate(dropout_rate)
 
         layers: list[nn.Module] = [nn.Flatten()]
         width_in = flat_input_size(self.input_shape)
         for width_out in self.hidden_units:
-            layers += [
-                nn.Linear(width_in, width_out),
-                nn.ReLU(),
-                nn.Dropout(self.dropout_rate),
-            ]
+            layers += [nn.Linear(width_in, width_out), nn.ReLU()]
+            layers.append(nn.Dropout(self.dropout_rate))
             width_in = width_out
-        layers.append(nn.Linear(width_in, self.num_classes))
+        layers.append(nn.Linear(width_in, num_classes))
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

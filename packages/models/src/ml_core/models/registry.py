@@ -6,6 +6,7 @@ New models register themselves with :func:`register_model`; the trainer only eve
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -22,7 +23,6 @@ from ml_core.models.weights import load_weights
 ModelFactory = Callable[..., nn.Module]
 
 DEFAULT_MODEL = "mlp"
-
 
 _REGISTRY: dict[str, ModelFactory] = {}
 
@@ -47,10 +47,14 @@ def available_models() -> list[str]:
 def model_options(name: str) -> dict[str, Any]:
     """The config keys (besides ``name`` and ``weights``) model ``name`` takes, with
     their defaults."""
-    factory = _lookup(name)
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ModelConfigError(
+            f"model.name: unknown model {name!r} "
+            f"(available: {', '.join(available_models())})"
+        )
     return {
         parameter.name: parameter.default
-        for parameter in inspect.signature(factory).parameters.values()
+        for parameter in inspect.signature(_REGISTRY[name]).parameters.values()
         if parameter.name != "input_shape"
     }
 
@@ -58,16 +62,14 @@ def model_options(name: str) -> dict[str, Any]:
 def build_model(
     model_config: Mapping[str, Any], input_shape: Sequence[int]
 ) -> nn.Module:
-    """Build the model named by ``model_config["name"]`` (default ``mlp``).
+    """Build the model named by ``model_config["name"]`` (default ``mlp``) with the
+    other keys as its options, and load ``weights`` (a path) if given.
 
-    Every other key of ``model_config`` is passed to the model's factory; unknown keys
-    and bad values raise :class:`ModelConfigError` naming the key. ``weights`` (a path)
-    loads a state dict into everything but the classifier head (:func:`load_weights`).
+    Unknown keys and bad values raise :class:`ModelConfigError` naming the key.
     """
     options = dict(model_config)
     name = options.pop("name", DEFAULT_MODEL)
     weights = options.pop("weights", None)
-    factory = _lookup(name)
     accepted = set(model_options(name))
     unknown = sorted(set(options) - accepted)
     if unknown:
@@ -76,7 +78,7 @@ def build_model(
             f"(accepted: {', '.join(sorted(accepted | {'weights'}))})"
         )
     try:
-        model = factory(input_shape=input_shape, **options)
+        model = _REGISTRY[name](input_shape=input_shape, **options)
     except (TypeError, ValueError) as error:
         raise ModelConfigError(f"model ({name}): {error}") from None
     if weights is not None:
@@ -84,24 +86,8 @@ def build_model(
     return model
 
 
-def _lookup(name: object) -> ModelFactory:
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise ModelConfigError(
-            f"model.name: unknown model {name!r} "
-            f"(available: {', '.join(available_models())})"
-        )
-    return _REGISTRY[name]
-
-
-def _resnet_factory(name: str) -> ModelFactory:
-    def build(input_shape: Sequence[int], num_classes: int = 2) -> nn.Module:
-        return build_resnet(name, input_shape, num_classes)
-
-    return build
-
-
 # A class is its own factory: its constructor's keywords are the config's options.
 register_model("cnn")(SmallCNN)
 register_model("mlp")(MLP)
 for _name in RESNETS:
-    register_model(_name)(_resnet_factory(_name))
+    register_model(_name)(functools.partial(build_resnet, _name))

@@ -1,9 +1,20 @@
-"""Input-shape checks and the dimension maths the course asks for."""
+"""Argument checks the models share, and the dimension maths the course asks for."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+
+
+def validate_positive_ints(name: str, values: Sequence[int]) -> tuple[int, ...]:
+    """Return ``values`` as a tuple, or raise ValueError naming the first bad entry."""
+    entries = tuple(values)
+    for position, value in enumerate(entries):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(
+                f"{name}[{position}] must be a positive integer, got {value!r}"
+            )
+    return entries
 
 
 def validate_input_shape(input_shape: Sequence[int]) -> tuple[int, int, int]:
@@ -13,12 +24,15 @@ def validate_input_shape(input_shape: Sequence[int]) -> tuple[int, int, int]:
         raise ValueError(
             f"input_shape must have 3 entries (channels, height, width), got {shape!r}"
         )
-    for position, size in enumerate(shape):
-        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-            raise ValueError(
-                f"input_shape[{position}] must be a positive integer, got {size!r}"
-            )
-    return shape  # type: ignore[return-value]
+    return validate_positive_ints("input_shape", shape)  # type: ignore[return-value]
+
+
+def validate_dropout_rate(dropout_rate: float) -> float:
+    if isinstance(dropout_rate, bool) or not isinstance(dropout_rate, int | float):
+        raise TypeError(f"dropout_rate must be a number, got {dropout_rate!r}")
+    if not 0.0 <= dropout_rate < 1.0:
+        raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate!r}")
+    return float(dropout_rate)
 
 
 def flat_input_size(input_shape: Sequence[int]) -> int:

@@ -32,11 +32,8 @@ def classifier_head(model: nn.Module) -> str:
 
 
 def load_weights(model: nn.Module, path: Path) -> None:
-    """Load ``path`` (``torch.load(weights_only=True)``) into ``model`` but its head.
-
-    Raises :class:`ModelConfigError` naming the file and the missing, unexpected or
-    mismatched keys when the file does not fit the model.
-    """
+    """Load ``path`` (``torch.load(weights_only=True)``) into ``model`` but its head;
+    a file that does not fit raises :class:`ModelConfigError` naming the keys."""
     state = _read_state_dict(path)
     head = classifier_head(model) + "."
     own = model.state_dict()
