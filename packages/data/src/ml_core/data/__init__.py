@@ -15,7 +15,7 @@ from ml_core.data._config import (
 from ml_core.data._device import DEVICE_HEADROOM_BYTES, DeviceLoader
 from ml_core.data._errors import DataError
 from ml_core.data._fetch import FetchError, FetchSettings, fetch_pcam
-from ml_core.data._h5files import H5Images, SplitFiles
+from ml_core.data._h5files import H5Images, SplitFiles, image_chunks
 from ml_core.data._layout import (
     IMAGE_SHAPE,
     SPLITS,
@@ -74,6 +74,7 @@ __all__ = [
     "get_split_loader",
     "get_test_loader",
     "has_split",
+    "image_chunks",
     "make_loaders",
     "make_split_loader",
     "official_file_names",

@@ -61,12 +61,14 @@ def image_dataset(file: h5py.File, path: Path) -> h5py.Dataset:
     return images
 
 
-def image_chunks(path: Path) -> Iterator[np.ndarray]:
-    """The rows of ``path``'s image array, :data:`SCAN_CHUNK` at a time (constant memory)."""
+def image_chunks(path: Path, stop: int | None = None) -> Iterator[np.ndarray]:
+    """The rows of ``path``'s image array up to ``stop`` (default all), in file order,
+    :data:`SCAN_CHUNK` at a time (constant memory)."""
     images = H5Images(path)
     try:
-        for start in range(0, images.dataset.shape[0], SCAN_CHUNK):
-            yield images.read_slice(start, start + SCAN_CHUNK)
+        end = min(images.dataset.shape[0], stop or images.dataset.shape[0])
+        for start in range(0, end, SCAN_CHUNK):
+            yield images.read_slice(start, min(start + SCAN_CHUNK, end))
     finally:
         images.close()
 

@@ -21,7 +21,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ml_core.contract import atomic_output
+from ml_core.contract import atomic_output, write_json_atomic
 from ml_core.data._cache import cache_dir
 from ml_core.data._errors import DataError
 from ml_core.data._layout import IMAGE_KEY, IMAGE_SHAPE, LABEL_KEY, SPLITS, split_paths
@@ -84,8 +84,7 @@ def write_synthetic_pcam(
         metadata["splits"][split] = _write_split(
             out, split, sizes[split], rng, course_float=course_float
         )
-    with atomic_output(out / METADATA_NAME) as temp_path:
-        temp_path.write_text(json.dumps(metadata, indent=2) + "\n")
+    write_json_atomic(out / METADATA_NAME, metadata)
     return out
 
 

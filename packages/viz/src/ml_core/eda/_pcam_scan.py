@@ -14,9 +14,9 @@ import numpy as np
 from ml_core.data import (
     SPLITS,
     DataError,
-    H5Images,
     SplitFiles,
     has_split,
+    image_chunks,
     split_paths,
     to_uint8,
 )
@@ -24,7 +24,6 @@ from ml_core.viz import VizInputError
 
 # The sampler check builds train and validation loaders, so both must be there.
 REQUIRED_SPLITS = ("train", "valid")
-CHUNK_PATCHES = 512
 # Examples are looked for no further: PCAM is shuffled, so both classes show early.
 EXAMPLE_SEARCH_PATCHES = 4096
 NUM_CLASSES = 2
@@ -143,17 +142,15 @@ def _chunks(
 
     Contiguous slices are far cheaper than per-item reads; memory stays at one chunk.
     """
-    images = H5Images(files.x_path)
+    start = 0
     try:
-        for start in range(0, limit, CHUNK_PATCHES):
-            stop = min(start + CHUNK_PATCHES, limit)
-            raw = images.read_slice(start, stop)
+        for raw in image_chunks(files.x_path, stop=limit):
+            stop = start + len(raw)
             cleaned = to_uint8(raw)
             yield start, cleaned, files.labels[start:stop], _outlier_flags(raw, cleaned)
+            start = stop
     except DataError as error:
         raise VizInputError(str(error)) from None
-    finally:
-        images.close()
 
 
 def _outlier_flags(raw: np.ndarray, cleaned: np.ndarray) -> dict[str, np.ndarray]:
