@@ -29,14 +29,8 @@ from ml_core.train._metrics import EpochAccumulator
 from ml_core.train._optimization import scheduled_lr
 from ml_core.train._parameter_trace import ParameterTrace
 from ml_core.train._progress import ProgressReporter
-from ml_core.train._run_state import (
-    RunState,
-)
-from ml_core.train._seeding import (
-    epoch_seed,
-    restore_rng_state,
-    seed_everything,
-)
+from ml_core.train._run_state import RunState
+from ml_core.train._seeding import epoch_seed, restore_rng_state, seed_everything
 from ml_core.train._stop_signals import StopFlag
 from ml_core.train._symmetries import augment, batch_generator
 from ml_core.train._tracking import MetricsTable, log_scalars
