@@ -1,9 +1,5 @@
-"""Atomic file creation: write under a temporary name in the same directory, fsync,
-then rename, so a half-written file never appears under its final name.
-
-The one implementation for the whole workspace: data, training (checkpoints,
-metrics), the plots and reports, and the Slurm app all write through these functions.
-"""
+"""Atomic file creation, for every file the workspace writes: write under a temporary
+name in the same directory, fsync, rename, so a half-written file never appears."""
 
 from __future__ import annotations
 
@@ -20,12 +16,6 @@ from typing import BinaryIO
 OUTPUT_MODE = 0o644
 
 
-def fsync_file(path: Path) -> None:
-    """Flush ``path``'s content to disk."""
-    with path.open("rb") as stream:
-        os.fsync(stream.fileno())
-
-
 @contextmanager
 def atomic_output(final_path: Path) -> Iterator[Path]:
     """Yield a temporary path next to ``final_path``; on success fsync it and rename it
@@ -40,7 +30,8 @@ def atomic_output(final_path: Path) -> Iterator[Path]:
     temp_path = Path(temp_name)
     try:
         yield temp_path
-        fsync_file(temp_path)
+        with temp_path.open("rb") as stream:
+            os.fsync(stream.fileno())
         temp_path.replace(final_path)
     except BaseException:
         temp_path.unlink(missing_ok=True)

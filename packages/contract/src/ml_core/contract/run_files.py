@@ -5,18 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-CONFIG_FILE = "config.yaml"
-METRICS_FILE = "metrics.csv"
-VALIDATION_FILE = "validation.csv"
-ENV_FILE = "env.json"
-TENSORBOARD_DIR = "tensorboard"
-CHECKPOINTS_DIR = "checkpoints"
-LAST_CHECKPOINT = "last.pt"
-BEST_CHECKPOINT = "best.pt"
+# Named in viz's messages about a run's test results.
 TEST_METRICS_FILE = "test_metrics.json"
 TEST_PREDICTIONS_FILE = "test_predictions.csv"
-CURVES_FILE = "curves.png"
-REPORT_FILE = "report.html"
 
 
 @dataclass(frozen=True)
@@ -27,35 +18,35 @@ class RunPaths:
 
     @property
     def config(self) -> Path:
-        return self.root / CONFIG_FILE
+        return self.root / "config.yaml"
 
     @property
     def metrics(self) -> Path:
-        return self.root / METRICS_FILE
+        return self.root / "metrics.csv"
 
     @property
     def validation(self) -> Path:
-        return self.root / VALIDATION_FILE
+        return self.root / "validation.csv"
 
     @property
     def environment(self) -> Path:
-        return self.root / ENV_FILE
+        return self.root / "env.json"
 
     @property
     def tensorboard(self) -> Path:
-        return self.root / TENSORBOARD_DIR
+        return self.root / "tensorboard"
 
     @property
     def checkpoints(self) -> Path:
-        return self.root / CHECKPOINTS_DIR
+        return self.root / "checkpoints"
 
     @property
     def last_checkpoint(self) -> Path:
-        return self.checkpoints / LAST_CHECKPOINT
+        return self.checkpoints / "last.pt"
 
     @property
     def best_checkpoint(self) -> Path:
-        return self.checkpoints / BEST_CHECKPOINT
+        return self.checkpoints / "best.pt"
 
     @property
     def test_metrics(self) -> Path:
@@ -67,8 +58,8 @@ class RunPaths:
 
     @property
     def curves(self) -> Path:
-        return self.root / CURVES_FILE
+        return self.root / "curves.png"
 
     @property
     def report(self) -> Path:
-        return self.root / REPORT_FILE
+        return self.root / "report.html"

@@ -6,7 +6,6 @@ from ml_core.models.errors import ModelConfigError
 from ml_core.models.mlp import MLP
 from ml_core.models.parameters import LayerParameters, count_parameters, parameter_table
 from ml_core.models.registry import (
-    DEFAULT_MODEL,
     available_models,
     build_model,
     model_options,
@@ -16,7 +15,6 @@ from ml_core.models.shapes import flat_input_size, validate_input_shape
 from ml_core.models.weights import classifier_head, load_weights
 
 __all__ = [
-    "DEFAULT_MODEL",
     "MLP",
     "LayerParameters",
     "ModelConfigError",

@@ -1,10 +1,7 @@
 """A small convolutional network for PCAM: the step after the course's MLP.
 
-Stages of conv(3x3)-BatchNorm-ReLU and 2x2 max-pooling (each halves the patch); global
-average pooling and one linear layer on top. Width ``w`` of a stage means ``w``
-channels. The default widths (16, 32, 64, 128) give 97,938 parameters for 3 x 96 x 96
-input and train at a useful speed on a laptop CPU (the MLP has 1,771,682, almost all
-in its first layer).
+The default widths give 97,938 parameters for 3 x 96 x 96 input (the MLP has 1,771,682,
+almost all in its first layer), so it trains at a useful speed on a laptop CPU.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""Pick an architecture by name from a config's ``model:`` section.
-
-New models register themselves with :func:`register_model`; the trainer only ever calls
-:func:`build_model`, so adding a model needs no trainer change.
-"""
+"""Pick an architecture by name from a config's ``model:`` section; a registered model
+needs no trainer change (the trainer only calls :func:`build_model`)."""
 
 from __future__ import annotations
 

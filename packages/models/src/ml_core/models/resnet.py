@@ -1,10 +1,5 @@
-"""torchvision's ResNets for PCAM: random init, two output classes.
-
-Parameters for 3 x 96 x 96 input (the count does not depend on the input size):
-resnet18 11,177,538; resnet34 21,285,698; resnet50 23,512,130; resnet101 42,504,258;
-resnet152 58,147,906. Pretrained ImageNet weights are never fetched; load a state dict
-file downloaded beforehand with ``model.weights`` (:func:`load_weights`).
-"""
+"""torchvision's ResNets for PCAM: random init, two output classes; pretrained weights
+come only from a file on disk (``model.weights``), never fetched."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""Start a model from a state dict on disk (``model.weights``), with a fresh head.
-
-For ImageNet weights downloaded beforehand (nothing is fetched at run time) or an
-earlier ml_core run's checkpoint: every tensor but the classifier head's must match
-the model by name and shape. The head (the last linear layer) keeps its random init, so
-a 1,000-class file starts a 2-class PCAM model.
-"""
+"""Start a model from a state dict on disk (``model.weights``) with a fresh head, so a
+1,000-class ImageNet file (or an earlier run's checkpoint) starts a 2-class PCAM model."""
 
 from __future__ import annotations
 
