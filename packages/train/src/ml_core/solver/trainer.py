@@ -13,6 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ml_core.train._checkpoint import save_checkpoint
+from ml_core.train._config import TrainingConfig
 from ml_core.train._loop import evaluate, train_one_epoch
 from ml_core.train._metrics import EpochAccumulator
 from ml_core.train._progress import ProgressReporter
@@ -79,7 +80,7 @@ class Trainer:
             accumulator=accumulator,
             progress=reporter,
             stop=StopFlag(),
-            grad_clip_norm=self.training.get("grad_clip_norm"),
+            training=TrainingConfig(grad_clip_norm=self.training.get("grad_clip_norm")),
         )
         reporter.end_epoch()
         self.train_metrics = accumulator.compute()

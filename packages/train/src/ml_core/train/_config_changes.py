@@ -3,13 +3,14 @@ knobs (epochs, learning rate, logging, ...), logged and recorded in ``env.json``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 from ml_core.contract import ConfigError, dotted_keys
 
-# Changing these breaks the checkpoint's shapes or the exactness of the resume.
+# Changing these (a key, or every key of a section) breaks the checkpoint's shapes or
+# the exactness of the resume.
 FIXED_KEYS = (
     "experiment_name",
     "seed",
@@ -19,34 +20,35 @@ FIXED_KEYS = (
     "data.balance",
     "data.normalize",
     "data.split_location",
-    "model.",
+    "model",
     "training.optimizer",
     "training.accumulate_grad_batches",
-    "augment.",
+    "augment",
 )
 
 
 def config_changes(
-    saved: Mapping[str, Any], current: Mapping[str, Any]
+    saved: Mapping[str, Any],
+    current: Mapping[str, Any],
+    source: Path,
+    remedy: str,
+    refused: Collection[str] | None = None,
 ) -> dict[str, tuple[Any, Any]]:
-    """Every dotted key whose value differs: ``{key: (saved value, current value)}``;
-    not ``training.device``, which names this machine's device, not the run's."""
+    """Every dotted key whose value differs: ``{key: (saved value, current value)}``,
+    but not ``training.device`` (this machine's, not the run's). ConfigError, naming
+    ``source`` and ending in ``remedy``, for a change under ``refused`` (None: any)."""
     old, new = dotted_keys(saved), dotted_keys(current)
-    return {
+    changes = {
         key: (old.get(key), new.get(key))
         for key in sorted(set(old) | set(new))
         if old.get(key) != new.get(key) and key != "training.device"
     }
-
-
-def refuse_fixed_changes(changes: Mapping[str, tuple[Any, Any]], source: Path) -> None:
-    """ConfigError for the first change of a key in :data:`FIXED_KEYS`."""
-    for key, (old, new) in changes.items():
-        if any(
-            key.startswith(fixed) if fixed.endswith(".") else key == fixed
-            for fixed in FIXED_KEYS
+    for key, (before, after) in changes.items():
+        if refused is None or any(
+            key == name or key.startswith(f"{name}.") for name in refused
         ):
             raise ConfigError(
-                f"{source}: {key}: the checkpoint was trained with {old!r}, the config "
-                f"now says {new!r}; that cannot resume exactly (start a new run)"
+                f"{source}: {key}: the checkpoint was trained with {before!r}, the "
+                f"config now says {after!r}; {remedy}"
             )
+    return changes

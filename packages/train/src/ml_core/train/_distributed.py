@@ -191,20 +191,17 @@ def all_gather_objects(launch: Launch, value: Any) -> list[Any]:
 
 
 class SharedStopFlag(StopFlag):
-    """A stop flag every rank agrees on: any rank's signal stops all at one step.
+    """The stop flag of a data-parallel run: any rank's signal stops all at one step.
 
     :meth:`poll` with ``sync`` is a collective (an all-reduce MAX of the signal number
     and the divergence flag), so every rank calls it at the same steps.
     """
 
-    def __init__(self, launch: Launch, device: torch.device) -> None:
+    def __init__(self, device: torch.device) -> None:
         super().__init__()
-        self._launch = launch
         self._device = device
 
     def poll(self, *, sync: bool = True) -> bool:
-        if not self._launch.distributed:
-            return self.requested
         if not sync:
             return False
         number = signal.Signals[self.signal_name].value if self.signal_name else 0

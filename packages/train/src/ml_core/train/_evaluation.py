@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ml_core.contract import ConfigError, RunPaths, write_text_atomic
+from ml_core.contract import RunPaths, write_text_atomic
 from ml_core.data import make_split_loader
 from ml_core.models import build_model
 from ml_core.train._checkpoint import load_checkpoint
@@ -85,12 +85,13 @@ def evaluate_run(
     record = load_checkpoint(
         paths.checkpoints / f"{checkpoint}.pt", ("model", "config")
     )
-    edited = config_changes(record["config"]["model"], config.model.to_dict())
-    for key, (old, new) in edited.items():
-        raise ConfigError(
-            f"{paths.config}: model.{key}: the checkpoint was trained with {old!r}, "
-            f"the config now says {new!r}; restore config.yaml to evaluate it"
-        )
+    config_changes(
+        record["config"],
+        config.to_dict(),
+        paths.config,
+        "restore config.yaml to evaluate it",
+        refused=("model",),
+    )
     device = select_device(device_name)
     model = build_model(config.model_options(weights=False), config.data.input_shape)
     tta = tta or config.evaluation.tta

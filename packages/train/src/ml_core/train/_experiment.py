@@ -19,7 +19,7 @@ from ml_core.data import has_split, make_loaders, split_channel_statistics
 from ml_core.models import build_model, count_parameters
 from ml_core.train._checkpoint import load_checkpoint
 from ml_core.train._config import OPTIMIZER_BYTES_PER_PARAMETER, ExperimentConfig
-from ml_core.train._config_changes import config_changes, refuse_fixed_changes
+from ml_core.train._config_changes import FIXED_KEYS, config_changes
 from ml_core.train._device import available_memory, select_device, set_cpu_threads
 from ml_core.train._distributed import (
     Launch,
@@ -123,8 +123,13 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
     )
     if resolved.resume_dir is not None:
         checkpoint = load_checkpoint(run.paths.last_checkpoint, RESUME_KEYS)
-        changes = config_changes(checkpoint["config"], config.to_dict())
-        refuse_fixed_changes(changes, run.paths.config)
+        changes = config_changes(
+            checkpoint["config"],
+            config.to_dict(),
+            run.paths.config,
+            "that cannot resume exactly (start a new run)",
+            refused=FIXED_KEYS,
+        )
         run.restore(checkpoint)
         for key, (old, new) in changes.items():
             logger.warning("resuming with %s changed: %r -> %r", key, old, new)
@@ -134,7 +139,7 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
             "resuming %s at epoch %d step %d",
             run.paths.root,
             run.progress.epoch,
-            run.progress.step,
+            run.progress.step_in_epoch,
         )
     else:
         run.paths = _create_run_directory(run, data_dir)
@@ -150,7 +155,8 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
         data_dir,
     )
 
-    with catch_stop_signals(SharedStopFlag(launch, device)) as stop:
+    flag = SharedStopFlag(device) if launch.distributed else StopFlag()
+    with catch_stop_signals(flag) as stop:
         finished = run.fit(stop)
         # Still catching: a stop while finishing leaves a complete, resumable run
         # (resuming it only redoes the test evaluation and the plot).

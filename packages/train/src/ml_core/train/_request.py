@@ -69,12 +69,12 @@ def resolve_run(request: RunRequest) -> ResolvedRun:
     check_save_dir(Path(config.training.save_dir), save_dir_source)
     if request.auto_resume and paths.last_checkpoint.is_file():
         # --auto-resume must not silently continue a run under a changed config.
-        changes = config_changes(saved_config(paths.root).to_dict(), config.to_dict())
-        for key, (old, new) in changes.items():
-            raise ConfigError(
-                f"{paths.config}: {key}: the run was started with {old!r}, the config "
-                f"now says {new!r}; use a new experiment_name to start fresh"
-            )
+        config_changes(
+            saved_config(paths.root).to_dict(),
+            config.to_dict(),
+            paths.config,
+            "use a new experiment_name to start fresh",
+        )
         return ResolvedRun(config, paths.root)
     refuse_existing(paths.root)
     return ResolvedRun(config, None)
