@@ -134,45 +134,39 @@ def source_of(dotted: str, source: str, overridden: Collection[str]) -> str:
 
 
 def _training_section(section: SectionReader) -> TrainingConfig:
-    def integer(minimum: int, *, optional: bool = False) -> _Reader:
-        return lambda key, default: section.integer(
-            key, default, minimum=minimum, optional=optional
-        )
+    integer, choice = section.integer, section.choice
 
     def number(
         check: Callable[[float], bool], expected: str, *, optional: bool = False
     ) -> _Reader:
-        return lambda key, default: section.number(
-            key, default, check, expected, optional=optional
+        return partial(
+            section.number, check=check, expected=expected, optional=optional
         )
-
-    def choice(choices: tuple[str, ...]) -> _Reader:
-        return lambda key, default: section.choice(key, default, choices)
 
     def boolean(key: str, default: bool) -> bool:
         return section.boolean(key, default=default)
 
     # In field order, which is also the order "unknown key (known: ...)" lists them.
     readers: dict[str, _Reader] = {
-        "epochs": integer(1),
+        "epochs": partial(integer, minimum=1),
         "learning_rate": number(lambda value: value > 0, "a number > 0"),
         "save_dir": section.text,
-        "optimizer": choice(tuple(OPTIMIZER_BYTES_PER_PARAMETER)),
+        "optimizer": partial(choice, choices=tuple(OPTIMIZER_BYTES_PER_PARAMETER)),
         "momentum": number(lambda value: 0 <= value <= 1, "a number in [0, 1]"),
         "weight_decay": number(lambda value: value >= 0, "a number >= 0"),
-        "lr_schedule": choice(LR_SCHEDULES),
-        "lr_step_size": integer(1),
+        "lr_schedule": partial(choice, choices=LR_SCHEDULES),
+        "lr_step_size": partial(integer, minimum=1),
         "lr_gamma": number(lambda value: 0 < value <= 1, "a number in (0, 1]"),
-        "warmup_steps": integer(0),
+        "warmup_steps": partial(integer, minimum=0),
         "grad_clip_norm": number(
             lambda value: value > 0, "null or a number > 0", optional=True
         ),
-        "accumulate_grad_batches": integer(1),
-        "val_every_steps": integer(0),
-        "sync_every_steps": integer(1),
-        "best_metric": choice(BEST_METRICS),
-        "device": choice(DEVICE_CHOICES),
-        "cpu_threads": integer(1, optional=True),
+        "accumulate_grad_batches": partial(integer, minimum=1),
+        "val_every_steps": partial(integer, minimum=0),
+        "sync_every_steps": partial(integer, minimum=1),
+        "best_metric": partial(choice, choices=BEST_METRICS),
+        "device": partial(choice, choices=DEVICE_CHOICES),
+        "cpu_threads": partial(integer, minimum=1, optional=True),
         "bf16": boolean,
         "compile": boolean,
         "deterministic": boolean,

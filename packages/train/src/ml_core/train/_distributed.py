@@ -1,8 +1,5 @@
-"""torch.distributed for ``ml-train``: find the launcher, join the process group, leave it.
-
-``torchrun`` or ``srun`` (:data:`LAUNCHERS`); neither: one process, no process group.
-NCCL on CUDA (one GPU per process), gloo on CPU.
-"""
+"""torch.distributed for ``ml-train`` (README "Multi-GPU"): the launcher (torchrun,
+srun or none), the process group (NCCL on CUDA, gloo on CPU), collectives, the stop."""
 
 from __future__ import annotations
 
@@ -125,23 +122,17 @@ def _integer(env: Mapping[str, str], name: str) -> int:
 
 
 def process_device(launch: Launch, device: torch.device) -> torch.device:
-    """This process's device: ``cuda:LOCAL_RANK`` for a distributed CUDA run.
-
-    Where the launcher binds one GPU to each task (``--gpus-per-task=1``), the task
-    sees a single device, ``cuda:0``, whatever its local rank.
-    """
-    if device.type == "cuda" and launch.distributed:
-        visible = torch.cuda.device_count()
-        if visible == 1:
-            index = 0
-        elif launch.local_rank < visible:
-            index = launch.local_rank
-        else:
-            raise LaunchError(
-                f"local rank {launch.local_rank}: only {visible} CUDA devices are visible"
-            )
-        device = torch.device("cuda", index)
-        torch.cuda.set_device(device)
+    """This process's device: ``cuda:LOCAL_RANK`` for a distributed CUDA run, or
+    ``cuda:0`` where the task sees one GPU (``--gpus-per-task=1``)."""
+    if device.type != "cuda" or not launch.distributed:
+        return device
+    visible = torch.cuda.device_count()
+    if visible > 1 and launch.local_rank >= visible:
+        raise LaunchError(
+            f"local rank {launch.local_rank}: only {visible} CUDA devices are visible"
+        )
+    device = torch.device("cuda", launch.local_rank if visible > 1 else 0)
+    torch.cuda.set_device(device)
     return device
 
 
