@@ -1,6 +1,5 @@
-"""The course's ``Trainer(model, optimizer, config, device)`` over ml_core's real loop,
-with the course skeleton's shapes (``(loss, accuracy, f1)``, accuracy in [0, 1]) and
-``torch.load(weights_only=True)`` checkpoints; ``ml-train`` adds exact resume."""
+"""The course's ``Trainer(model, optimizer, config, device)`` over ml_core's loop, with
+the skeleton's shapes (README "Course API"); ``ml-train`` adds exact resume."""
 
 from __future__ import annotations
 
@@ -24,11 +23,8 @@ __all__ = ["Trainer"]
 
 
 class Trainer:
-    """Course API: train ``model`` with ``optimizer`` as ``config`` (a dict) says.
-
-    Creating it creates the run directory ``<training.save_dir>/<experiment_name>``
-    (an existing one is refused, never overwritten).
-    """
+    """Course API: train ``model`` with ``optimizer`` as ``config`` (a dict) says, in a
+    new run directory ``<training.save_dir>/<experiment_name>``."""
 
     def __init__(
         self,

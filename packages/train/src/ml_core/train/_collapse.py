@@ -59,7 +59,7 @@ def count_dead_units(model: nn.Module) -> Iterator[DeadUnitCounter]:
 
 
 def collapse_reason(metrics: Mapping[str, float]) -> str | None:
-    """Why the validation ``metrics`` show a collapsed model, in a few words, or None."""
+    """Why validation ``metrics`` show a collapsed model, in a few words, or None."""
     if not math.isfinite(metrics["loss"]):
         return f"validation loss is {metrics['loss']}"
     if metrics["dead_units"] >= 1.0:

@@ -182,11 +182,8 @@ def all_gather_objects(launch: Launch, value: Any) -> list[Any]:
 
 
 class SharedStopFlag(StopFlag):
-    """The stop flag of a data-parallel run: any rank's signal stops all at one step.
-
-    :meth:`poll` with ``sync`` is a collective (an all-reduce MAX of the signal number
-    and the divergence flag), so every rank calls it at the same steps.
-    """
+    """A data-parallel run's stop flag: any rank's signal stops all at one step.
+    :meth:`poll` with ``sync`` is a collective: all-reduce MAX of signal, divergence."""
 
     def __init__(self, device: torch.device) -> None:
         super().__init__()

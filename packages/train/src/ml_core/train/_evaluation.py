@@ -16,7 +16,6 @@ from ml_core.data import make_split_loader
 from ml_core.models import build_model
 from ml_core.train._checkpoint import load_checkpoint
 from ml_core.train._config import ExperimentConfig
-from ml_core.train._config_changes import config_changes
 from ml_core.train._device import select_device
 from ml_core.train._loop import evaluate
 from ml_core.train._metrics import (
@@ -24,7 +23,7 @@ from ml_core.train._metrics import (
     EpochAccumulator,
     confusion_matrix,
 )
-from ml_core.train._request import saved_config
+from ml_core.train._request import config_changes, saved_config
 from ml_core.train._run_state import saved_normalization, uses_convolutions
 from ml_core.train._stop_signals import StopFlag
 

@@ -1,8 +1,5 @@
-"""The main job, top to bottom: config -> data -> model -> run directory -> fit -> report.
-
-Every input problem is found before the run directory is created, so a refused start
-leaves nothing behind; under torchrun or srun every rank runs it, rank 0 alone writes.
-"""
+"""The main job on every rank: config, data, model, run directory, fit, report. Every
+input problem is found before the run directory is created; rank 0 alone writes."""
 
 from __future__ import annotations
 
@@ -19,7 +16,6 @@ from ml_core.data import has_split, make_loaders, split_channel_statistics
 from ml_core.models import build_model, count_parameters
 from ml_core.train._checkpoint import load_checkpoint
 from ml_core.train._config import OPTIMIZER_BYTES_PER_PARAMETER, ExperimentConfig
-from ml_core.train._config_changes import FIXED_KEYS, config_changes
 from ml_core.train._device import available_memory, select_device, set_cpu_threads
 from ml_core.train._distributed import (
     Launch,
@@ -39,7 +35,13 @@ from ml_core.train._evaluation import (
 from ml_core.train._fit import TrainingRun
 from ml_core.train._loop import InputNormalization
 from ml_core.train._optimization import build_optimizer
-from ml_core.train._request import ResolvedRun, RunRequest, resolve_run
+from ml_core.train._request import (
+    FIXED_KEYS,
+    ResolvedRun,
+    RunRequest,
+    config_changes,
+    resolve_run,
+)
 from ml_core.train._run_directory import publish_run_directory, stage_run_directory
 from ml_core.train._run_state import RESUME_KEYS, uses_convolutions
 from ml_core.train._seeding import seed_everything
@@ -51,8 +53,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainOutcome:
-    """Where the run lives, whether it finished (False: stopped by a signal), and
-    whether this process is the one that reports (rank 0, or the only process)."""
+    """Where the run lives, whether it finished, and whether this rank reports."""
 
     run_dir: Path
     finished: bool
@@ -169,7 +170,7 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
 
 
 def _refuse_unaffordable_model(config: ExperimentConfig, device: torch.device) -> None:
-    """ConfigError before anything is allocated when the model cannot fit in memory."""
+    """ConfigError, before anything is allocated, for a model too big for memory."""
     with torch.device("meta"):  # shapes only: no memory, whatever the size
         probe = build_model(
             config.model_options(weights=False), config.data.input_shape

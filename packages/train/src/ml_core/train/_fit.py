@@ -1,5 +1,5 @@
-"""Epoch loop with exact resume (README "Resume"): train, validate, record, checkpoint.
-Every rank runs it; the train metrics and the stop decision are shared, rank 0 writes."""
+"""Epochs with exact resume (README "Resume"): train, validate, record, checkpoint. On
+every rank; the train metrics and the stop decision are shared, rank 0 writes."""
 
 from __future__ import annotations
 

@@ -53,9 +53,8 @@ def to_device(
     augmentation: Augmentation | None = None,
     channels_last: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Move a batch to ``device``; uint8 images become float32 in [0, 1] there, then
-    ``augmentation`` and ``normalization`` (if any) apply, in that order.
-    ``channels_last``: the memory layout conv nets run fastest on."""
+    """Move a batch to ``device``: uint8 becomes float32 in [0, 1] there, then
+    ``augmentation`` and ``normalization`` apply, then ``channels_last`` layout."""
     images = images.to(device, non_blocking=True)
     if images.dtype == torch.uint8:
         images = images.float().div_(255)
@@ -171,11 +170,8 @@ def evaluate(
     tta: bool = False,
     stop: StopFlag | None = None,
 ) -> EpochAccumulator:
-    """Loss, probabilities and labels of the model over every batch of ``loader``.
-
-    ``tta``: each probability is the mean over the eight symmetric views, and the
-    loss is the cross-entropy of those means. A set ``stop`` ends the pass early.
-    """
+    """Loss, probabilities and labels of the model over ``loader`` (``tta``: of the mean
+    over the eight symmetric views); a set ``stop`` ends the pass early."""
     model.eval()
     accumulator = EpochAccumulator()
     for raw_images, raw_labels in loader:

@@ -1,8 +1,5 @@
-"""Per-epoch binary classification metrics: loss, accuracy, F1, AUROC, confusion matrix.
-
-Computed once over the whole epoch, in float64, from their definitions (torchmetrics
-would do the same, but importing it pulls in torchvision: 4 of the 8 s a start took).
-"""
+"""Per-epoch binary metrics in float64 from their definitions (torchmetrics would pull
+in torchvision: 4 of the 8 s a start took): loss, accuracy, F1, AUROC, confusion."""
 
 from __future__ import annotations
 
@@ -35,11 +32,8 @@ def confusion_matrix(probs: torch.Tensor, labels: torch.Tensor) -> list[list[int
 
 
 def auroc(probs: torch.Tensor, labels: torch.Tensor) -> float:
-    """Area under the ROC curve; NaN when only one class is present (undefined).
-
-    The Mann-Whitney form: the chance that a positive outscores a negative, ties
-    counting half, from the positives' average ranks (exact, O(n log n)).
-    """
+    """Area under the ROC curve (NaN with one class): the Mann-Whitney chance that a
+    positive outscores a negative, ties counting half, from average ranks."""
     positive = labels == 1
     n_pos = int(positive.sum())
     n_neg = labels.numel() - n_pos
@@ -56,12 +50,8 @@ def auroc(probs: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 class EpochAccumulator:
-    """Per-batch losses plus positive-class probabilities and labels of one epoch.
-
-    Everything stays on the training device until a number is needed: adding a batch
-    never waits for the device. A checkpoint saves the :meth:`state_dict` mid-epoch, so
-    a resumed epoch reports the same numbers as an uninterrupted one.
-    """
+    """Per-batch losses, positive-class probabilities and labels of one epoch, kept on
+    the device (adding a batch never waits for it); :meth:`state_dict` resumes it."""
 
     def __init__(self) -> None:
         self._losses: list[torch.Tensor] = []  # 1-d: one value per batch

@@ -44,10 +44,8 @@ class StopFlag:
 
 @contextlib.contextmanager
 def catch_stop_signals(flag: StopFlag) -> Iterator[StopFlag]:
-    """Route :data:`STOP_SIGNALS` to ``flag`` inside the block, then restore handlers.
-
-    A second Ctrl-C means "quit now": it raises KeyboardInterrupt at once.
-    """
+    """Route :data:`STOP_SIGNALS` to ``flag`` inside the block (a second Ctrl-C
+    raises KeyboardInterrupt at once), then restore the handlers."""
 
     def handle(signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name

@@ -1,7 +1,6 @@
-"""The eight symmetries of the square (a tissue patch means the same rotated or
-mirrored): test-time averaging, and training augmentation with optional colour jitter
-whose draws depend on (seed, epoch, step, batch, rank) alone, so that a resumed run
-repeats an uninterrupted one step for step."""
+"""The eight symmetries of the square (a patch means the same rotated or mirrored):
+test-time averaging, and augmentation with colour jitter drawn from (seed, epoch,
+step, batch, rank) alone, so a resumed run repeats an uninterrupted one."""
 
 from __future__ import annotations
 
@@ -24,12 +23,8 @@ _YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ)
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """``augment:``: symmetries on/off, and jitter strengths (0: off).
-
-    ``brightness`` b scales pixels by a factor in [1 - b, 1 + b]; ``contrast`` c moves
-    them from or to the patch mean by a factor in [1 - c, 1 + c]; ``hue`` h turns hue
-    by up to h * 180 degrees. Each drawn uniformly per sample.
-    """
+    """``augment:``: symmetries on/off; jitter strengths s (0: off) scale brightness
+    or contrast by 1 ± s, or turn hue by up to s * 180 degrees, drawn per sample."""
 
     symmetries: bool = False
     brightness: float = 0.0

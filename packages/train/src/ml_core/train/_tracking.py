@@ -47,11 +47,8 @@ def log_scalars(
 
 
 class ExperimentTracker:
-    """Course API: a run directory with config.yaml, metrics.csv and TensorBoard files.
-
-    Unlike the course skeleton's tracker it never overwrites: the run directory must not
-    exist yet (:class:`~ml_core.train._run_directory.RunExistsError` otherwise).
-    """
+    """Course API: a new run directory (never an existing one: RunExistsError) with
+    config.yaml, metrics.csv and TensorBoard files."""
 
     def __init__(
         self,

@@ -1,9 +1,5 @@
-"""``ml-train`` and ``ml-eval`` command lines, parsed before torch is imported (so
-``--help`` and usage errors are quick); :mod:`ml_core.train._commands` does the work.
-
-Several processes: ``torchrun --nproc-per-node=N .venv/bin/ml-train ...`` or
-``srun -n N ml-train ...``. ``ml-slurm`` reuses :func:`get_args_parser`.
-"""
+"""``ml-train`` and ``ml-eval`` command lines, parsed before torch is imported (quick
+``--help`` and usage errors); :mod:`ml_core.train._commands` does the work."""
 
 from __future__ import annotations
 
