@@ -137,10 +137,10 @@ def process_device(launch: Launch, device: torch.device) -> torch.device:
 
 
 @contextlib.contextmanager
-def process_group(launch: Launch, device: torch.device) -> Iterator[Launch]:
+def process_group(launch: Launch, device: torch.device) -> Iterator[None]:
     """Join the launch's process group (nothing for one process); leave it at exit."""
     if not launch.distributed:
-        yield launch
+        yield
         return
     backend = "nccl" if device.type == "cuda" else "gloo"
     dist.init_process_group(
@@ -161,7 +161,7 @@ def process_group(launch: Launch, device: torch.device) -> Iterator[Launch]:
         launch.master_port,
     )
     try:
-        yield launch
+        yield
     finally:
         dist.destroy_process_group()
 
@@ -201,7 +201,7 @@ class SharedStopFlag(StopFlag):
         dist.all_reduce(flags, op=dist.ReduceOp.MAX)
         agreed, diverged = (int(value) for value in flags.tolist())
         if agreed and self.signal_name is None:
-            self.request(signal.Signals(agreed).name)
+            self.signal_name = signal.Signals(agreed).name
         if diverged:
             self.diverge("the training loss of another rank is not finite")
         return bool(agreed or diverged)

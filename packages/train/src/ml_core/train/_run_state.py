@@ -21,6 +21,8 @@ from ml_core.train._loop import InputNormalization
 from ml_core.train._metrics import EpochAccumulator
 from ml_core.train._seeding import capture_rng_state
 
+NO_BEST = {"value": None, "epoch": None, "step": None, "collapsed": False}
+
 
 def uses_convolutions(model: nn.Module) -> bool:
     """Whether ``model`` has 2-d convolutions (and so wants channels-last inputs)."""
@@ -43,14 +45,7 @@ class RunProgress:
     seconds_in_epoch: float = 0.0
     metrics: list[dict[str, Any]] = field(default_factory=list)
     validations: list[dict[str, Any]] = field(default_factory=list)
-    best: dict[str, Any] = field(
-        default_factory=lambda: {
-            "value": None,
-            "epoch": None,
-            "step": None,
-            "collapsed": False,
-        }
-    )
+    best: dict[str, Any] = field(default_factory=lambda: dict(NO_BEST))
 
 
 # What ``restore`` reads: a best.pt or a foreign file lacks some of these.

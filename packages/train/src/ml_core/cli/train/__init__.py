@@ -72,14 +72,13 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-def get_eval_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
+def get_eval_args_parser() -> argparse.ArgumentParser:
     """The ``ml-eval`` flags."""
     parser = OneLineArgumentParser(
         prog="ml-eval",
         description="Evaluate a finished (or checkpointed) run on a data split: the "
         "metrics JSON on stdout (the confusion matrix on stderr), also written to "
         "RUN_DIR/eval_<split>_<checkpoint>.json.",
-        add_help=add_help,
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="run directory")
     parser.add_argument(
