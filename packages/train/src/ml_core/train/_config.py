@@ -14,12 +14,6 @@ from typing import Any
 from ml_core.contract import DEVICE_CHOICES, SectionReader
 from ml_core.data import DataConfig, read_data_section
 from ml_core.models import available_models, model_options
-from ml_core.train._symmetries import (
-    AugmentConfig,
-    EvaluationConfig,
-    read_augment_section,
-    read_evaluation_section,
-)
 
 EXPERIMENT_NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 # The optimizers, each with its memory per parameter in bytes: float32 weights and
@@ -117,6 +111,47 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
+class AugmentConfig:
+    """``augment:``: symmetries on/off; jitter strengths s (0: off) scale brightness
+    or contrast by 1 ± s, or turn hue by up to s * 180 degrees, drawn per sample."""
+
+    symmetries: bool = False
+    brightness: float = 0.0
+    contrast: float = 0.0
+    hue: float = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.symmetries or any((self.brightness, self.contrast, self.hue))
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """``evaluation:``: ``tta`` averages the eight symmetric views at test time."""
+
+    tta: bool = False
+
+
+def _augment_section(section: SectionReader) -> AugmentConfig:
+    mild = "a number in [0, 0.5]"
+    config = AugmentConfig(
+        symmetries=section.boolean("symmetries", default=False),
+        **{
+            key: section.number(key, 0.0, lambda value: 0.0 <= value <= 0.5, mild)
+            for key in ("brightness", "contrast", "hue")
+        },
+    )
+    section.finish()
+    return config
+
+
+def _evaluation_section(section: SectionReader) -> EvaluationConfig:
+    config = EvaluationConfig(tta=section.boolean("tta", default=False))
+    section.finish()
+    return config
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """A whole, validated experiment config."""
 
@@ -174,8 +209,8 @@ def build_config(
         read_data_section(section("data")),
         _model_section(section("model")),
         _training_section(section("training")),
-        read_augment_section(section("augment")),
-        read_evaluation_section(section("evaluation")),
+        _augment_section(section("augment")),
+        _evaluation_section(section("evaluation")),
     )
     top.finish()
     return config
