@@ -143,7 +143,7 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
             run.progress.step_in_epoch,
         )
     else:
-        run.paths = _create_run_directory(run, data_dir)
+        _create_run_directory(run, data_dir)
     logger.info(
         "run directory %s: %s (%d parameters) on %s (%d CPU threads, %d processes), "
         "data %s",
@@ -187,28 +187,25 @@ def _refuse_unaffordable_model(config: ExperimentConfig, device: torch.device) -
         )
 
 
-def _create_run_directory(run: TrainingRun, data_dir: Path) -> RunPaths:
+def _create_run_directory(run: TrainingRun, data_dir: Path) -> None:
     """Stage config, env.json and the step-0 checkpoint, then publish the directory
     (rank 0 writes; the others take part in the checkpoint, which gathers states)."""
+    if not run.launch.is_main:
+        run.save_last(mid_epoch=False)
+        barrier(run.launch)
+        return
     final_root = run.paths.root
-    main = run.launch.is_main
-    if main:
-        run.paths = stage_run_directory(final_root)
+    run.paths = stage_run_directory(final_root)
     try:
-        if main:
-            write_config_yaml(run.paths.config, run.config.to_dict())
-            environment = run_environment(data_dir, run.launch)
-            write_json_atomic(run.paths.environment, environment)
+        write_config_yaml(run.paths.config, run.config.to_dict())
+        write_json_atomic(run.paths.environment, run_environment(data_dir, run.launch))
         run.save_last(mid_epoch=False)
     except BaseException:
-        if main:  # a half-made run never appears, not even as a staging directory
-            shutil.rmtree(run.paths.root, ignore_errors=True)
+        # A half-made run never appears, not even as a staging directory.
+        shutil.rmtree(run.paths.root, ignore_errors=True)
         raise
-    paths = (
-        publish_run_directory(run.paths, final_root) if main else RunPaths(final_root)
-    )
+    run.paths = publish_run_directory(run.paths, final_root)
     barrier(run.launch)
-    return paths
 
 
 def _finish(run: TrainingRun, data_dir: Path, stop: StopFlag) -> bool:
