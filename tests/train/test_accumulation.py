@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ml_core.models import MLP
+from ml_core.train._config import TrainingConfig
 from ml_core.train._loop import train_one_epoch
 from ml_core.train._metrics import EpochAccumulator
 from ml_core.train._progress import ProgressReporter
@@ -29,7 +30,9 @@ def _one_step(batches: list[tuple[torch.Tensor, torch.Tensor]], accumulate: int)
             epochs=1, steps_per_epoch=1, log_every_seconds=1e9, use_bar=False
         ),
         stop=StopFlag(),
-        accumulate_grad_batches=accumulate,
+        training=TrainingConfig(
+            grad_clip_norm=None, accumulate_grad_batches=accumulate
+        ),
     )
     assert steps == 1
     return model.state_dict()

@@ -72,6 +72,22 @@ def test_dead_units_are_counted_per_feature_and_per_channel() -> None:
     assert counter.dead_fraction() == 0.5
 
 
+def test_a_relu_reused_at_two_widths_is_counted_at_each() -> None:
+    # ResNet-50's Bottleneck applies one ReLU to 64 and to 256 channels.
+    relu = nn.ReLU()
+    narrow, wide = nn.Conv2d(1, 2, 1), nn.Conv2d(2, 4, 1)
+    with torch.no_grad():
+        for conv, signs in ((narrow, [1.0, 1.0]), (wide, [1.0, 1.0, -1.0, -1.0])):
+            conv.weight.copy_(
+                torch.tensor(signs).view(-1, 1, 1, 1).expand_as(conv.weight)
+            )
+            conv.bias.zero_()
+    model = nn.Sequential(narrow, relu, wide, relu)
+    with count_dead_units(model) as counter:
+        model(torch.rand(3, 1, 4, 4) + 0.1)
+    assert counter.dead_fraction() == 0.5  # the wide output's negative half
+
+
 @pytest.fixture(scope="module")
 def collapse_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from ml_core.data import write_synthetic_pcam

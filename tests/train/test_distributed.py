@@ -25,7 +25,7 @@ import torch
 
 from ml_core.cli.train import train_main as ml_train_main
 from ml_core.train._distributed import Launch, detect_launch
-from ml_core.train._parameter_trace import ENVIRONMENT_VARIABLE
+from ml_core.train._fit import PARAMETER_TRACE_VARIABLE
 
 from .conftest import (
     cli,
@@ -119,7 +119,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, train_data_dir: Path) -> Runs
     cwd = tmp_path_factory.mktemp("distributed")
     trace = cwd / "trace"
     no_dropout = "model.dropout_rate=0"
-    traced_env = {**os.environ, ENVIRONMENT_VARIABLE: str(trace)}
+    traced_env = {**os.environ, PARAMETER_TRACE_VARIABLE: str(trace)}
     # The independent runs overlap (their start-up is mostly importing torch).
     ranks = start(
         torchrun(

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from ml_core.models import build_model
+from ml_core.train._config import AugmentConfig
 from ml_core.train._symmetries import (
     SYMMETRIES,
-    AugmentConfig,
     augment,
     batch_generator,
     symmetry,

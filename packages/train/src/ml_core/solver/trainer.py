@@ -1,6 +1,5 @@
-"""The course's ``Trainer(model, optimizer, config, device)`` over ml_core's real loop,
-with the course skeleton's shapes (``(loss, accuracy, f1)``, accuracy in [0, 1]) and
-``torch.load(weights_only=True)`` checkpoints; ``ml-train`` adds exact resume."""
+"""The course's ``Trainer(model, optimizer, config, device)`` over ml_core's loop, with
+the skeleton's shapes (README "Course API"); ``ml-train`` adds exact resume."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ml_core.train._checkpoint import save_checkpoint
+from ml_core.train._config import TrainingConfig
 from ml_core.train._loop import evaluate, train_one_epoch
 from ml_core.train._metrics import EpochAccumulator
 from ml_core.train._progress import ProgressReporter
@@ -23,11 +23,8 @@ __all__ = ["Trainer"]
 
 
 class Trainer:
-    """Course API: train ``model`` with ``optimizer`` as ``config`` (a dict) says.
-
-    Creating it creates the run directory ``<training.save_dir>/<experiment_name>``
-    (an existing one is refused, never overwritten).
-    """
+    """Course API: train ``model`` with ``optimizer`` as ``config`` (a dict) says, in a
+    new run directory ``<training.save_dir>/<experiment_name>``."""
 
     def __init__(
         self,
@@ -79,7 +76,7 @@ class Trainer:
             accumulator=accumulator,
             progress=reporter,
             stop=StopFlag(),
-            grad_clip_norm=self.training.get("grad_clip_norm"),
+            training=TrainingConfig(grad_clip_norm=self.training.get("grad_clip_norm")),
         )
         reporter.end_epoch()
         self.train_metrics = accumulator.compute()

@@ -11,9 +11,9 @@ from ml_core.train._config import (
 from ml_core.train._device import DeviceUnavailableError, select_device
 from ml_core.train._experiment import train
 from ml_core.train._fit import TrainingRun
-from ml_core.train._logs import setup_logger
 from ml_core.train._loop import evaluate, train_one_epoch
 from ml_core.train._metrics import EpochAccumulator, auroc, binary_metrics
+from ml_core.train._progress import setup_logger
 from ml_core.train._request import RunRequest, resolve_run
 from ml_core.train._run_directory import RunExistsError
 from ml_core.train._seeding import seed_everything

@@ -1,7 +1,5 @@
-"""Checkpoint files: plain dicts of tensors and primitives, written atomically.
-
-They load with ``torch.load(weights_only=True)``, so opening one never runs code.
-"""
+"""Checkpoint files: plain dicts of tensors and primitives, written atomically, read
+with ``torch.load(weights_only=True)`` (opening one never runs code)."""
 
 from __future__ import annotations
 
@@ -30,10 +28,8 @@ class DiskFullError(OSError):
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` (plus the format version and a checksum) atomically.
-
-    A full disk raises :class:`DiskFullError`; the previous file stays in place.
-    """
+    """Write ``payload``, its format version and checksum atomically (a full disk:
+    :class:`DiskFullError`, the previous file stays)."""
     record = {"format": CHECKPOINT_FORMAT, **payload}
     record["checksum"] = payload_checksum(record)
     try:
@@ -51,11 +47,8 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: Path, required: Iterable[str] = ()) -> dict[str, Any]:
-    """Read a checkpoint with ``weights_only=True`` onto the CPU and verify it.
-
-    Refused with :class:`CheckpointError`: an unreadable file, one of another format,
-    one whose checksum does not match (a changed bit), one missing a ``required`` key.
-    """
+    """Read a checkpoint onto the CPU; :class:`CheckpointError` if it is unreadable,
+    of another format, lacks a ``required`` key or fails its checksum."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")

@@ -18,19 +18,21 @@ CHANCE_AUROC_MARGIN = 0.05
 
 
 class DeadUnitCounter:
-    """Which units of each ReLU layer were ever positive during a pass."""
+    """Which units of each ReLU layer were ever positive during a pass. A module
+    applied at several places counts once per width (ResNet blocks reuse theirs)."""
 
     def __init__(self) -> None:
-        self.ever_active: dict[int, torch.Tensor] = {}
+        self.ever_active: dict[tuple[nn.Module, int], torch.Tensor] = {}
 
-    def record(self, layer: int, output: torch.Tensor) -> None:
+    def record(self, module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
         # A unit is a feature of (B, F) or a channel of (B, C, H, W) outputs.
         active = output.detach() > 0
         if active.dim() > 2:
             active = active.flatten(2).any(dim=2)
         active = active.any(dim=0)
-        previous = self.ever_active.get(layer)
-        self.ever_active[layer] = active if previous is None else previous | active
+        key = (module, active.numel())
+        previous = self.ever_active.get(key)
+        self.ever_active[key] = active if previous is None else previous | active
 
     def dead_fraction(self) -> float:
         """The largest fraction of never-active units over the layers (0 if none)."""
@@ -45,12 +47,9 @@ def count_dead_units(model: nn.Module) -> Iterator[DeadUnitCounter]:
     """Watch every ``nn.ReLU`` of ``model`` while the block runs."""
     counter = DeadUnitCounter()
     handles = [
-        module.register_forward_hook(
-            lambda _module, _inputs, output, layer=layer: counter.record(layer, output)
-        )
-        for layer, module in enumerate(
-            module for module in model.modules() if isinstance(module, nn.ReLU)
-        )
+        module.register_forward_hook(counter.record)
+        for module in model.modules()
+        if isinstance(module, nn.ReLU)
     ]
     try:
         yield counter
@@ -60,8 +59,7 @@ def count_dead_units(model: nn.Module) -> Iterator[DeadUnitCounter]:
 
 
 def collapse_reason(metrics: Mapping[str, float]) -> str | None:
-    """Why the validation ``metrics`` show a collapsed model, in a few words (None when
-    they don't): a non-finite loss, a dead layer or (near) constant predictions."""
+    """Why validation ``metrics`` show a collapsed model, in a few words, or None."""
     if not math.isfinite(metrics["loss"]):
         return f"validation loss is {metrics['loss']}"
     if metrics["dead_units"] >= 1.0:

@@ -26,7 +26,7 @@ from ml_core.train._distributed import LaunchError
 from ml_core.train._evaluation import evaluate_run, format_confusion_matrix
 from ml_core.train._experiment import train
 from ml_core.train._fit import TrainingDivergedError
-from ml_core.train._logs import setup_logger
+from ml_core.train._progress import setup_logger
 from ml_core.train._request import RunRequest, resolve_run
 from ml_core.train._run_directory import RunExistsError
 

@@ -13,13 +13,7 @@ from typing import Any
 
 from ml_core.contract import DEVICE_CHOICES, SectionReader
 from ml_core.data import DataConfig, read_data_section
-from ml_core.train._model_config import ModelConfig, read_model_section
-from ml_core.train._symmetries import (
-    AugmentConfig,
-    EvaluationConfig,
-    read_augment_section,
-    read_evaluation_section,
-)
+from ml_core.models import available_models, model_options
 
 EXPERIMENT_NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 # The optimizers, each with its memory per parameter in bytes: float32 weights and
@@ -30,6 +24,60 @@ BEST_METRICS = ("val_auroc", "val_loss")
 _Reader = Callable[[str, Any], Any]
 # numpy's legacy global generator, seeded too, takes 32-bit seeds.
 MAX_SEED = 2**32 - 1
+WIDTH_LISTS = ("hidden_units", "widths")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """``model:``: the registry ``name``, its options (resolved), a weights file."""
+
+    name: str = "mlp"
+    options: tuple[tuple[str, Any], ...] = (
+        ("hidden_units", (64, 32)),
+        ("dropout_rate", 0.2),
+    )
+    weights: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The section as YAML and ``build_model`` take it (lists, not tuples)."""
+        options = {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in self.options
+        }
+        return {"name": self.name, **options, "weights": self.weights}
+
+
+def _model_section(section: SectionReader) -> ModelConfig:
+    name = section.take("name", ModelConfig.name)
+    if name not in available_models():
+        section.fail(
+            "name",
+            f"unknown model {name!r} (available: {', '.join(available_models())})",
+        )
+    options: list[tuple[str, Any]] = []
+    for key, default in model_options(name).items():
+        if key == "num_classes":
+            # PCAM has two classes: accepted (the course's config has it), not a knob.
+            if section.integer("num_classes", 2) != 2:
+                section.fail("num_classes", "PCAM has 2 classes")
+        elif key in WIDTH_LISTS:
+            widths = section.integers(key, default)
+            if key == "widths" and not widths:
+                section.fail(key, "give at least one stage width")
+            options.append((key, widths))
+        elif key == "dropout_rate":
+            rate = section.number(
+                key, default, lambda value: 0.0 <= value < 1.0, "a number in [0, 1)"
+            )
+            options.append((key, rate))
+    weights = section.text("weights", None, optional=True)
+    if weights is not None:
+        path = Path(weights).expanduser().resolve()
+        if not path.is_file():
+            section.fail("weights", f"file {weights} does not exist")
+        weights = str(path)
+    section.finish()
+    return ModelConfig(name=name, options=tuple(options), weights=weights)
 
 
 @dataclass(frozen=True)
@@ -60,6 +108,47 @@ class TrainingConfig:
     compile: bool = False
     deterministic: bool = True
     log_every_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """``augment:``: symmetries on/off; jitter strengths s (0: off) scale brightness
+    or contrast by 1 ± s, or turn hue by up to s * 180 degrees, drawn per sample."""
+
+    symmetries: bool = False
+    brightness: float = 0.0
+    contrast: float = 0.0
+    hue: float = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.symmetries or any((self.brightness, self.contrast, self.hue))
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """``evaluation:``: ``tta`` averages the eight symmetric views at test time."""
+
+    tta: bool = False
+
+
+def _augment_section(section: SectionReader) -> AugmentConfig:
+    mild = "a number in [0, 0.5]"
+    config = AugmentConfig(
+        symmetries=section.boolean("symmetries", default=False),
+        **{
+            key: section.number(key, 0.0, lambda value: 0.0 <= value <= 0.5, mild)
+            for key in ("brightness", "contrast", "hue")
+        },
+    )
+    section.finish()
+    return config
+
+
+def _evaluation_section(section: SectionReader) -> EvaluationConfig:
+    config = EvaluationConfig(tta=section.boolean("tta", default=False))
+    section.finish()
+    return config
 
 
 @dataclass(frozen=True)
@@ -118,10 +207,10 @@ def build_config(
         name,
         seed,
         read_data_section(section("data")),
-        read_model_section(section("model")),
+        _model_section(section("model")),
         _training_section(section("training")),
-        read_augment_section(section("augment")),
-        read_evaluation_section(section("evaluation")),
+        _augment_section(section("augment")),
+        _evaluation_section(section("evaluation")),
     )
     top.finish()
     return config
@@ -134,45 +223,39 @@ def source_of(dotted: str, source: str, overridden: Collection[str]) -> str:
 
 
 def _training_section(section: SectionReader) -> TrainingConfig:
-    def integer(minimum: int, *, optional: bool = False) -> _Reader:
-        return lambda key, default: section.integer(
-            key, default, minimum=minimum, optional=optional
-        )
+    integer, choice = section.integer, section.choice
 
     def number(
         check: Callable[[float], bool], expected: str, *, optional: bool = False
     ) -> _Reader:
-        return lambda key, default: section.number(
-            key, default, check, expected, optional=optional
+        return partial(
+            section.number, check=check, expected=expected, optional=optional
         )
-
-    def choice(choices: tuple[str, ...]) -> _Reader:
-        return lambda key, default: section.choice(key, default, choices)
 
     def boolean(key: str, default: bool) -> bool:
         return section.boolean(key, default=default)
 
     # In field order, which is also the order "unknown key (known: ...)" lists them.
     readers: dict[str, _Reader] = {
-        "epochs": integer(1),
+        "epochs": partial(integer, minimum=1),
         "learning_rate": number(lambda value: value > 0, "a number > 0"),
         "save_dir": section.text,
-        "optimizer": choice(tuple(OPTIMIZER_BYTES_PER_PARAMETER)),
+        "optimizer": partial(choice, choices=tuple(OPTIMIZER_BYTES_PER_PARAMETER)),
         "momentum": number(lambda value: 0 <= value <= 1, "a number in [0, 1]"),
         "weight_decay": number(lambda value: value >= 0, "a number >= 0"),
-        "lr_schedule": choice(LR_SCHEDULES),
-        "lr_step_size": integer(1),
+        "lr_schedule": partial(choice, choices=LR_SCHEDULES),
+        "lr_step_size": partial(integer, minimum=1),
         "lr_gamma": number(lambda value: 0 < value <= 1, "a number in (0, 1]"),
-        "warmup_steps": integer(0),
+        "warmup_steps": partial(integer, minimum=0),
         "grad_clip_norm": number(
             lambda value: value > 0, "null or a number > 0", optional=True
         ),
-        "accumulate_grad_batches": integer(1),
-        "val_every_steps": integer(0),
-        "sync_every_steps": integer(1),
-        "best_metric": choice(BEST_METRICS),
-        "device": choice(DEVICE_CHOICES),
-        "cpu_threads": integer(1, optional=True),
+        "accumulate_grad_batches": partial(integer, minimum=1),
+        "val_every_steps": partial(integer, minimum=0),
+        "sync_every_steps": partial(integer, minimum=1),
+        "best_metric": partial(choice, choices=BEST_METRICS),
+        "device": partial(choice, choices=DEVICE_CHOICES),
+        "cpu_threads": partial(integer, minimum=1, optional=True),
         "bf16": boolean,
         "compile": boolean,
         "deterministic": boolean,

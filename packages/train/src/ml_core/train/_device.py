@@ -1,5 +1,4 @@
-"""The one place that picks the compute device (cuda > mps > cpu, or as asked) and
-the CPU thread count next to DataLoader workers."""
+"""The compute device (cuda > mps > cpu, or as asked), its free memory, CPU threads."""
 
 from __future__ import annotations
 
@@ -35,14 +34,8 @@ def select_device(requested: str = "auto") -> torch.device:
 
 
 def set_cpu_threads(requested: int | None, num_workers: int) -> int:
-    """Set torch's CPU thread count; return it.
-
-    ``requested`` wins; otherwise, with DataLoader workers, leave each worker a core:
-    busy-waiting compute threads starve the workers on small machines (on 2 cores, 2
-    workers ran 30x slower). Counts the cores this process may use (a Slurm allocation).
-    Float sums can change in the last bits with the thread count, so runs compared bit
-    for bit should use the same ``requested`` count.
-    """
+    """Set torch's CPU thread count and return it: ``requested``, or with loader
+    workers, one core each left to them (busy compute threads starve them: README)."""
     if requested is not None:
         torch.set_num_threads(requested)
     elif num_workers > 0:

@@ -1,8 +1,5 @@
-"""torch.distributed for ``ml-train``: find the launcher, join the process group, leave it.
-
-``torchrun`` or ``srun`` (:data:`LAUNCHERS`); neither: one process, no process group.
-NCCL on CUDA (one GPU per process), gloo on CPU.
-"""
+"""torch.distributed for ``ml-train`` (README "Multi-GPU"): the launcher (torchrun,
+srun or none), the process group (NCCL on CUDA, gloo on CPU), collectives, the stop."""
 
 from __future__ import annotations
 
@@ -125,31 +122,25 @@ def _integer(env: Mapping[str, str], name: str) -> int:
 
 
 def process_device(launch: Launch, device: torch.device) -> torch.device:
-    """This process's device: ``cuda:LOCAL_RANK`` for a distributed CUDA run.
-
-    Where the launcher binds one GPU to each task (``--gpus-per-task=1``), the task
-    sees a single device, ``cuda:0``, whatever its local rank.
-    """
-    if device.type == "cuda" and launch.distributed:
-        visible = torch.cuda.device_count()
-        if visible == 1:
-            index = 0
-        elif launch.local_rank < visible:
-            index = launch.local_rank
-        else:
-            raise LaunchError(
-                f"local rank {launch.local_rank}: only {visible} CUDA devices are visible"
-            )
-        device = torch.device("cuda", index)
-        torch.cuda.set_device(device)
+    """This process's device: ``cuda:LOCAL_RANK`` for a distributed CUDA run, or
+    ``cuda:0`` where the task sees one GPU (``--gpus-per-task=1``)."""
+    if device.type != "cuda" or not launch.distributed:
+        return device
+    visible = torch.cuda.device_count()
+    if visible > 1 and launch.local_rank >= visible:
+        raise LaunchError(
+            f"local rank {launch.local_rank}: only {visible} CUDA devices are visible"
+        )
+    device = torch.device("cuda", launch.local_rank if visible > 1 else 0)
+    torch.cuda.set_device(device)
     return device
 
 
 @contextlib.contextmanager
-def process_group(launch: Launch, device: torch.device) -> Iterator[Launch]:
+def process_group(launch: Launch, device: torch.device) -> Iterator[None]:
     """Join the launch's process group (nothing for one process); leave it at exit."""
     if not launch.distributed:
-        yield launch
+        yield
         return
     backend = "nccl" if device.type == "cuda" else "gloo"
     dist.init_process_group(
@@ -170,7 +161,7 @@ def process_group(launch: Launch, device: torch.device) -> Iterator[Launch]:
         launch.master_port,
     )
     try:
-        yield launch
+        yield
     finally:
         dist.destroy_process_group()
 
@@ -191,20 +182,14 @@ def all_gather_objects(launch: Launch, value: Any) -> list[Any]:
 
 
 class SharedStopFlag(StopFlag):
-    """A stop flag every rank agrees on: any rank's signal stops all at one step.
+    """A data-parallel run's stop flag: any rank's signal stops all at one step.
+    :meth:`poll` with ``sync`` is a collective: all-reduce MAX of signal, divergence."""
 
-    :meth:`poll` with ``sync`` is a collective (an all-reduce MAX of the signal number
-    and the divergence flag), so every rank calls it at the same steps.
-    """
-
-    def __init__(self, launch: Launch, device: torch.device) -> None:
+    def __init__(self, device: torch.device) -> None:
         super().__init__()
-        self._launch = launch
         self._device = device
 
     def poll(self, *, sync: bool = True) -> bool:
-        if not self._launch.distributed:
-            return self.requested
         if not sync:
             return False
         number = signal.Signals[self.signal_name].value if self.signal_name else 0
@@ -216,7 +201,7 @@ class SharedStopFlag(StopFlag):
         dist.all_reduce(flags, op=dist.ReduceOp.MAX)
         agreed, diverged = (int(value) for value in flags.tolist())
         if agreed and self.signal_name is None:
-            self.request(signal.Signals(agreed).name)
+            self.signal_name = signal.Signals(agreed).name
         if diverged:
             self.diverge("the training loss of another rank is not finite")
         return bool(agreed or diverged)

@@ -11,12 +11,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from ml_core.contract import ConfigError, RunPaths, write_text_atomic
+from ml_core.contract import RunPaths, write_text_atomic
 from ml_core.data import make_split_loader
 from ml_core.models import build_model
 from ml_core.train._checkpoint import load_checkpoint
 from ml_core.train._config import ExperimentConfig
-from ml_core.train._config_changes import config_changes
 from ml_core.train._device import select_device
 from ml_core.train._loop import evaluate
 from ml_core.train._metrics import (
@@ -24,7 +23,7 @@ from ml_core.train._metrics import (
     EpochAccumulator,
     confusion_matrix,
 )
-from ml_core.train._request import saved_config
+from ml_core.train._request import config_changes, saved_config
 from ml_core.train._run_state import saved_normalization, uses_convolutions
 from ml_core.train._stop_signals import StopFlag
 
@@ -85,12 +84,13 @@ def evaluate_run(
     record = load_checkpoint(
         paths.checkpoints / f"{checkpoint}.pt", ("model", "config")
     )
-    edited = config_changes(record["config"]["model"], config.model.to_dict())
-    for key, (old, new) in edited.items():
-        raise ConfigError(
-            f"{paths.config}: model.{key}: the checkpoint was trained with {old!r}, "
-            f"the config now says {new!r}; restore config.yaml to evaluate it"
-        )
+    config_changes(
+        record["config"],
+        config.to_dict(),
+        paths.config,
+        "restore config.yaml to evaluate it",
+        refused=("model",),
+    )
     device = select_device(device_name)
     model = build_model(config.model_options(weights=False), config.data.input_shape)
     tta = tta or config.evaluation.tta

@@ -1,8 +1,5 @@
-"""The main job, top to bottom: config -> data -> model -> run directory -> fit -> report.
-
-Every input problem is found before the run directory is created, so a refused start
-leaves nothing behind; under torchrun or srun every rank runs it, rank 0 alone writes.
-"""
+"""The main job on every rank: config, data, model, run directory, fit, report. Every
+input problem is found before the run directory is created; rank 0 alone writes."""
 
 from __future__ import annotations
 
@@ -19,7 +16,6 @@ from ml_core.data import has_split, make_loaders, split_channel_statistics
 from ml_core.models import build_model, count_parameters
 from ml_core.train._checkpoint import load_checkpoint
 from ml_core.train._config import OPTIMIZER_BYTES_PER_PARAMETER, ExperimentConfig
-from ml_core.train._config_changes import config_changes, refuse_fixed_changes
 from ml_core.train._device import available_memory, select_device, set_cpu_threads
 from ml_core.train._distributed import (
     Launch,
@@ -39,7 +35,13 @@ from ml_core.train._evaluation import (
 from ml_core.train._fit import TrainingRun
 from ml_core.train._loop import InputNormalization
 from ml_core.train._optimization import build_optimizer
-from ml_core.train._request import ResolvedRun, RunRequest, resolve_run
+from ml_core.train._request import (
+    FIXED_KEYS,
+    ResolvedRun,
+    RunRequest,
+    config_changes,
+    resolve_run,
+)
 from ml_core.train._run_directory import publish_run_directory, stage_run_directory
 from ml_core.train._run_state import RESUME_KEYS, uses_convolutions
 from ml_core.train._seeding import seed_everything
@@ -51,8 +53,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainOutcome:
-    """Where the run lives, whether it finished (False: stopped by a signal), and
-    whether this process is the one that reports (rank 0, or the only process)."""
+    """Where the run lives, whether it finished, and whether this rank reports."""
 
     run_dir: Path
     finished: bool
@@ -123,8 +124,13 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
     )
     if resolved.resume_dir is not None:
         checkpoint = load_checkpoint(run.paths.last_checkpoint, RESUME_KEYS)
-        changes = config_changes(checkpoint["config"], config.to_dict())
-        refuse_fixed_changes(changes, run.paths.config)
+        changes = config_changes(
+            checkpoint["config"],
+            config.to_dict(),
+            run.paths.config,
+            "that cannot resume exactly (start a new run)",
+            refused=FIXED_KEYS,
+        )
         run.restore(checkpoint)
         for key, (old, new) in changes.items():
             logger.warning("resuming with %s changed: %r -> %r", key, old, new)
@@ -134,10 +140,10 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
             "resuming %s at epoch %d step %d",
             run.paths.root,
             run.progress.epoch,
-            run.progress.step,
+            run.progress.step_in_epoch,
         )
     else:
-        run.paths = _create_run_directory(run, data_dir)
+        _create_run_directory(run, data_dir)
     logger.info(
         "run directory %s: %s (%d parameters) on %s (%d CPU threads, %d processes), "
         "data %s",
@@ -150,7 +156,8 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
         data_dir,
     )
 
-    with catch_stop_signals(SharedStopFlag(launch, device)) as stop:
+    flag = SharedStopFlag(device) if launch.distributed else StopFlag()
+    with catch_stop_signals(flag) as stop:
         finished = run.fit(stop)
         # Still catching: a stop while finishing leaves a complete, resumable run
         # (resuming it only redoes the test evaluation and the plot).
@@ -163,7 +170,7 @@ def _train(resolved: ResolvedRun, launch: Launch, device: torch.device) -> Train
 
 
 def _refuse_unaffordable_model(config: ExperimentConfig, device: torch.device) -> None:
-    """ConfigError before anything is allocated when the model cannot fit in memory."""
+    """ConfigError, before anything is allocated, for a model too big for memory."""
     with torch.device("meta"):  # shapes only: no memory, whatever the size
         probe = build_model(
             config.model_options(weights=False), config.data.input_shape
@@ -180,28 +187,25 @@ def _refuse_unaffordable_model(config: ExperimentConfig, device: torch.device) -
         )
 
 
-def _create_run_directory(run: TrainingRun, data_dir: Path) -> RunPaths:
+def _create_run_directory(run: TrainingRun, data_dir: Path) -> None:
     """Stage config, env.json and the step-0 checkpoint, then publish the directory
     (rank 0 writes; the others take part in the checkpoint, which gathers states)."""
+    if not run.launch.is_main:
+        run.save_last(mid_epoch=False)
+        barrier(run.launch)
+        return
     final_root = run.paths.root
-    main = run.launch.is_main
-    if main:
-        run.paths = stage_run_directory(final_root)
+    run.paths = stage_run_directory(final_root)
     try:
-        if main:
-            write_config_yaml(run.paths.config, run.config.to_dict())
-            environment = run_environment(data_dir, run.launch)
-            write_json_atomic(run.paths.environment, environment)
+        write_config_yaml(run.paths.config, run.config.to_dict())
+        write_json_atomic(run.paths.environment, run_environment(data_dir, run.launch))
         run.save_last(mid_epoch=False)
     except BaseException:
-        if main:  # a half-made run never appears, not even as a staging directory
-            shutil.rmtree(run.paths.root, ignore_errors=True)
+        # A half-made run never appears, not even as a staging directory.
+        shutil.rmtree(run.paths.root, ignore_errors=True)
         raise
-    paths = (
-        publish_run_directory(run.paths, final_root) if main else RunPaths(final_root)
-    )
+    run.paths = publish_run_directory(run.paths, final_root)
     barrier(run.launch)
-    return paths
 
 
 def _finish(run: TrainingRun, data_dir: Path, stop: StopFlag) -> bool:

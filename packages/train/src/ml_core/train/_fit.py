@@ -1,20 +1,15 @@
-"""Epoch loop with exact resume: train, validate, record, checkpoint, repeat.
-
-A resumed run repeats an uninterrupted one step for step: the batch order depends only
-on (seed, epoch) through the resumable sampler, every epoch reseeds the generators from
-(seed, epoch), a mid-epoch checkpoint stores the generators' states and the epoch's
-running metrics, and validation passes leave the generators as they found them.
-Data-parallel runs: every rank runs this loop, the train metrics and the stop decision
-are shared, and rank 0 alone writes files.
-"""
+"""Epochs with exact resume (README "Resume"): train, validate, record, checkpoint. On
+every rank; the train metrics and the stop decision are shared, rank 0 writes."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import logging
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,20 +17,22 @@ from torch.utils.tensorboard import SummaryWriter
 
 from ml_core.contract import METRIC_COLUMNS, VALIDATION_COLUMNS
 from ml_core.data import resumable_sampler
+from ml_core.train._checkpoint import payload_checksum
 from ml_core.train._collapse import collapse_reason, count_dead_units
 from ml_core.train._distributed import all_gather_objects
 from ml_core.train._loop import evaluate, train_one_epoch
 from ml_core.train._metrics import EpochAccumulator
 from ml_core.train._optimization import scheduled_lr
-from ml_core.train._parameter_trace import ParameterTrace
 from ml_core.train._progress import ProgressReporter
 from ml_core.train._run_state import RunState
 from ml_core.train._seeding import epoch_seed, restore_rng_state, seed_everything
 from ml_core.train._stop_signals import StopFlag
 from ml_core.train._symmetries import augment, batch_generator
-from ml_core.train._tracking import MetricsTable, log_scalars
+from ml_core.train._tracking import log_scalars, write_metrics_csv
 
 logger = logging.getLogger(__name__)
+# A diagnostic (README "Multi-GPU"): each rank appends "epoch step sha256" per step.
+PARAMETER_TRACE_VARIABLE = "ML_CORE_PARAMETER_TRACE"
 
 
 class TrainingDivergedError(RuntimeError):
@@ -55,16 +52,8 @@ class TrainingRun(RunState):
             use_bar=None if main else False,
             processes=self.launch.world_size,
         )
-        self._metrics = MetricsTable(
-            self.paths.metrics, METRIC_COLUMNS, self.progress.rows
-        )
-        self._validations = MetricsTable(
-            self.paths.validation, VALIDATION_COLUMNS, self.progress.validations
-        )
-        if self._metrics.rows and main:
-            # After a crash the CSVs may be ahead of last.pt.
-            self._metrics.write()
-            self._validations.write()
+        if self.progress.metrics:
+            self._write_csvs()  # after a crash they may be ahead of last.pt
         if self.finished:
             return True
         writer = SummaryWriter(str(self.paths.tensorboard)) if main else None
@@ -77,7 +66,7 @@ class TrainingRun(RunState):
 
     def _fit_epoch(self, stop: StopFlag) -> bool:
         """Train, validate and checkpoint the current epoch; False if stopped."""
-        epoch, step = self.progress.epoch, self.progress.step
+        epoch, step = self.progress.epoch, self.progress.step_in_epoch
         training = self.config.training
         steps, every = self.steps_per_epoch, training.val_every_steps
         started = time.perf_counter()
@@ -93,38 +82,36 @@ class TrainingRun(RunState):
             restore_rng_state(self.saved_rng)
             self.saved_rng = None
         self._reporter.start_epoch(epoch, step)
-        trace = ParameterTrace.from_environment(self.launch.rank)
+        trace = os.environ.get(PARAMETER_TRACE_VARIABLE)
         train = functools.partial(
             train_one_epoch,
             self.model,
             self.criterion,
             self.optimizer,
+            batches,
             device=self.device,
             steps_per_epoch=steps,
             accumulator=self.accumulator,
             progress=self._reporter,
             stop=stop,
-            grad_clip_norm=training.grad_clip_norm,
-            bf16=training.bf16,
+            training=training,
             normalization=self.normalization,
-            accumulate_grad_batches=training.accumulate_grad_batches,
+            channels_last=self.channels_last,
             learning_rate=lambda step: scheduled_lr(
                 training, epoch, (epoch - 1) * steps + step
             ),
             augmentation=functools.partial(self._augmentation, epoch)
             if self.config.augment.enabled
             else None,
-            channels_last=self.channels_last,
-            sync_every_steps=training.sync_every_steps,
-            after_step=None
-            if trace is None
-            else functools.partial(trace.record, epoch, model=self.network),
+            after_step=functools.partial(self._trace, Path(trace), epoch)
+            if trace
+            else None,
         )
         try:
             while step < steps:
                 # Up to the next validation point (or the epoch's end).
                 last = min((step // every + 1) * every, steps) if every else None
-                step = train(batches, first_step=step, last_step=last)
+                step = train(first_step=step, last_step=last)
                 if stop.divergence is not None:
                     raise TrainingDivergedError(
                         f"epoch {epoch} {stop.divergence}: the run diverged; "
@@ -140,7 +127,7 @@ class TrainingRun(RunState):
         del batches  # stops this epoch's loader workers now
         self.progress.seconds_in_epoch += time.perf_counter() - started
         if step < steps:
-            self.progress.step = step
+            self.progress.step_in_epoch = step
             self.save_last(mid_epoch=True)
             logger.warning(
                 "stopped by %s at epoch %d step %d/%d; checkpoint %s",
@@ -198,11 +185,10 @@ class TrainingRun(RunState):
             "warning": warning or "",
         }
         self.progress.validations.append(row)
-        if self.launch.is_main:
-            self._validations.append(row)
-            if step < self.steps_per_epoch and self._writer is not None:
-                global_step = (epoch - 1) * self.steps_per_epoch + step
-                log_scalars(self._writer, global_step, row, prefix="val_steps/")
+        self._write_csvs()
+        if step < self.steps_per_epoch and self._writer is not None:
+            global_step = (epoch - 1) * self.steps_per_epoch + step
+            log_scalars(self._writer, global_step, row, prefix="val_steps/")
         self.consider_best(row)
         if warning:
             logger.warning(
@@ -211,10 +197,25 @@ class TrainingRun(RunState):
                 step,
                 self.steps_per_epoch,
                 warning,
-                self.progress.best_epoch,
-                self.progress.best_step,
+                self.progress.best["epoch"],
+                self.progress.best["step"],
             )
         return row
+
+    def _write_csvs(self) -> None:
+        if self.launch.is_main:
+            progress, paths = self.progress, self.paths
+            write_metrics_csv(paths.metrics, METRIC_COLUMNS, progress.metrics)
+            write_metrics_csv(
+                paths.validation, VALIDATION_COLUMNS, progress.validations
+            )
+
+    def _trace(self, directory: Path, epoch: int, step: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        checksum = payload_checksum(dict(self.network.named_parameters()))
+        trace = directory / f"rank{self.launch.rank}.txt"
+        with trace.open("a", encoding="utf-8") as handle:
+            handle.write(f"{epoch} {step} {checksum}\n")
 
     def _finish_epoch(self, epoch: int) -> None:
         """Validate, record the epoch's row, checkpoint, report."""
@@ -236,11 +237,11 @@ class TrainingRun(RunState):
             if train_seconds
             else 0.0,
         }
-        self.progress.rows.append(row)
-        self.progress.epoch, self.progress.step = epoch + 1, 0
+        self.progress.metrics.append(row)
+        self.progress.epoch, self.progress.step_in_epoch = epoch + 1, 0
         self.progress.seconds_in_epoch = 0.0
-        if self.launch.is_main:
-            self._metrics.append(row)
+        self._write_csvs()
+        if self._writer is not None:
             log_scalars(self._writer, epoch, row)
         self.save_last(mid_epoch=False)
         logger.info(

@@ -1,6 +1,4 @@
-"""The training loop's two halves: one pass over the train batches, and evaluation.
-
-Plain functions; :mod:`ml_core.train._fit` owns the epochs, checkpoints and records."""
+"""The two passes: one over the train batches, and evaluation (no files, no epochs)."""
 
 from __future__ import annotations
 
@@ -12,21 +10,20 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from ml_core.train._config import TrainingConfig
 from ml_core.train._metrics import EpochAccumulator
 from ml_core.train._progress import ProgressReporter
 from ml_core.train._stop_signals import StopFlag
 from ml_core.train._symmetries import tta_probabilities
 
+Augmentation = Callable[[torch.Tensor], torch.Tensor]
+# The course's loop: no clipping; otherwise the ml-train defaults.
+PLAIN_LOOP = TrainingConfig(grad_clip_norm=None)
+
 
 class InputNormalization:
-    """Per-channel standardisation of [0, 1] pixels: ``(x - mean) / std``.
-
-    The statistics are the train split's (measured once, stored in checkpoints). Centring
-    each channel matters for wide first layers: PCAM's pink background puts every pixel
-    of a raw or globally centred patch on the same side of zero, so every first-layer
-    weight of a unit gets a gradient of one sign and Adam moves all 27,648 together by
-    about the learning rate each; on full-size PCAM that collapsed the MLP mid-epoch.
-    """
+    """Per-channel ``(x - mean) / std`` of [0, 1] pixels with the train split's
+    statistics: uncentred channels collapsed the MLP on full-size PCAM (README)."""
 
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         self.mean = tuple(float(value) for value in mean)
@@ -53,12 +50,11 @@ def to_device(
     device: torch.device,
     *,
     normalization: InputNormalization | None = None,
-    augmentation: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    augmentation: Augmentation | None = None,
     channels_last: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Move a batch to ``device``; uint8 images become float32 in [0, 1] there, then
-    ``augmentation`` and ``normalization`` (if any) apply, in that order.
-    ``channels_last``: the memory layout conv nets run fastest on."""
+    """Move a batch to ``device``: uint8 becomes float32 in [0, 1] there, then
+    ``augmentation`` and ``normalization`` apply, then ``channels_last`` layout."""
     images = images.to(device, non_blocking=True)
     if images.dtype == torch.uint8:
         images = images.float().div_(255)
@@ -89,37 +85,31 @@ def train_one_epoch(
     device: torch.device,
     first_step: int,
     steps_per_epoch: int,
-    last_step: int | None = None,
     accumulator: EpochAccumulator,
     progress: ProgressReporter,
     stop: StopFlag,
-    grad_clip_norm: float | None = None,
-    bf16: bool = True,
+    training: TrainingConfig = PLAIN_LOOP,
     normalization: InputNormalization | None = None,
-    accumulate_grad_batches: int = 1,
-    learning_rate: Callable[[int], float] | None = None,
-    augmentation: Callable[[int, int], Callable[[torch.Tensor], torch.Tensor]]
-    | None = None,
     channels_last: bool = False,
-    sync_every_steps: int = 16,
+    last_step: int | None = None,
+    learning_rate: Callable[[int], float] | None = None,
+    augmentation: Callable[[int, int], Augmentation] | None = None,
     after_step: Callable[[int], None] | None = None,
 ) -> int:
     """Train on ``batches`` (which start at ``first_step``); return the steps done.
 
-    A step is one optimizer update over ``accumulate_grad_batches`` consecutive batches
-    (the last step of an epoch may take fewer); each batch's loss is weighted by its share
-    of the step's samples, so the gradient is the mean over all of them. Returns after
-    ``last_step`` (default: the epoch's end), or early, on a step boundary, when
-    ``stop`` is set. Nothing waits for the device except every ``sync_every_steps``
-    steps, where a non-finite loss marks ``stop`` as diverged and the stop decision is
-    taken (shared by all ranks). ``learning_rate(step)`` sets the rate of the optimizer
-    step that ends ``step`` (0-based); ``augmentation(step, batch)`` gives the transform
-    of the step's ``batch``-th batch; ``after_step(step)`` runs after each step.
+    ``training`` gives the clipping, bf16, batches per step and steps between syncs.
+    Each batch's loss is weighted by its share of the step's samples, so the gradient
+    is the mean over all of them. Returns after ``last_step`` (default: the epoch's
+    end), or, on a step boundary, when ``stop`` is set; only at a sync (where a
+    non-finite loss marks ``stop`` as diverged) does it wait for the device.
+    ``learning_rate(step)`` is the rate of the step that ends ``step`` (0-based),
+    ``augmentation(step, batch)`` the transform of its ``batch``-th batch.
     """
     model.train()
     step = first_step
     batches = iter(batches)
-    while group := list(itertools.islice(batches, accumulate_grad_batches)):
+    while group := list(itertools.islice(batches, training.accumulate_grad_batches)):
         samples = sum(labels.shape[0] for _, labels in group)
         optimizer.zero_grad(set_to_none=True)
         for position, (raw_images, raw_labels) in enumerate(group):
@@ -138,13 +128,13 @@ def train_one_epoch(
                 model, DistributedDataParallel
             )
             with model.no_sync() if skip_sync else contextlib.nullcontext():
-                with autocast(device, bf16=bf16):
+                with autocast(device, bf16=training.bf16):
                     logits = model(images)
                 loss = criterion(logits.float(), labels)
                 (loss * (labels.shape[0] / samples)).backward()
             accumulator.update(logits, labels, loss)
-        if grad_clip_norm is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), grad_clip_norm)
+        if training.grad_clip_norm is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), training.grad_clip_norm)
         if learning_rate is not None:
             rate = learning_rate(step)
             for param_group in optimizer.param_groups:
@@ -155,7 +145,9 @@ def train_one_epoch(
         if after_step is not None:
             after_step(step)
         progress.step(step, loss.detach(), samples)
-        at_sync = step % sync_every_steps == 0 or step in (steps_per_epoch, last_step)
+        at_sync = step in (steps_per_epoch, last_step) or (
+            step % training.sync_every_steps == 0
+        )
         if at_sync:
             bad = accumulator.first_nonfinite_loss()
             if bad is not None:
@@ -178,11 +170,8 @@ def evaluate(
     tta: bool = False,
     stop: StopFlag | None = None,
 ) -> EpochAccumulator:
-    """Loss, probabilities and labels of the model over every batch of ``loader``.
-
-    ``tta``: each probability is the mean over the eight symmetric views, and the
-    loss is the cross-entropy of those means. A set ``stop`` ends the pass early.
-    """
+    """Loss, probabilities and labels of the model over ``loader`` (``tta``: of the mean
+    over the eight symmetric views); a set ``stop`` ends the pass early."""
     model.eval()
     accumulator = EpochAccumulator()
     for raw_images, raw_labels in loader:

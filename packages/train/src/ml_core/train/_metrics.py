@@ -1,11 +1,9 @@
-"""Per-epoch binary classification metrics: loss, accuracy, F1, AUROC, confusion matrix.
-
-Computed once over the whole epoch, in float64, from their definitions (torchmetrics
-would do the same, but importing it pulls in torchvision: 4 of the 8 s a start took).
-"""
+"""Per-epoch binary metrics in float64 from their definitions (torchmetrics would pull
+in torchvision: 4 of the 8 s a start took): loss, accuracy, F1, AUROC, confusion."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import torch
@@ -34,11 +32,8 @@ def confusion_matrix(probs: torch.Tensor, labels: torch.Tensor) -> list[list[int
 
 
 def auroc(probs: torch.Tensor, labels: torch.Tensor) -> float:
-    """Area under the ROC curve; NaN when only one class is present (undefined).
-
-    The Mann-Whitney form: the chance that a positive outscores a negative, ties
-    counting half, from the positives' average ranks (exact, O(n log n)).
-    """
+    """Area under the ROC curve (NaN with one class): the Mann-Whitney chance that a
+    positive outscores a negative, ties counting half, from average ranks."""
     positive = labels == 1
     n_pos = int(positive.sum())
     n_neg = labels.numel() - n_pos
@@ -55,15 +50,11 @@ def auroc(probs: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 class EpochAccumulator:
-    """Per-batch losses plus positive-class probabilities and labels of one epoch.
-
-    Everything stays on the training device until a number is needed: adding a batch
-    never waits for the device. A checkpoint saves the :meth:`state_dict` mid-epoch, so
-    a resumed epoch reports the same numbers as an uninterrupted one.
-    """
+    """Per-batch losses, positive-class probabilities and labels of one epoch, kept on
+    the device (adding a batch never waits for it); :meth:`state_dict` resumes it."""
 
     def __init__(self) -> None:
-        self._losses: list[torch.Tensor] = []
+        self._losses: list[torch.Tensor] = []  # 1-d: one value per batch
         self._counts: list[int] = []
         self._probs: list[torch.Tensor] = []
         self._labels: list[torch.Tensor] = []
@@ -77,7 +68,7 @@ class EpochAccumulator:
         self, logits: torch.Tensor, labels: torch.Tensor, loss: torch.Tensor
     ) -> None:
         """Add one batch: its logits (B, 2), labels (B,) and mean loss (0-dim)."""
-        self._losses.append(loss.detach().float().reshape(()))
+        self._losses.append(loss.detach().float().reshape(1))
         self._counts.append(labels.shape[0])
         self._probs.append(torch.softmax(logits.detach().float(), dim=1)[:, 1])
         self._labels.append(labels.detach())
@@ -88,7 +79,7 @@ class EpochAccumulator:
         self._checked = len(self._losses)
         if not fresh:
             return None
-        values = torch.stack(fresh)
+        values = torch.cat(fresh)
         finite = torch.isfinite(values)
         if bool(finite.all()):
             return None
@@ -96,15 +87,11 @@ class EpochAccumulator:
 
     @property
     def probs(self) -> torch.Tensor:
-        return (
-            torch.cat([p.cpu() for p in self._probs]) if self._probs else torch.empty(0)
-        )
+        return _on_host(self._probs, torch.float32)
 
     @property
     def labels(self) -> torch.Tensor:
-        if not self._labels:
-            return torch.empty(0, dtype=torch.long)
-        return torch.cat([label.cpu() for label in self._labels])
+        return _on_host(self._labels, torch.long)
 
     def compute(self) -> dict[str, float]:
         """``loss``, ``acc``, ``f1``, ``auroc``, and the spread of the predictions:
@@ -112,7 +99,7 @@ class EpochAccumulator:
         loss = float("nan")
         if self.count:
             # float64 on the host: batch means weighted by batch sizes, one big mean.
-            losses = torch.stack([value.cpu() for value in self._losses]).double()
+            losses = _on_host(self._losses, torch.float32).double()
             counts = torch.tensor(self._counts, dtype=torch.float64)
             loss = float((losses * counts).sum()) / self.count
         probs = self.probs.double()
@@ -124,9 +111,8 @@ class EpochAccumulator:
         }
 
     def state_dict(self) -> dict[str, Any]:
-        losses = [loss.cpu() for loss in self._losses]
         return {
-            "losses": torch.stack(losses) if losses else torch.empty(0),
+            "losses": _on_host(self._losses, torch.float32),
             "counts": torch.tensor(self._counts, dtype=torch.int64),
             "probs": self.probs,
             "labels": self.labels,
@@ -136,8 +122,17 @@ class EpochAccumulator:
         """Continue from ``state`` (or add it to what is here, with ``append``)."""
         if not append:
             self._losses, self._counts, self._probs, self._labels = [], [], [], []
-        self._losses.extend(state["losses"].unbind())
+        self._losses.append(state["losses"])
         self._counts.extend(int(count) for count in state["counts"])
         self._probs.append(state["probs"])
         self._labels.append(state["labels"])
         self._checked = len(self._losses)
+
+
+def _on_host(parts: list[torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
+    """``parts`` joined on the CPU: one copy per run of parts on the same device (a
+    restored state is on the CPU, what came after on the training device)."""
+    if not parts:
+        return torch.empty(0, dtype=dtype)
+    runs = itertools.groupby(parts, key=lambda part: part.device)
+    return torch.cat([torch.cat(list(same)).cpu() for _, same in runs])

@@ -32,10 +32,8 @@ def build_optimizer(
 
 
 def scheduled_lr(training: TrainingConfig, epoch: int, steps_done: int) -> float:
-    """Learning rate of the next optimizer step (``epoch`` 1-based, ``steps_done`` the
-    run's optimizer steps so far): computed, not stored, so a resume restores nothing.
-    The first ``warmup_steps`` steps ramp linearly up to the epoch's rate (``cosine``
-    to 0 over ``epochs``, or ``step`` decay)."""
+    """The rate of the next step (``epoch`` 1-based, ``steps_done`` in the run so far):
+    computed, not stored, so a resume restores nothing."""
     lr = training.learning_rate
     if training.lr_schedule == "cosine":
         lr *= 0.5 * (1 + math.cos(math.pi * (epoch - 1) / training.epochs))

@@ -1,6 +1,5 @@
-"""Training progress: a tqdm bar on a terminal, plain log lines elsewhere (Slurm logs).
-
-Log lines (every ``log_every_seconds``, 0: every step) end with the whole run's ETA."""
+"""What a run tells the user: log lines on stderr (the course's ``setup_logger``), and
+training progress as a tqdm bar on a terminal, else log lines with the run's ETA."""
 
 from __future__ import annotations
 
@@ -8,20 +7,42 @@ import logging
 import sys
 import time
 from datetime import timedelta
+from typing import TextIO
 
 import torch
 from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 BAR_LOSS_SECONDS = 0.5
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at emit time (test capture, redirects)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        """The stream is always the current ``sys.stderr``; nothing to store."""
+
+
+def setup_logger(name: str = "ml_core", level: int = logging.INFO) -> logging.Logger:
+    """The logger ``name`` writing to stderr; adds its handler only once."""
+    named = logging.getLogger(name)
+    named.setLevel(level)
+    if not named.handlers:
+        handler = _CurrentStderrHandler()
+        handler.setFormatter(logging.Formatter(LOG_FORMAT, "%Y-%m-%d %H:%M:%S"))
+        named.addHandler(handler)
+    return named
 
 
 class ProgressReporter:
-    """Reports train steps; one instance per run, :meth:`start_epoch` per epoch.
-
-    ``processes``: data-parallel ranks training batches of the same size at the same
-    time, so samples/s is that of the whole run, not of the reporting rank alone.
-    """
+    """Reports train steps; one per run, :meth:`start_epoch` per epoch. ``processes``:
+    data-parallel ranks, so samples/s is the whole run's."""
 
     def __init__(
         self,
@@ -56,10 +77,7 @@ class ProgressReporter:
             )
 
     def step(self, step: int, loss: torch.Tensor | float, batch_size: int) -> None:
-        """Record that ``step`` (1-based within the epoch) finished with ``loss``.
-
-        The loss is read (a device sync) only when a line or the bar shows it.
-        """
+        """``step`` (1-based) ended with ``loss``, read (a sync) only when shown."""
         self._session_steps += 1
         self._session_samples += batch_size * self.processes
         now = time.perf_counter()

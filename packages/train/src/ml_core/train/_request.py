@@ -1,18 +1,42 @@
-"""What one ``ml-train`` invocation means: the validated config and whether it resumes
-(``--resume`` takes the run's own ``config.yaml``; ``--auto-resume`` resumes when the
-configured run directory has ``checkpoints/last.pt`` and starts fresh otherwise)."""
+"""What one ``ml-train`` invocation means: the validated config, the run directory it
+resumes (``--resume``, or ``--auto-resume`` where ``last.pt`` exists), and which
+config changes a resume accepts (logged and recorded in ``env.json``)."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from ml_core.contract import ConfigError, RunPaths, apply_overrides, load_config
+from ml_core.contract import (
+    ConfigError,
+    RunPaths,
+    apply_overrides,
+    dotted_keys,
+    load_config,
+)
 from ml_core.train._config import ExperimentConfig, build_config, source_of
-from ml_core.train._config_changes import config_changes
 from ml_core.train._run_directory import check_save_dir, refuse_existing
+
+# Changing these (a key, or every key of a section) breaks the checkpoint's shapes or
+# the exactness of the resume.
+FIXED_KEYS = (
+    "experiment_name",
+    "seed",
+    "data.dataset_type",
+    "data.batch_size",
+    "data.filter_data",
+    "data.balance",
+    "data.normalize",
+    "data.split_location",
+    "model",
+    "training.optimizer",
+    "training.accumulate_grad_batches",
+    "augment",
+)
 
 
 @dataclass(frozen=True)
@@ -69,12 +93,12 @@ def resolve_run(request: RunRequest) -> ResolvedRun:
     check_save_dir(Path(config.training.save_dir), save_dir_source)
     if request.auto_resume and paths.last_checkpoint.is_file():
         # --auto-resume must not silently continue a run under a changed config.
-        changes = config_changes(saved_config(paths.root).to_dict(), config.to_dict())
-        for key, (old, new) in changes.items():
-            raise ConfigError(
-                f"{paths.config}: {key}: the run was started with {old!r}, the config "
-                f"now says {new!r}; use a new experiment_name to start fresh"
-            )
+        config_changes(
+            saved_config(paths.root).to_dict(),
+            config.to_dict(),
+            paths.config,
+            "use a new experiment_name to start fresh",
+        )
         return ResolvedRun(config, paths.root)
     refuse_existing(paths.root)
     return ResolvedRun(config, None)
@@ -100,3 +124,30 @@ def _with_device(config: ExperimentConfig, request: RunRequest) -> ExperimentCon
         return config
     training = dataclasses.replace(config.training, device=request.device)
     return dataclasses.replace(config, training=training)
+
+
+def config_changes(
+    saved: Mapping[str, Any],
+    current: Mapping[str, Any],
+    source: Path,
+    remedy: str,
+    refused: Collection[str] | None = None,
+) -> dict[str, tuple[Any, Any]]:
+    """Every dotted key whose value differs: ``{key: (saved value, current value)}``,
+    but not ``training.device`` (this machine's, not the run's). ConfigError, naming
+    ``source`` and ending in ``remedy``, for a change under ``refused`` (None: any)."""
+    old, new = dotted_keys(saved), dotted_keys(current)
+    changes = {
+        key: (old.get(key), new.get(key))
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key) and key != "training.device"
+    }
+    for key, (before, after) in changes.items():
+        if refused is None or any(
+            key == name or key.startswith(f"{name}.") for name in refused
+        ):
+            raise ConfigError(
+                f"{source}: {key}: the checkpoint was trained with {before!r}, the "
+                f"config now says {after!r}; {remedy}"
+            )
+    return changes

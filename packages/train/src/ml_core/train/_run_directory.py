@@ -1,6 +1,5 @@
-"""Creating a run directory without clobbering anything: it is assembled in a hidden
-staging directory and renamed into place once its first files exist, so a run
-directory either does not exist or holds a config and a resumable ``last.pt``."""
+"""A run directory is staged hidden and renamed into place with its first files: it
+either does not exist or holds a config and a resumable ``last.pt``."""
 
 from __future__ import annotations
 

@@ -1,12 +1,9 @@
-"""What a run is made of and where it stands, and its checkpoint records.
-
-``last.pt`` holds everything needed to continue at the exact step (weights, optimizer,
-position, history, every rank's generators and running metrics); ``best.pt`` the
-weights of the best validation pass so far. Also what ml-eval needs to read them back.
-"""
+"""What a run is made of and where it stands; its checkpoints ``last.pt`` (everything
+an exact resume needs) and ``best.pt`` (the best validation pass's weights)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,21 +21,7 @@ from ml_core.train._loop import InputNormalization
 from ml_core.train._metrics import EpochAccumulator
 from ml_core.train._seeding import capture_rng_state
 
-# What ``restore`` reads: a best.pt or a foreign file lacks some of these.
-RESUME_KEYS = (
-    "model",
-    "optimizer",
-    "epoch",
-    "step_in_epoch",
-    "steps_per_epoch",
-    "seconds_in_epoch",
-    "world_size",
-    "rank_states",
-    "metrics",
-    "validations",
-    "best",
-    "config",
-)
+NO_BEST = {"value": None, "epoch": None, "step": None, "collapsed": False}
 
 
 def uses_convolutions(model: nn.Module) -> bool:
@@ -54,17 +37,27 @@ def saved_normalization(checkpoint: dict[str, Any]) -> InputNormalization | None
 
 @dataclass
 class RunProgress:
-    """Where the run stands: the epoch in progress, train steps done in it, history."""
+    """Where the run stands, under its ``last.pt`` keys: the epoch in progress, train
+    steps done in it, the rows so far, and the best validation pass."""
 
     epoch: int = 1
-    step: int = 0
+    step_in_epoch: int = 0
     seconds_in_epoch: float = 0.0
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
     validations: list[dict[str, Any]] = field(default_factory=list)
-    best_value: float | None = None
-    best_epoch: int | None = None
-    best_step: int | None = None
-    best_collapsed: bool = False
+    best: dict[str, Any] = field(default_factory=lambda: dict(NO_BEST))
+
+
+# What ``restore`` reads: a best.pt or a foreign file lacks some of these.
+RESUME_KEYS = (
+    "model",
+    "optimizer",
+    "steps_per_epoch",
+    "world_size",
+    "rank_states",
+    "config",
+    *(key.name for key in dataclasses.fields(RunProgress)),
+)
 
 
 @dataclass
@@ -109,31 +102,28 @@ class RunState:
         return self.model
 
     def consider_best(self, row: dict[str, Any]) -> None:
-        """Save ``best.pt`` if validation ``row`` beats the best so far.
-
-        A collapsed pass (non-empty ``warning``) only counts while every earlier one
-        collapsed too, so a working model is never replaced by a dead one.
-        """
-        progress = self.progress
+        """Save ``best.pt`` if validation ``row`` beats the best so far. A collapsed
+        pass (a ``warning``) only counts while every earlier one collapsed too."""
+        best = self.progress.best
         collapsed = bool(row["warning"])
         value = row[self.config.training.best_metric]
-        best = progress.best_value
-        if collapsed and best is not None and not progress.best_collapsed:
+        if collapsed and best["value"] is not None and not best["collapsed"]:
             return
         better = (
-            best is None
-            or math.isnan(best)
-            or (progress.best_collapsed and not collapsed)
+            best["value"] is None
+            or math.isnan(best["value"])
+            or (best["collapsed"] and not collapsed)
             or (
-                value < best
+                value < best["value"]
                 if self.config.training.best_metric == "val_loss"
-                else value > best
+                else value > best["value"]
             )
         )
         if not better:
             return
-        progress.best_value, progress.best_collapsed = value, collapsed
-        progress.best_epoch, progress.best_step = row["epoch"], row["step"]
+        best.update(
+            value=value, epoch=row["epoch"], step=row["step"], collapsed=collapsed
+        )
         if self.launch.is_main:
             save_checkpoint(
                 self.paths.best_checkpoint,
@@ -143,7 +133,6 @@ class RunState:
     def save_last(self, *, mid_epoch: bool) -> None:
         """Write ``last.pt``. A collective: every rank's generators (and, mid-epoch,
         running metrics) are gathered into ``rank_states`` (index = rank)."""
-        progress = self.progress
         own_state = {
             "rng": capture_rng_state(),
             "train_accumulator": self.accumulator.state_dict() if mid_epoch else None,
@@ -151,25 +140,16 @@ class RunState:
         rank_states = all_gather_objects(self.launch, own_state)
         if not self.launch.is_main:
             return
+        progress = dataclasses.asdict(self.progress)
+        progress["best"]["metric"] = self.config.training.best_metric
         save_checkpoint(
             self.paths.last_checkpoint,
             self._record(
                 optimizer=self.optimizer.state_dict(),
-                epoch=progress.epoch,
-                step_in_epoch=progress.step,
                 steps_per_epoch=self.steps_per_epoch,
-                seconds_in_epoch=progress.seconds_in_epoch,
                 world_size=self.launch.world_size,
                 rank_states=rank_states,
-                metrics=progress.rows,
-                validations=progress.validations,
-                best={
-                    "metric": self.config.training.best_metric,
-                    "value": progress.best_value,
-                    "epoch": progress.best_epoch,
-                    "step": progress.best_step,
-                    "collapsed": progress.best_collapsed,
-                },
+                **progress,
             ),
         )
 
@@ -191,22 +171,12 @@ class RunState:
         self.network.load_state_dict(checkpoint["model"])
         self.normalization = saved_normalization(checkpoint)
         self.optimizer.load_state_dict(checkpoint["optimizer"])
-        best = checkpoint["best"]
-        self.progress = RunProgress(
-            epoch=checkpoint["epoch"],
-            step=checkpoint["step_in_epoch"],
-            seconds_in_epoch=checkpoint["seconds_in_epoch"],
-            rows=list(checkpoint["metrics"]),
-            validations=list(checkpoint["validations"]),
-            best_value=best["value"],
-            best_epoch=best["epoch"],
-            best_step=best["step"],
-            best_collapsed=best["collapsed"],
-        )
+        keys = dataclasses.fields(RunProgress)
+        self.progress = RunProgress(**{key.name: checkpoint[key.name] for key in keys})
         own = checkpoint["rank_states"][self.launch.rank]
         if own["train_accumulator"] is not None:
             self.accumulator.load_state_dict(own["train_accumulator"])
-        self.saved_rng = own["rng"] if self.progress.step > 0 else None
+        self.saved_rng = own["rng"] if self.progress.step_in_epoch > 0 else None
 
     def _record(self, **fields: Any) -> dict[str, Any]:
         """A checkpoint: the weights, the input standardisation, the config, ``fields``."""

@@ -20,10 +20,9 @@ def seed_everything(seed: int) -> None:
         torch.cuda.manual_seed_all(seed)
 
 
-def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
-    """The seed used at the start of ``epoch``: dropout masks depend on (seed, epoch).
-    Data-parallel ranks get different seeds (rank 0 the single-process one), so their
-    dropout masks are independent like those of one process's larger batch."""
+def epoch_seed(seed: int, epoch: int, rank: int) -> int:
+    """The seed at the start of ``epoch``; other ranks' differ from rank 0's (the
+    single-process one) so their dropout masks are independent."""
     return (seed * 1_000_003 + epoch + rank * 2**40) % 2**63
 
 

@@ -27,9 +27,6 @@ class StopFlag:
     def requested(self) -> bool:
         return self.signal_name is not None or self.divergence is not None
 
-    def request(self, signal_name: str) -> None:
-        self.signal_name = signal_name
-
     def diverge(self, reason: str) -> None:
         """Stop because training went numerically wrong (``reason`` says where)."""
         if self.divergence is None:
@@ -44,17 +41,15 @@ class StopFlag:
 
 @contextlib.contextmanager
 def catch_stop_signals(flag: StopFlag) -> Iterator[StopFlag]:
-    """Route :data:`STOP_SIGNALS` to ``flag`` inside the block, then restore handlers.
-
-    A second Ctrl-C means "quit now": it raises KeyboardInterrupt at once.
-    """
+    """Route :data:`STOP_SIGNALS` to ``flag`` inside the block (a second Ctrl-C
+    raises KeyboardInterrupt at once), then restore the handlers."""
 
     def handle(signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if name == "SIGINT" and flag.signal_name == "SIGINT":
             raise KeyboardInterrupt
         first = not flag.requested
-        flag.request(name)  # before logging: a second signal may arrive during it
+        flag.signal_name = name  # before logging: a second signal may arrive during it
         if first:
             hint = " (Ctrl-C again to quit at once)" if name == "SIGINT" else ""
             logger.warning("%s received: stopping after the current step%s", name, hint)

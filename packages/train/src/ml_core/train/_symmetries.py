@@ -1,18 +1,16 @@
-"""The eight symmetries of the square (a tissue patch means the same rotated or
-mirrored): test-time averaging, and training augmentation with optional colour jitter
-whose draws depend on (seed, epoch, step, batch, rank) alone, so that a resumed run
-repeats an uninterrupted one step for step."""
+"""The eight symmetries of the square (a patch means the same rotated or mirrored):
+test-time averaging, and augmentation with colour jitter drawn from (seed, epoch,
+step, batch, rank) alone, so a resumed run repeats an uninterrupted one."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ml_core.contract import SectionReader
+from ml_core.train._config import AugmentConfig
 
 SYMMETRIES = 8
 # Hue turns the chroma plane of YIQ by an angle: RGB <-> YIQ (NTSC) matrices.
@@ -20,51 +18,6 @@ _RGB_TO_YIQ = torch.tensor(
     [[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]]
 )
 _YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ)
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """``augment:``: symmetries on/off, and jitter strengths (0: off).
-
-    ``brightness`` b scales pixels by a factor in [1 - b, 1 + b]; ``contrast`` c moves
-    them from or to the patch mean by a factor in [1 - c, 1 + c]; ``hue`` h turns hue
-    by up to h * 180 degrees. Each drawn uniformly per sample.
-    """
-
-    symmetries: bool = False
-    brightness: float = 0.0
-    contrast: float = 0.0
-    hue: float = 0.0
-
-    @property
-    def enabled(self) -> bool:
-        return self.symmetries or any((self.brightness, self.contrast, self.hue))
-
-
-@dataclass(frozen=True)
-class EvaluationConfig:
-    """``evaluation:``: ``tta`` averages the eight symmetric views at test time."""
-
-    tta: bool = False
-
-
-def read_augment_section(section: SectionReader) -> AugmentConfig:
-    mild = "a number in [0, 0.5]"
-    config = AugmentConfig(
-        symmetries=section.boolean("symmetries", default=False),
-        **{
-            key: section.number(key, 0.0, lambda value: 0.0 <= value <= 0.5, mild)
-            for key in ("brightness", "contrast", "hue")
-        },
-    )
-    section.finish()
-    return config
-
-
-def read_evaluation_section(section: SectionReader) -> EvaluationConfig:
-    config = EvaluationConfig(tta=section.boolean("tta", default=False))
-    section.finish()
-    return config
 
 
 def symmetry(images: torch.Tensor, index: int) -> torch.Tensor:

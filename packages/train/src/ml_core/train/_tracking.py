@@ -1,15 +1,11 @@
-"""Experiment tracking: metrics.csv (rewritten atomically per epoch) and TensorBoard.
-
-:class:`MetricsTable` is what the trainer uses; :class:`ExperimentTracker` is the course
-API (``ExperimentTracker(experiment_name, config, base_dir)``) built on the same parts.
-"""
+"""Experiment tracking: CSV tables (rewritten atomically per row) and TensorBoard."""
 
 from __future__ import annotations
 
 import csv
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,34 +16,17 @@ from ml_core.contract import write_text_atomic
 from ml_core.train._run_directory import RunExistsError
 
 
-class MetricsTable:
-    """Rows of per-epoch metrics, kept in memory and written whole after each append."""
-
-    def __init__(
-        self,
-        path: Path,
-        columns: Sequence[str] | None = None,
-        rows: Sequence[Mapping[str, Any]] = (),
-    ) -> None:
-        self.path = Path(path)
-        self.columns = list(columns) if columns is not None else None
-        self.rows = [dict(row) for row in rows]
-
-    def append(self, row: Mapping[str, Any]) -> None:
-        if self.columns is None:
-            self.columns = ["epoch", *(key for key in row if key != "epoch")]
-        self.rows.append(dict(row))
-        self.write()
-
-    def write(self) -> None:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(
-            buffer, fieldnames=self.columns or ["epoch"], lineterminator="\n"
-        )
-        writer.writeheader()
-        for row in self.rows:
-            writer.writerow({key: _cell(row.get(key)) for key in writer.fieldnames})
-        write_text_atomic(self.path, buffer.getvalue())
+def write_metrics_csv(
+    path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]
+) -> None:
+    """The whole table, atomically; floats by repr (every digit, so equal floats give
+    equal cells), None as an empty cell."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: _cell(row.get(key)) for key in columns})
+    write_text_atomic(path, buffer.getvalue())
 
 
 def write_config_yaml(path: Path, config: Mapping[str, Any]) -> None:
@@ -68,11 +47,8 @@ def log_scalars(
 
 
 class ExperimentTracker:
-    """Course API: a run directory with config.yaml, metrics.csv and TensorBoard files.
-
-    Unlike the course skeleton's tracker it never overwrites: the run directory must not
-    exist yet (:class:`~ml_core.train._run_directory.RunExistsError` otherwise).
-    """
+    """Course API: a new run directory (never an existing one: RunExistsError) with
+    config.yaml, metrics.csv and TensorBoard files."""
 
     def __init__(
         self,
@@ -92,12 +68,13 @@ class ExperimentTracker:
         self.config_path = self.run_dir / "config.yaml"
         self.csv_path = self.run_dir / "metrics.csv"
         write_config_yaml(self.config_path, config)
-        self._table = MetricsTable(self.csv_path)
+        self._rows: list[dict[str, Any]] = []
         self.writer = SummaryWriter(log_dir=str(self.run_dir / "tensorboard"))
 
     def log_metrics(self, epoch: int, metrics: Mapping[str, Any]) -> None:
         """Append one row (``epoch`` plus ``metrics``) to the CSV and TensorBoard."""
-        self._table.append({"epoch": epoch, **metrics})
+        self._rows.append({"epoch": epoch, **metrics})
+        write_metrics_csv(self.csv_path, list(self._rows[0]), self._rows)
         log_scalars(self.writer, epoch, metrics)
 
     def get_checkpoint_path(self, filename: str) -> str:
@@ -109,7 +86,6 @@ class ExperimentTracker:
 
 
 def _cell(value: Any) -> Any:
-    # repr keeps every digit, so equal floats give equal CSV cells.
     if isinstance(value, float):
         return repr(value)
     return "" if value is None else value

@@ -1,9 +1,5 @@
-"""``ml-train`` and ``ml-eval`` command lines, parsed before torch is imported (so
-``--help`` and usage errors are quick); :mod:`ml_core.train._commands` does the work.
-
-Several processes: ``torchrun --nproc-per-node=N .venv/bin/ml-train ...`` or
-``srun -n N ml-train ...``. ``ml-slurm`` reuses :func:`get_args_parser`.
-"""
+"""``ml-train`` and ``ml-eval`` command lines, parsed before torch is imported (quick
+``--help`` and usage errors); :mod:`ml_core.train._commands` does the work."""
 
 from __future__ import annotations
 
@@ -76,14 +72,13 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-def get_eval_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
+def get_eval_args_parser() -> argparse.ArgumentParser:
     """The ``ml-eval`` flags."""
     parser = OneLineArgumentParser(
         prog="ml-eval",
         description="Evaluate a finished (or checkpointed) run on a data split: the "
         "metrics JSON on stdout (the confusion matrix on stderr), also written to "
         "RUN_DIR/eval_<split>_<checkpoint>.json.",
-        add_help=add_help,
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="run directory")
     parser.add_argument(
