@@ -1,16 +1,11 @@
-"""The fast path: a split served a whole batch per call, uint8 until one conversion.
-
-With ``batch_sampler`` set, DataLoader hands each worker the index list of a full batch
-and calls :meth:`PCAMBatches.__getitems__` once per batch, so the h5 file is read with as
-few calls as possible and no per-sample tensors or collation are made.
-"""
+"""The host path: a split served a whole batch per ``__getitems__`` call, uint8 until one
+conversion, read from the h5 file with as few calls as possible."""
 
 from __future__ import annotations
 
 import ctypes
 import functools
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -30,15 +25,11 @@ MMAP_THRESHOLD_BYTES = 1 << 20
 def limit_heap_growth() -> bool:
     """Fix glibc's mmap threshold at 1 MiB, once per process; False where not glibc.
 
-    glibc serves blocks above its mmap threshold with ``mmap`` and returns them on free,
-    but after the first such free it raises the threshold to that size (up to 32 MB).
-    Batch-sized buffers (7-28 MB for 256 PCAM patches) then come from the heap, and
-    mixing them with torch's allocations fragments it: a full-size PCAM epoch grew the
-    process by ~4 GB per validation pass (measured). A fixed threshold keeps those
-    buffers mmapped.
+    glibc's dynamic threshold grows after the first large free, so batch-sized buffers
+    then come from the heap and fragment it (a full-size epoch grew ~4 GB per
+    validation pass); a fixed threshold keeps them mmapped.
     """
-    # The process's own symbols include libc's; ctypes.util.find_library would run
-    # ldconfig in a subprocess to find the same library.
+    # The process's own symbols include libc's (find_library would run ldconfig).
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
     if mallopt is None:
         return False
@@ -46,13 +37,8 @@ def limit_heap_growth() -> bool:
 
 
 def load_planar(x_path: Path, num_samples: int, device: torch.device) -> torch.Tensor:
-    """The whole image file as one cleaned (N, 3, 96, 96) uint8 tensor on ``device``.
-
-    Each chunk goes straight into the preallocated tensor, so host memory stays
-    constant: the 7.2 GB train split never exists twice, nor once on the host when the
-    device holds it. Channel-first once at load time, so each batch is a contiguous
-    gather followed by a contiguous conversion.
-    """
+    """The whole image file as one cleaned (N, 3, 96, 96) uint8 tensor on ``device``,
+    filled chunk by chunk (host memory stays constant), channel-first once."""
     height, width, channels = IMAGE_SHAPE
     shape = (num_samples, channels, height, width)
     on_cuda = device.type == "cuda"
@@ -79,9 +65,8 @@ def load_planar(x_path: Path, num_samples: int, device: torch.device) -> torch.T
 def to_model_batch(planar: np.ndarray, *, uint8_batches: bool) -> torch.Tensor:
     """(B, 3, 96, 96) uint8 (any strides) -> float32 in [0, 1], or uint8 if asked.
 
-    numpy does the layout change and the conversion in one single-threaded pass: torch's
-    intra-op threads cost more than they save on one batch, and stall badly when the
-    cores are shared. Dividing by 255 in float32 matches ``ToTensor`` bit for bit.
+    One single-threaded numpy pass (torch's intra-op threads cost more than they save
+    on one batch); dividing by 255 in float32 matches ``ToTensor`` bit for bit.
     """
     if uint8_batches:
         return torch.from_numpy(np.ascontiguousarray(planar))
@@ -96,12 +81,10 @@ def pass_batch(batch: Batch) -> Batch:
 
 
 class PCAMBatches(Dataset):
-    """A PCAM split whose ``__getitems__(positions)`` returns ``(images, labels)``.
+    """A PCAM split whose ``__getitems__(positions)`` returns ``(images, labels)`` on the
+    CPU; positions index the kept samples, read from RAM (``in_memory``) or the file."""
 
-    ``positions`` index the kept samples (after ``filter_data``). ``in_memory=True``
-    loads the split as uint8 into RAM once; otherwise each batch is read from the h5 file
-    (opened lazily per process).
-    """
+    device = torch.device("cpu")  # where its batches come out
 
     def __init__(
         self,
@@ -118,7 +101,7 @@ class PCAMBatches(Dataset):
         self.uint8_batches = uint8_batches
         self._images = H5Images(split.x_path)
         self._in_ram = (
-            load_planar(split.x_path, split.num_samples, torch.device("cpu")).numpy()
+            load_planar(split.x_path, split.num_samples, self.device).numpy()
             if in_memory
             else None
         )
@@ -135,7 +118,3 @@ class PCAMBatches(Dataset):
             planar = images.transpose(0, 3, 1, 2)
         labels = torch.from_numpy(self.split.labels[file_indices])
         return to_model_batch(planar, uint8_batches=self.uint8_batches), labels
-
-    def __getitem__(self, position: int) -> Any:
-        images, labels = self.__getitems__([position])
-        return images[0], labels[0]

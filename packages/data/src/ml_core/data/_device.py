@@ -1,10 +1,7 @@
 """``split_location: device``: each split one uint8 tensor, each batch gathered there.
 
-Same sampler as the host loaders (drawn on the device), but a batch is two
-``index_select`` calls on the device: uint8 (B, 3, 96, 96) images and long (B,) labels,
-which the trainer converts (and normalises) where they already are. A split that does
-not fit in free device memory (less :data:`DEVICE_HEADROOM_BYTES`) stays in host memory
-and a background thread copies each gathered batch to the device.
+A split that does not fit in free device memory (less :data:`DEVICE_HEADROOM_BYTES`)
+stays in host memory, and a background thread copies each gathered batch over.
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ from ml_core.data._sampler import EpochBatchSampler
 # optimizer state, activations and the other splits. Generous for the course models.
 DEVICE_HEADROOM_BYTES = 2 * 1024**3
 # Batches in flight ahead of the consumer: one computing, one or two copying.
-DEFAULT_DEPTH = 2
+PREFETCH_DEPTH = 2
 _POLL_SECONDS = 0.1
 
 
@@ -39,29 +36,22 @@ def fits_on_device(
     memory_budget: int | None = None,
     headroom: int = DEVICE_HEADROOM_BYTES,
 ) -> bool:
-    """Whether ``nbytes`` can live on ``device`` leaving ``headroom`` free.
-
-    ``memory_budget`` replaces the device's free memory (tests use it to force the
-    host fallback on any device). Without either, the device is host RAM: it fits.
-    """
+    """Whether ``nbytes`` fit on ``device`` leaving ``headroom`` free; ``memory_budget``
+    replaces the device's free memory (tests force the host fallback with it)."""
     if memory_budget is not None:
         available = memory_budget
     elif device.type == "cuda":
         available = int(torch.cuda.mem_get_info(device)[0])
     else:
-        return True
+        return True  # the device is host RAM
     return nbytes + headroom <= available
 
 
 @dataclass(frozen=True)
 class DeviceSplit:
-    """A loaded split: ``images`` and ``file_labels`` (every file row, on one device),
-    ``indices`` (the file rows kept after ``filter_data``, on the target device) and
-    ``labels`` (the kept rows' labels, for the sampler).
-
-    ``resident``: the images live on the target device; False means they stay in host
-    memory and batches are copied over (the fallback; on a CPU target, the same RAM).
-    """
+    """A loaded split: ``images`` and ``file_labels`` (every file row) on the device, or
+    in host memory when not ``resident``; ``indices`` (the kept rows, on ``device``)
+    and their ``labels`` (for the sampler)."""
 
     images: torch.Tensor
     file_labels: torch.Tensor
@@ -74,8 +64,7 @@ class DeviceSplit:
         return len(self.indices)
 
     def gather(self, positions: torch.Tensor) -> Batch:
-        """Images and labels at ``positions`` (kept-sample positions), on the device
-        that holds the images: one ``index_select`` each."""
+        """Images and labels at kept-sample ``positions``: one ``index_select`` each."""
         rows = self.indices.index_select(0, positions.to(self.indices.device))
         rows = rows.to(self.images.device)
         return self.images.index_select(0, rows), self.file_labels.index_select(0, rows)
@@ -84,13 +73,12 @@ class DeviceSplit:
     def load(
         cls,
         split: SplitFiles,
-        device: torch.device | str,
+        device: torch.device,
         *,
         filter_data: bool = False,
         memory_budget: int | None = None,
     ) -> DeviceSplit:
         """Read ``split`` into ``device`` memory if it fits, else into host memory."""
-        device = torch.device(device)
         if device.type == "cuda" and device.index is None:  # cuda -> cuda:<current>
             device = torch.device("cuda", torch.cuda.current_device())
         kept = kept_rows(split, filter_data)
@@ -108,11 +96,8 @@ class DeviceSplit:
 
 
 class DeviceLoader:
-    """Iterable of ``(uint8 images, long labels)`` batches on ``split.device``.
-
-    ``batch_sampler`` yields position tensors (the train sampler, or a fixed sequence);
-    ``len()`` is the batches per full epoch.
-    """
+    """Iterable of ``(uint8 images, long labels)`` batches on ``split.device``, one per
+    position tensor of ``batch_sampler``."""
 
     def __init__(
         self,
@@ -121,11 +106,7 @@ class DeviceLoader:
     ) -> None:
         self.split = split
         self.batch_sampler = batch_sampler
-
-    @property
-    def resident(self) -> bool:
-        """True when the split lives on the device (False: host with prefetch)."""
-        return self.split.resident
+        self.resident = split.resident
 
     def __len__(self) -> int:
         return len(self.batch_sampler)
@@ -139,36 +120,24 @@ class DeviceLoader:
         return prefetched(batches, self.split.device)
 
 
-def pinned_like(tensor: torch.Tensor) -> torch.Tensor:
-    """A page-locked copy of a host tensor (from torch's caching host allocator)."""
-    return torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=True).copy_(tensor)
-
-
-def prefetched(
-    host_batches: Iterator[Batch], device: torch.device, depth: int = DEFAULT_DEPTH
-) -> Iterator[Batch]:
-    """Yield ``host_batches`` moved to ``device``, produced ``depth`` ahead by a thread.
-
-    For a CUDA device the thread copies each batch from page-locked memory on its own
-    stream, so the copies overlap the model's compute. Stopping early (``break``,
-    garbage collection) stops and joins the thread.
-    """
-    if depth < 1:
-        raise ValueError(f"prefetch depth must be >= 1, got {depth}")
+def prefetched(host_batches: Iterator[Batch], device: torch.device) -> Iterator[Batch]:
+    """Yield ``host_batches`` moved to ``device``, copied :data:`PREFETCH_DEPTH` ahead
+    by a thread (on CUDA from page-locked memory on its own stream, overlapping the
+    model's compute). Stopping early stops and joins the thread."""
     stream = torch.cuda.Stream(device) if device.type == "cuda" else None
     # Batches, then None at the end of the epoch, or the producer's exception.
-    handoff: queue.Queue[Batch | Exception | None] = queue.Queue(maxsize=depth)
+    handoff: queue.Queue[Batch | Exception | None] = queue.Queue(PREFETCH_DEPTH)
     stop = threading.Event()
 
     def copy(images: torch.Tensor, labels: torch.Tensor) -> Batch:
         if stream is None:
             return images.to(device), labels.to(device)
-        images, labels = pinned_like(images), pinned_like(labels)
+        pinned = [
+            torch.empty(host.shape, dtype=host.dtype, pin_memory=True).copy_(host)
+            for host in (images, labels)
+        ]
         with torch.cuda.device(device), torch.cuda.stream(stream):
-            on_device = (
-                images.to(device, non_blocking=True),
-                labels.to(device, non_blocking=True),
-            )
+            on_device = tuple(host.to(device, non_blocking=True) for host in pinned)
         # Waiting here (in the producer thread) keeps the consumer's stream free of
         # cross-stream waits; the pinned buffers return to the cache afterwards.
         stream.synchronize()

@@ -1,10 +1,5 @@
-"""Download real PCAM: resumable, verified, decompressed in constant memory, atomic.
-
-For each official file: download ``<name>.h5.gz`` into ``<name>.h5.gz.part`` (resumed with
-an HTTP Range request after a dropped connection or an interrupted run), check its md5,
-gunzip it streaming into a temporary file while hashing, check that md5 where known,
-then rename to ``<name>.h5``. Nothing unverified ever carries a final name.
-"""
+"""Download real PCAM: resumable (``.part`` files, HTTP Range), md5-verified before and
+after decompressing in constant memory; nothing unverified ever carries a final name."""
 
 from __future__ import annotations
 

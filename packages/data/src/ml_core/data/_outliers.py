@@ -25,11 +25,8 @@ _MASK_VERSION = 1
 
 def outlier_masks(x_path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(blackout, washout) boolean masks of every image in ``x_path``, scanned in chunks."""
-    blackouts, washouts = [np.zeros(0, bool)], [np.zeros(0, bool)]
-    for rows in image_chunks(x_path):
-        blackout, washout = blackout_washout(to_uint8(rows))
-        blackouts.append(blackout)
-        washouts.append(washout)
+    chunks = [blackout_washout(to_uint8(rows)) for rows in image_chunks(x_path)]
+    blackouts, washouts = zip(*chunks, strict=True)
     return np.concatenate(blackouts), np.concatenate(washouts)
 
 

@@ -24,11 +24,8 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
 
 
 def blackout_washout(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-image masks of blackout (mean 0) and washout (mean 255) patches.
-
-    ``images`` is a uint8 batch (N, H, W, C); on uint8 a mean of 0 means every pixel is 0,
-    so max/min over each image answer the question without a float mean.
-    """
+    """Per-image masks of blackout (mean 0) and washout (mean 255) uint8 patches: on
+    uint8 that is max == 0 and min == 255, no float mean needed."""
     flat = images.reshape(len(images), -1)
     return flat.max(axis=1) == 0, flat.min(axis=1) == 255
 
@@ -46,9 +43,8 @@ def split_channel_statistics(
     """Per-channel (mean, std) in [0, 1] of ``split``'s pixels, from up to 4,096 patches.
 
     Runs of 64 consecutive rows at 64 evenly spaced places keep the reads contiguous
-    while covering the whole file (which may be sorted); a row two runs share (a split
-    under 4,096 patches) counts once. The moments come from exact per-channel histograms
-    of the uint8 values: one integer pass, no float copy.
+    while covering the whole file (which may be sorted); each row counts once. The
+    moments come from exact per-channel histograms of the uint8 values.
     """
     files = SplitFiles.open(*split_paths(data_dir, split))
     num_samples, images = files.num_samples, H5Images(files.x_path)

@@ -1,17 +1,10 @@
 """The train batch order: seeded by (seed, epoch), resumable, balanced, rank-sharded.
 
-One sampler serves every loader. Balanced mode draws like ``WeightedRandomSampler``
-(inverse class frequency, with replacement, ``len(labels)`` per epoch); otherwise a
-seeded shuffle. With ``world_size`` ranks each global batch of
-``world_size * batch_size`` positions is cut into equal, contiguous shares (rank ``r``
-takes ``[r * b, (r + 1) * b)``), so the ranks together see, step by step, what one
-process with the global batch sees; with one rank that is the plain batch. A short last
-global batch loses its last ``len % world_size`` positions, so the shares stay equal and
-DDP's mean of the ranks' mean gradients is the global batch's mean gradient.
-
-It runs in the main process (DataLoader workers only get position tensors), so the
-number of workers cannot change the order. The order is drawn on ``device`` (the
-training device for device-resident splits): on the CPU, the same order everywhere.
+Each global batch of ``world_size * batch_size`` positions is cut into equal, contiguous
+shares, one per rank, so the ranks together see what one process with the global batch
+sees; a short last global batch loses its last ``len % world_size`` positions, so DDP's
+mean of the ranks' mean gradients stays the global batch's mean gradient. The sampler
+runs in the main process, so the number of DataLoader workers cannot change the order.
 """
 
 from __future__ import annotations
@@ -32,11 +25,9 @@ def epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Genera
 
 
 class EpochBatchSampler(Sampler[torch.Tensor]):
-    """Yields this rank's position tensor of each batch of the current epoch.
-
-    Call :meth:`set_epoch` before each epoch; :meth:`skip_batches` makes the next
-    iteration start at batch ``n`` of the current epoch (then it resets to 0).
-    """
+    """This rank's position tensor of each batch of the current epoch, drawn on
+    ``device``: balanced like ``WeightedRandomSampler`` (inverse class frequency, with
+    replacement, ``len(labels)`` per epoch), else a seeded shuffle."""
 
     def __init__(
         self,

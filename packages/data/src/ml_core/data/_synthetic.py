@@ -1,13 +1,5 @@
-"""Synthetic PCAM: H&E-like patches with PCAM's label rule, written in the official layout.
-
-Eosin-pink stroma with pale gaps and small haematoxylin-purple nuclei everywhere; a
-positive patch has a cluster of tumour-like cells (larger, darker, crowded nuclei)
-inside the centre 32x32 px, as in PCAM. Some negatives carry such a cluster outside the
-centre and some have crowded small lymphocyte-like nuclei (small, dark) in it, so the
-label is a question of where and what kind of cells, not of one pixel. A small share of
-blackout/washout outliers sits at indices recorded in ``synthetic_pcam.json`` beside
-the files.
-"""
+"""Synthetic PCAM: H&E-like patches with PCAM's label rule, written in the official layout
+with blackout/washout outliers at indices recorded in ``synthetic_pcam.json``."""
 
 from __future__ import annotations
 
@@ -48,12 +40,8 @@ def write_synthetic_pcam(
     seed: int = 0,
     course_float: bool = False,
 ) -> Path:
-    """Write the six official files (and the metadata JSON) into ``out_dir``.
-
-    Deterministic per ``seed``. Refuses to overwrite existing PCAM files.
-    ``course_float=True`` stores ``x`` as float32 with NaN and 1e5 pixels like the
-    course's copy.
-    """
+    """Write the six official files and the metadata JSON into ``out_dir``,
+    deterministic per ``seed``; ``course_float``: float32 ``x`` with NaN and 1e5 pixels."""
     out = Path(out_dir)
     sizes = {"train": n_train, "valid": n_valid, "test": n_test}
     for split, size in sizes.items():
@@ -144,11 +132,8 @@ def _poison(
 def ensure_synthetic_pcam(
     *, sizes: dict[str, int] | None = None, seed: int = 0
 ) -> Path:
-    """The built-in dataset directory under :func:`cache_dir`, generated on first use.
-
-    Generation goes to a temporary sibling directory renamed into place, so a crashed or
-    concurrent generation never leaves a half dataset under the final name.
-    """
+    """The built-in dataset directory under :func:`cache_dir`, generated on first use
+    into a temporary sibling renamed into place (never a half dataset under its name)."""
     sizes = dict(DEFAULT_SYNTHETIC_SIZES if sizes is None else sizes)
     counts = "-".join(str(sizes[split]) for split in SPLITS)
     final = cache_dir() / f"synthetic-pcam-v{SYNTHETIC_VERSION}-{counts}-seed{seed}"

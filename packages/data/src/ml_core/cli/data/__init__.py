@@ -1,12 +1,5 @@
-"""``ml-data``: make, download and check PCAM data; parsed before torch is imported.
-
-    ml-data synth --out DIR [--n-train N --n-valid N --n-test N --seed S --course-float]
-    ml-data fetch --out DIR [--base-url URL] [--checksums FILE] [--retries N]
-    ml-data check DIR [--json]
-
-Exit 0 on success, 2 on bad input (one line on stderr); the work is done by
-:mod:`ml_core.data._commands`.
-"""
+"""``ml-data synth|fetch|check``: flags parsed before torch is imported; the work is done
+by :mod:`ml_core.data._commands` (exit 0, or 2 with one line on stderr)."""
 
 from __future__ import annotations
 
