@@ -12,8 +12,7 @@ from ml_core.data._errors import DataError
 from ml_core.data._fetch import FetchError, FetchSettings, fetch_pcam
 from ml_core.data._h5files import H5Images, SplitFiles, image_chunks
 from ml_core.data._layout import SPLITS, has_split, official_file_names, split_paths
-from ml_core.data._outliers import outlier_masks
-from ml_core.data._pixels import split_channel_statistics, to_uint8
+from ml_core.data._pixels import outlier_masks, split_channel_statistics, to_uint8
 from ml_core.data._sampler import EpochBatchSampler
 from ml_core.data._synthetic import (
     DEFAULT_SYNTHETIC_SIZES,

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ml_core.data._config import DataConfig
 from ml_core.data._h5files import H5Images, SplitFiles, image_chunks
 from ml_core.data._layout import IMAGE_SHAPE
-from ml_core.data._outliers import kept_rows
-from ml_core.data._pixels import to_uint8
+from ml_core.data._pixels import kept_rows, to_uint8
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 _M_MMAP_THRESHOLD = -3
@@ -62,19 +62,6 @@ def load_planar(x_path: Path, num_samples: int, device: torch.device) -> torch.T
     return out
 
 
-def to_model_batch(planar: np.ndarray, *, uint8_batches: bool) -> torch.Tensor:
-    """(B, 3, 96, 96) uint8 (any strides) -> float32 in [0, 1], or uint8 if asked.
-
-    One single-threaded numpy pass (torch's intra-op threads cost more than they save
-    on one batch); dividing by 255 in float32 matches ``ToTensor`` bit for bit.
-    """
-    if uint8_batches:
-        return torch.from_numpy(np.ascontiguousarray(planar))
-    out = np.empty(planar.shape, dtype=np.float32)
-    np.divide(planar, np.float32(255), out=out, dtype=np.float32)
-    return torch.from_numpy(out)
-
-
 def pass_batch(batch: Batch) -> Batch:
     """collate_fn for PCAMBatches: the batch is already collated."""
     return batch
@@ -82,27 +69,22 @@ def pass_batch(batch: Batch) -> Batch:
 
 class PCAMBatches(Dataset):
     """A PCAM split whose ``__getitems__(positions)`` returns ``(images, labels)`` on the
-    CPU; positions index the kept samples, read from RAM (``in_memory``) or the file."""
+    CPU; positions index the kept samples, read from RAM or from the file."""
 
     device = torch.device("cpu")  # where its batches come out
 
     def __init__(
-        self,
-        split: SplitFiles,
-        *,
-        filter_data: bool = False,
-        in_memory: bool = False,
-        uint8_batches: bool = False,
+        self, split: SplitFiles, config: DataConfig, *, uint8_batches: bool
     ) -> None:
         limit_heap_growth()
         self.split = split
-        self.indices = kept_rows(split, filter_data)
+        self.indices = kept_rows(split, config.filter_data)
         self.labels = split.labels[self.indices]
         self.uint8_batches = uint8_batches
         self._images = H5Images(split.x_path)
         self._in_ram = (
             load_planar(split.x_path, split.num_samples, self.device).numpy()
-            if in_memory
+            if config.split_location == "ram"
             else None
         )
 
@@ -114,7 +96,13 @@ class PCAMBatches(Dataset):
         if self._in_ram is not None:
             planar = self._in_ram[file_indices]
         else:
-            images = to_uint8(self._images.read_many(file_indices))
-            planar = images.transpose(0, 3, 1, 2)
+            rows = to_uint8(self._images.read_many(file_indices))
+            planar = rows.transpose(0, 3, 1, 2)
         labels = torch.from_numpy(self.split.labels[file_indices])
-        return to_model_batch(planar, uint8_batches=self.uint8_batches), labels
+        if self.uint8_batches:
+            return torch.from_numpy(np.ascontiguousarray(planar)), labels
+        # One single-threaded numpy pass (torch's intra-op threads cost more than they
+        # save on one batch); dividing by 255 in float32 matches ToTensor bit for bit.
+        images = np.empty(planar.shape, dtype=np.float32)
+        np.divide(planar, np.float32(255), out=images, dtype=np.float32)
+        return torch.from_numpy(images), labels

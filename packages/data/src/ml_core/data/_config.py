@@ -92,16 +92,12 @@ def _split_location(section: SectionReader, dataset_type: str) -> str:
         if not isinstance(in_memory, bool):
             section.fail("in_memory", f"expected true or false, got {in_memory!r}")
         implied = implied or ("ram" if in_memory else "disk")
-    if section.has("split_location"):
-        location = section.choice("split_location", "disk", SPLIT_LOCATIONS)
-        if implied is not None and implied != location:
-            section.fail(
-                "split_location",
-                f"{location!r} contradicts in_memory/device_resident ({implied!r})",
-            )
-        return location
-    section.take("split_location", None)
-    if implied is not None:
-        return implied
     # The built-in data is small; real PCAM's train split is 7.2 GB.
-    return "ram" if dataset_type == "synthetic" else "disk"
+    default = implied or ("ram" if dataset_type == "synthetic" else "disk")
+    location = section.choice("split_location", default, SPLIT_LOCATIONS)
+    if implied is not None and implied != location:
+        section.fail(
+            "split_location",
+            f"{location!r} contradicts in_memory/device_resident ({implied!r})",
+        )
+    return location

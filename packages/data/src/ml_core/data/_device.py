@@ -18,7 +18,7 @@ import torch
 from ml_core.data._batches import Batch, load_planar
 from ml_core.data._h5files import SplitFiles
 from ml_core.data._layout import IMAGE_SHAPE
-from ml_core.data._outliers import kept_rows
+from ml_core.data._pixels import kept_rows
 from ml_core.data._sampler import EpochBatchSampler
 
 # Device memory left free after the split is loaded: the CUDA context, the model, its
@@ -27,24 +27,6 @@ DEVICE_HEADROOM_BYTES = 2 * 1024**3
 # Batches in flight ahead of the consumer: one computing, one or two copying.
 PREFETCH_DEPTH = 2
 _POLL_SECONDS = 0.1
-
-
-def fits_on_device(
-    nbytes: int,
-    device: torch.device,
-    *,
-    memory_budget: int | None = None,
-    headroom: int = DEVICE_HEADROOM_BYTES,
-) -> bool:
-    """Whether ``nbytes`` fit on ``device`` leaving ``headroom`` free; ``memory_budget``
-    replaces the device's free memory (tests force the host fallback with it)."""
-    if memory_budget is not None:
-        available = memory_budget
-    elif device.type == "cuda":
-        available = int(torch.cuda.mem_get_info(device)[0])
-    else:
-        return True  # the device is host RAM
-    return nbytes + headroom <= available
 
 
 @dataclass(frozen=True)
@@ -74,16 +56,21 @@ class DeviceSplit:
         cls,
         split: SplitFiles,
         device: torch.device,
-        *,
-        filter_data: bool = False,
-        memory_budget: int | None = None,
+        filter_data: bool,
+        memory_budget: int | None,
     ) -> DeviceSplit:
-        """Read ``split`` into ``device`` memory if it fits, else into host memory."""
+        """Read ``split`` into ``device`` memory if it fits with the headroom left free,
+        else into host memory; ``memory_budget`` replaces the device's free memory."""
         if device.type == "cuda" and device.index is None:  # cuda -> cuda:<current>
             device = torch.device("cuda", torch.cuda.current_device())
         kept = kept_rows(split, filter_data)
         nbytes = split.num_samples * math.prod(IMAGE_SHAPE)
-        resident = fits_on_device(nbytes, device, memory_budget=memory_budget)
+        if memory_budget is None and device.type == "cuda":
+            memory_budget = int(torch.cuda.mem_get_info(device)[0])
+        # Without a budget the device is host RAM: the split fits.
+        resident = memory_budget is None or (
+            nbytes + DEVICE_HEADROOM_BYTES <= memory_budget
+        )
         home = device if resident else torch.device("cpu")
         return cls(
             images=load_planar(split.x_path, split.num_samples, home),

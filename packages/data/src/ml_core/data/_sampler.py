@@ -18,12 +18,6 @@ from torch.utils.data import Sampler
 from ml_core.contract import ConfigError
 
 
-def epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Generator:
-    """A generator on ``device`` whose state is a well-mixed function of (seed, epoch)."""
-    state = np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)
-    return torch.Generator(device=device).manual_seed(int(state[0]) & (2**63 - 1))
-
-
 class EpochBatchSampler(Sampler[torch.Tensor]):
     """This rank's position tensor of each batch of the current epoch, drawn on
     ``device``: balanced like ``WeightedRandomSampler`` (inverse class frequency, with
@@ -76,7 +70,10 @@ class EpochBatchSampler(Sampler[torch.Tensor]):
 
     def epoch_order(self) -> torch.Tensor:
         """Every position drawn in the current epoch (all ranks'), in order."""
-        generator = epoch_generator(self.seed, self.epoch, self.device)
+        # A generator state that is a well-mixed function of (seed, epoch).
+        mixed = np.random.SeedSequence([self.seed, self.epoch])
+        state = int(mixed.generate_state(1, dtype=np.uint64)[0]) & (2**63 - 1)
+        generator = torch.Generator(device=self.device).manual_seed(state)
         if self._weights is None:
             return torch.randperm(
                 self.num_samples, generator=generator, device=self.device

@@ -45,13 +45,9 @@ def make_loaders(
     uint8: bool = True,
     memory_budget: int | None = None,
 ) -> tuple[Loader, Loader]:
-    """(train_loader, val_loader) of ``config``'s data for training on ``device``.
-
-    ``uint8=False`` gives float32 [0, 1] batches; the train loader yields rank
-    ``rank``'s share of each global batch, every rank validates on the whole split.
-    ``memory_budget`` (bytes) replaces the device's free memory when placing a
-    device-resident split (tests force the host fallback with it).
-    """
+    """(train_loader, val_loader) for training on ``device`` (the train loader gives
+    rank ``rank``'s share of each global batch); ``memory_budget`` (bytes) replaces the
+    device's free memory (tests force the device split's host fallback with it)."""
     train = _place(config, "train", device, uint8, memory_budget)
     sampler = EpochBatchSampler(
         train.labels,
@@ -129,18 +125,8 @@ def _place(
 ) -> PCAMBatches | DeviceSplit:
     files = SplitFiles.open(*split_paths(config.directory(), split))
     if config.split_location == "device":
-        return DeviceSplit.load(
-            files,
-            device,
-            filter_data=config.filter_data,
-            memory_budget=memory_budget,
-        )
-    return PCAMBatches(
-        files,
-        filter_data=config.filter_data,
-        in_memory=config.split_location == "ram",
-        uint8_batches=uint8,
-    )
+        return DeviceSplit.load(files, device, config.filter_data, memory_budget)
+    return PCAMBatches(files, config, uint8_batches=uint8)
 
 
 def _loader(

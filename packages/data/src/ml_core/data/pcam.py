@@ -12,8 +12,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ml_core.data._h5files import H5Images, SplitFiles
-from ml_core.data._outliers import kept_indices
-from ml_core.data._pixels import to_uint8
+from ml_core.data._pixels import kept_indices, to_uint8
 
 __all__ = ["PCAMDataset"]
 

@@ -11,12 +11,10 @@ from ml_core.contract import OneLineArgumentParser, integer_at_least
 __all__ = ["get_args_parser", "main"]
 
 
-def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
+def get_args_parser() -> argparse.ArgumentParser:
     """The ``ml-data`` parser with its subcommands."""
     parser = OneLineArgumentParser(
-        prog="ml-data",
-        description="Make, download and check PCAM data.",
-        add_help=add_help,
+        prog="ml-data", description="Make, download and check PCAM data."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
