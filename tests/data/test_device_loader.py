@@ -23,7 +23,7 @@ from ml_core.data import (
     read_data_config,
     resumable_sampler,
 )
-from ml_core.data._device import prefetched
+from ml_core.data._batches import prefetched
 
 CPU = torch.device("cpu")
 

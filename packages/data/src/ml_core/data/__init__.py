@@ -1,13 +1,10 @@
-"""PCAM data: the typed data config, fast balanced loaders, synthetic PCAM, checks.
+"""PCAM data: the typed data config, fast balanced loaders, synthetic PCAM, checks (the
+course's modules: ``ml_core.data.loader`` and ``ml_core.data.pcam``)."""
 
-The course's modules are ``ml_core.data.loader`` and ``ml_core.data.pcam``; the command
-line is ``ml-data`` (:mod:`ml_core.cli.data`).
-"""
-
+from ml_core.data._batches import DEVICE_HEADROOM_BYTES
 from ml_core.data._cache import cache_dir, dataset_fingerprint
 from ml_core.data._check import check_dataset
 from ml_core.data._config import DataConfig, read_data_section
-from ml_core.data._device import DEVICE_HEADROOM_BYTES
 from ml_core.data._errors import DataError
 from ml_core.data._fetch import FetchError, FetchSettings, fetch_pcam
 from ml_core.data._h5files import H5Images, SplitFiles, image_chunks

@@ -1,7 +1,5 @@
 """Validated, fork-safe access to PCAM H5 files: keys, shapes, dtypes, labels, rows.
-
-HDF5 file locking is off: the files are only read, and locks fail or hang on many
-cluster filesystems.
+HDF5 file locking is off: the files are only read, and locks hang on cluster filesystems.
 """
 
 from __future__ import annotations

@@ -47,13 +47,15 @@ def write_synthetic_pcam(
     for split, size in sizes.items():
         if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
             raise ValueError(f"n_{split} must be a positive integer, got {size!r}")
-    existing = [p for s in SPLITS for p in split_paths(out, s) if p.exists()]
+    paths = [path for split in SPLITS for path in split_paths(out, split)]
+    existing = [path for path in paths if path.exists()]
     if existing:
         raise DataError(f"{existing[0]}: already exists, refusing to overwrite")
     # Say up front when the files cannot fit, instead of failing half-way.
     samples = sum(sizes.values())
     needed = samples * math.prod(IMAGE_SHAPE) * (4 if course_float else 1)
-    free = shutil.disk_usage(next(d for d in (out, *out.parents) if d.exists())).free
+    nearest = next(folder for folder in (out, *out.parents) if folder.exists())
+    free = shutil.disk_usage(nearest).free
     if needed > free:
         raise DataError(
             f"{out}: {samples:,} patches need {needed / 1e9:,.1f} GB, "
@@ -142,13 +144,8 @@ def ensure_synthetic_pcam(
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
     try:
-        write_synthetic_pcam(
-            staging,
-            n_train=sizes["train"],
-            n_valid=sizes["valid"],
-            n_test=sizes["test"],
-            seed=seed,
-        )
+        counts_by_name = {f"n_{split}": sizes[split] for split in SPLITS}
+        write_synthetic_pcam(staging, **counts_by_name, seed=seed)
         try:
             staging.rename(final)
         except OSError:

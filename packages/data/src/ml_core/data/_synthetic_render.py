@@ -1,8 +1,5 @@
-"""Rendering of synthetic H&E-like patches, vectorised over a batch of images.
-
-Cell types differ in nucleus size and darkness: normal (small, pale), lymphocyte-like
-(small, dark), tumour-like (large, dark).
-"""
+"""Synthetic H&E-like patches, rendered for a batch at once: nuclei of normal (small,
+pale), lymphocyte-like (small, dark) and tumour-like (large, dark) cells on stroma."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Loaders of PCAM batches: one entry point for every place a split can live.
-
-Streamed from disk, held in host RAM or on the training device (``split_location``),
-a split yields the same ``(images, labels)`` batches in the same order.
-:func:`get_dataloaders` is the course's dict interface.
+"""Loaders of PCAM batches: one entry point for every ``split_location``, the same
+batches in the same order from each; :func:`get_dataloaders` is the course's interface.
 """
 
 from __future__ import annotations
@@ -14,9 +11,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from ml_core.contract import ConfigError, SectionReader
-from ml_core.data._batches import PCAMBatches, pass_batch
+from ml_core.data._batches import DeviceLoader, DeviceSplit, PCAMBatches, pass_batch
 from ml_core.data._config import DataConfig, read_data_config, read_data_section
-from ml_core.data._device import DeviceLoader, DeviceSplit
 from ml_core.data._h5files import SplitFiles
 from ml_core.data._layout import split_paths
 from ml_core.data._sampler import EpochBatchSampler
