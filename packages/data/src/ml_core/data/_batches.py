@@ -37,12 +37,8 @@ _POLL_SECONDS = 0.1
 
 @functools.cache
 def limit_heap_growth() -> bool:
-    """Fix glibc's mmap threshold at 1 MiB, once per process; False where not glibc.
-
-    glibc's dynamic threshold grows after the first large free, so batch-sized buffers
-    then come from the heap and fragment it (a full-size epoch grew ~4 GB per
-    validation pass); a fixed threshold keeps them mmapped.
-    """
+    """Fix glibc's mmap threshold at 1 MiB, once per process; False where not glibc:
+    its dynamic threshold let batch-sized buffers fragment the heap (+4 GB per pass)."""
     # The process's own symbols include libc's (find_library would run ldconfig).
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
     if mallopt is None:
@@ -74,11 +70,6 @@ def load_planar(x_path: Path, num_samples: int, device: torch.device) -> torch.T
             out.numpy()[start:stop] = chunk.transpose(0, 3, 1, 2)
         start = stop
     return out
-
-
-def pass_batch(batch: Batch) -> Batch:
-    """collate_fn for PCAMBatches: the batch is already collated."""
-    return batch
 
 
 class PCAMBatches(Dataset):

@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ml_core.contract import ConfigError, SectionReader
-from ml_core.data._batches import DeviceLoader, DeviceSplit, PCAMBatches, pass_batch
+from ml_core.data._batches import DeviceLoader, DeviceSplit, PCAMBatches
 from ml_core.data._config import DataConfig, read_data_config, read_data_section
 from ml_core.data._h5files import SplitFiles
 from ml_core.data._layout import split_paths
@@ -138,7 +138,7 @@ def _loader(
         batch_sampler=batch_sampler,
         num_workers=config.num_workers,
         pin_memory=device.type == "cuda",
-        collate_fn=pass_batch,
+        collate_fn=tuple,  # __getitems__ returns the batch already collated
     )
 
 
