@@ -115,9 +115,8 @@ class PCAMBatches(Dataset):
 
 @dataclass(frozen=True)
 class DeviceSplit:
-    """A loaded split: ``images`` and ``file_labels`` (every file row) on the device, or
-    in host memory when not ``resident``; ``indices`` (the kept rows, on ``device``)
-    and their ``labels`` (for the sampler)."""
+    """``images``/``file_labels`` of every file row (in host memory when not
+    ``resident``), the kept rows' ``indices`` on ``device`` and ``labels``."""
 
     images: torch.Tensor
     file_labels: torch.Tensor

@@ -154,14 +154,10 @@ def _pread_rows(descriptor: int, offset: int, out: np.ndarray, first_row: int) -
 
 
 class H5Images:
-    """Reads rows of the ``x`` array, opening the file lazily once per process.
-
-    h5py handles must never cross a fork (HDF5 reuses an open file's state, and its file
-    offset, when a child reopens the same file), so a reader opens on first use in
-    whichever process reads, closes every handle before a fork, and pickles as a path.
-    Contiguous, uncompressed, native-order rows are read with ``pread`` at the offset
-    HDF5 reports, several times cheaper than h5py.
-    """
+    """Reads rows of the ``x`` array, opening the file lazily once per process: h5py
+    handles must never cross a fork (a child reopening the file reuses its state), so
+    every handle closes before a fork and a reader pickles as its path. Plain layouts
+    are read with ``pread`` at HDF5's offset, several times cheaper than h5py."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

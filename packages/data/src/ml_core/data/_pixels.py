@@ -91,12 +91,8 @@ def kept_rows(split: SplitFiles, filter_data: bool) -> np.ndarray:
 def split_channel_statistics(
     data_dir: Path | str, split: str = "train"
 ) -> tuple[list[float], list[float]]:
-    """Per-channel (mean, std) in [0, 1] of ``split``'s pixels, from up to 4,096 patches.
-
-    Runs of 64 consecutive rows at 64 evenly spaced places keep the reads contiguous
-    while covering the whole file (which may be sorted); each row counts once. The
-    moments come from exact per-channel histograms of the uint8 values.
-    """
+    """Per-channel (mean, std) in [0, 1] of ``split``'s pixels, from exact histograms of
+    up to 64 runs of 64 rows spread over the file (contiguous reads, sorted files too)."""
     files = SplitFiles.open(*split_paths(data_dir, split))
     num_samples, images = files.num_samples, H5Images(files.x_path)
     length = min(STATISTICS_RUN_LENGTH, num_samples)

@@ -1,10 +1,8 @@
 """The train batch order: seeded by (seed, epoch), resumable, balanced, rank-sharded.
 
-Each global batch of ``world_size * batch_size`` positions is cut into equal, contiguous
-shares, one per rank, so the ranks together see what one process with the global batch
-sees; a short last global batch loses its last ``len % world_size`` positions, so DDP's
-mean of the ranks' mean gradients stays the global batch's mean gradient. The sampler
-runs in the main process, so the number of DataLoader workers cannot change the order.
+Each global batch is cut into equal, contiguous shares, one per rank (a short last one
+loses ``len % world_size`` positions), so DDP's mean of the ranks' mean gradients is the
+global batch's; run in the main process, the order cannot depend on loader workers.
 """
 
 from __future__ import annotations

@@ -18,14 +18,9 @@ __all__ = ["PCAMDataset"]
 
 
 class PCAMDataset(Dataset):
-    """``ds[i] -> (image, label)`` over ``x_path``/``y_path`` (course API).
-
-    ``x_data`` is the h5py ``x`` dataset, opened lazily in the reading process;
-    ``y_data`` the validated labels (N, 1, 1, 1), already in RAM. Pixels: NaN -> 0, clip
-    to [0, 255], uint8; ``transform`` receives that HWC array, else the image is a
-    (3, 96, 96) float32 tensor in 0..255. ``filter_data=True`` drops blackout and
-    washout patches (``indices``: the kept file rows).
-    """
+    """``ds[i] -> (image, label)`` (course API): ``transform`` gets the cleaned HWC uint8
+    image, else it is a (3, 96, 96) float32 tensor in 0..255; ``x_data`` opens lazily in
+    the reading process, ``y_data`` is in RAM; ``filter_data`` drops outlier patches."""
 
     def __init__(
         self,
