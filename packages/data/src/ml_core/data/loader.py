@@ -75,11 +75,8 @@ def make_split_loader(
 
 
 def get_dataloaders(config: Mapping[str, Any]) -> tuple[DataLoader, DataLoader]:
-    """The course's ``get_dataloaders(config)``: (train, val) float32 [0, 1] batches.
-
-    ``config["data"]``: the ``data:`` section plus ``uint8_batches``; ``config["seed"]``
-    (default 0); ``config["distributed"] = {"rank": r, "world_size": w}``.
-    """
+    """The course's ``get_dataloaders(config)``: (train, val) float32 [0, 1] batches from
+    ``config["data"]`` (plus ``uint8_batches``), ``seed`` and ``distributed``."""
     data, uint8 = _course_data_config(config)
     rank, world_size = _distributed(config)
     return make_loaders(  # type: ignore[return-value]
