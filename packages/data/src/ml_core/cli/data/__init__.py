@@ -24,7 +24,6 @@ def get_args_parser() -> argparse.ArgumentParser:
         synth.add_argument(
             f"--n-{split}",
             type=integer_at_least(1),
-            default=None,
             help=f"{split} samples (default: the built-in synthetic PCAM's)",
         )
     synth.add_argument(
@@ -40,7 +39,6 @@ def get_args_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--out", type=Path, required=True, help="output directory")
     fetch.add_argument(
         "--base-url",
-        default=None,
         help="file URL = BASE_URL/<name>.h5.gz (default: the Zenodo record)",
     )
     fetch.add_argument(
