@@ -122,11 +122,8 @@ def fetch_pcam(
 def _fetch_one(
     out: Path, name: str, sums: dict[str, str], settings: FetchSettings, report: Report
 ) -> Path:
-    final, expected = out / name, sums.get(name)
+    final, expected = out / name, sums[name]
     if final.exists():
-        if expected is None:
-            report(f"{name}: present (no md5 known to verify it), skipped")
-            return final
         actual = md5_of_file(final)
         if actual != expected:
             raise FetchError(
@@ -136,11 +133,9 @@ def _fetch_one(
         report(f"{name}: present and verified, skipped")
         return final
     gz_name = f"{name}.gz"
-    part, gz_expected = out / f"{gz_name}.part", sums.get(gz_name)
+    part, gz_expected = out / f"{gz_name}.part", sums[gz_name]
     _download(file_url(settings.base_url, gz_name), part, settings, report)
-    if gz_expected is None:
-        report(f"{gz_name}: no md5 known, download not verified")
-    elif (actual := md5_of_file(part)) != gz_expected:
+    if (actual := md5_of_file(part)) != gz_expected:
         part.unlink()
         raise FetchError(
             f"{gz_name}: md5 of the download is {actual}, expected {gz_expected}; "
@@ -152,7 +147,7 @@ def _fetch_one(
     return final
 
 
-def _gunzip_verified(part: Path, final: Path, expected: str | None) -> None:
+def _gunzip_verified(part: Path, final: Path, expected: str) -> None:
     """Stream-decompress ``part`` into ``final`` via a temp file, checked before rename."""
     digest = hashlib.md5(usedforsecurity=False)
     with atomic_output(final) as temp_path:
@@ -163,7 +158,7 @@ def _gunzip_verified(part: Path, final: Path, expected: str | None) -> None:
                     target.write(block)
         except (OSError, EOFError) as error:
             raise FetchError(f"{part}: not a valid gzip file: {error}") from error
-        if expected is not None and digest.hexdigest() != expected:
+        if digest.hexdigest() != expected:
             raise FetchError(
                 f"{final.name}: md5 after decompression is {digest.hexdigest()}, "
                 f"expected {expected}; not installed"
