@@ -15,7 +15,7 @@ from torchvision.transforms import ToTensor
 
 from ml_core.data import PCAMDataset, split_paths
 from ml_core.data._h5files import raw_offset
-from ml_core.data._outliers import mask_cache_path
+from ml_core.data._pixels import mask_cache_path
 
 
 def test_item_is_chw_float_0_255_and_0dim_long_label(

@@ -14,6 +14,7 @@ import torch
 
 from ml_core.contract import ConfigError
 from ml_core.data import (
+    DEVICE_HEADROOM_BYTES,
     DataError,
     get_dataloaders,
     get_split_loader,
@@ -22,7 +23,7 @@ from ml_core.data import (
     read_data_config,
     resumable_sampler,
 )
-from ml_core.data._device import fits_on_device, prefetched
+from ml_core.data._batches import prefetched
 
 CPU = torch.device("cpu")
 
@@ -167,10 +168,12 @@ def test_filter_data_drops_outliers(
     _assert_same_batches(list(val), list(ref_val))
 
 
-def test_placement_leaves_the_headroom_free() -> None:
-    assert fits_on_device(10**9, CPU)  # host RAM: no free-memory query
-    assert fits_on_device(100, CPU, memory_budget=150, headroom=50)
-    assert not fits_on_device(101, CPU, memory_budget=150, headroom=50)
+def test_placement_leaves_the_headroom_free(tiny_pcam_dir: Path) -> None:
+    data = read_data_config({"data_path": str(tiny_pcam_dir), "device_resident": True})
+    fits = 48 * 96 * 96 * 3 + DEVICE_HEADROOM_BYTES  # the valid split and the headroom
+    assert make_split_loader(data, "valid", memory_budget=fits).resident
+    assert not make_split_loader(data, "valid", memory_budget=fits - 1).resident
+    assert make_split_loader(data, "valid").resident  # host RAM: no free-memory query
 
 
 def test_stopping_early_joins_the_prefetch_thread(tiny_pcam_dir: Path) -> None:

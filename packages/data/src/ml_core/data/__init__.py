@@ -1,31 +1,15 @@
-"""PCAM data: the typed data config, fast balanced loaders, synthetic PCAM, checks.
+"""PCAM data: the typed data config, fast balanced loaders, synthetic PCAM, checks (the
+course's modules: ``ml_core.data.loader`` and ``ml_core.data.pcam``)."""
 
-The course's modules are ``ml_core.data.loader`` and ``ml_core.data.pcam``; the command
-line is ``ml-data`` (:mod:`ml_core.cli.data`).
-"""
-
-from ml_core.data._cache import cache_dir, dataset_fingerprint, file_fingerprint
-from ml_core.data._check import DatasetReport, SplitReport, check_dataset
-from ml_core.data._config import (
-    DATASET_TYPES,
-    SPLIT_LOCATIONS,
-    DataConfig,
-    read_data_section,
-)
-from ml_core.data._device import DEVICE_HEADROOM_BYTES, DeviceLoader
+from ml_core.data._batches import DEVICE_HEADROOM_BYTES
+from ml_core.data._cache import cache_dir, dataset_fingerprint
+from ml_core.data._check import check_dataset
+from ml_core.data._config import DataConfig, read_data_section
 from ml_core.data._errors import DataError
 from ml_core.data._fetch import FetchError, FetchSettings, fetch_pcam
 from ml_core.data._h5files import H5Images, SplitFiles, image_chunks
-from ml_core.data._layout import (
-    IMAGE_SHAPE,
-    SPLITS,
-    has_split,
-    official_file_names,
-    split_file_name,
-    split_paths,
-)
-from ml_core.data._outliers import outlier_masks
-from ml_core.data._pixels import blackout_washout, to_uint8
+from ml_core.data._layout import SPLITS, has_split, official_file_names, split_paths
+from ml_core.data._pixels import outlier_masks, split_channel_statistics, to_uint8
 from ml_core.data._sampler import EpochBatchSampler
 from ml_core.data._synthetic import (
     DEFAULT_SYNTHETIC_SIZES,
@@ -41,35 +25,26 @@ from ml_core.data.loader import (
     make_split_loader,
     read_data_config,
     resumable_sampler,
-    split_channel_statistics,
 )
 from ml_core.data.pcam import PCAMDataset
 
 __all__ = [
-    "DATASET_TYPES",
     "DEFAULT_SYNTHETIC_SIZES",
     "DEVICE_HEADROOM_BYTES",
-    "IMAGE_SHAPE",
     "SPLITS",
-    "SPLIT_LOCATIONS",
     "DataConfig",
     "DataError",
-    "DatasetReport",
-    "DeviceLoader",
     "EpochBatchSampler",
     "FetchError",
     "FetchSettings",
     "H5Images",
     "PCAMDataset",
     "SplitFiles",
-    "SplitReport",
-    "blackout_washout",
     "cache_dir",
     "check_dataset",
     "dataset_fingerprint",
     "ensure_synthetic_pcam",
     "fetch_pcam",
-    "file_fingerprint",
     "get_dataloaders",
     "get_split_loader",
     "get_test_loader",
@@ -84,7 +59,6 @@ __all__ = [
     "read_synthetic_metadata",
     "resumable_sampler",
     "split_channel_statistics",
-    "split_file_name",
     "split_paths",
     "to_uint8",
     "write_synthetic_pcam",

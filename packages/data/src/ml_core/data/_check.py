@@ -114,7 +114,7 @@ def _scan_pixels(x_path: Path, result: SplitReport) -> None:
 
 
 def format_report(report: DatasetReport) -> str:
-    """A readable table: one row per split, then problems and notes."""
+    """A readable table: one row per split, then the notes and the verdict."""
     columns = (
         ("split", "split"),
         ("samples", "num_samples"),
@@ -129,14 +129,15 @@ def format_report(report: DatasetReport) -> str:
     )
     rows = [[title for title, _ in columns]]
     for split_report in report.splits.values():
-        if not split_report.present:
+        if split_report.present:
+            rows.append([str(getattr(split_report, key)) for _, key in columns])
+        else:
             rows.append([split_report.split, "missing"] + [""] * (len(columns) - 2))
-            continue
-        rows.append([str(getattr(split_report, key)) for _, key in columns])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    widths = [max(map(len, column)) for column in zip(*rows, strict=True)]
     lines = [f"PCAM directory {report.data_dir}"]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
-              for row in rows]  # fmt: skip
+    for row in rows:
+        cells = zip(row, widths, strict=True)
+        lines.append("  ".join(cell.ljust(width) for cell, width in cells))
     lines += [f"note: {note}" for note in report.notes]
     lines.append(
         "usable" if report.ok else f"NOT usable: {len(report.problems)} problem(s)"

@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from ml_core.contract import EXIT_BAD_INPUT, EXIT_INTERRUPTED, ConfigError
@@ -24,29 +23,23 @@ from ml_core.data._synthetic import DEFAULT_SYNTHETIC_SIZES, write_synthetic_pca
 def _synth(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     sizes = {
-        split: getattr(args, f"n_{split}") or DEFAULT_SYNTHETIC_SIZES[split]
-        for split in DEFAULT_SYNTHETIC_SIZES
+        f"n_{split}": getattr(args, f"n_{split}") or default
+        for split, default in DEFAULT_SYNTHETIC_SIZES.items()
     }
     out = write_synthetic_pcam(
-        args.out,
-        n_train=sizes["train"],
-        n_valid=sizes["valid"],
-        n_test=sizes["test"],
-        seed=args.seed,
-        course_float=args.course_float,
+        args.out, **sizes, seed=args.seed, course_float=args.course_float
     )
     print(
-        f"wrote synthetic PCAM ({sizes['train']}/{sizes['valid']}/{sizes['test']} samples, "
+        f"wrote synthetic PCAM ({'/'.join(map(str, sizes.values()))} samples, "
         f"seed {args.seed}) to {out} in {time.perf_counter() - started:.1f} s"
     )
     return 0
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    checksums = read_md5sum_file(args.checksums) if args.checksums else None
     settings = FetchSettings(
         base_url=args.base_url or ZENODO_BASE_URL,
-        checksums=checksums,
+        checksums=read_md5sum_file(args.checksums) if args.checksums else None,
         retries=args.retries,
     )
     fetch_pcam(args.out, settings, report=print)
@@ -66,11 +59,7 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if report.ok else EXIT_BAD_INPUT
 
 
-_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "synth": _synth,
-    "fetch": _fetch,
-    "check": _check,
-}
+_COMMANDS = {"synth": _synth, "fetch": _fetch, "check": _check}
 
 
 def run(args: argparse.Namespace) -> int:

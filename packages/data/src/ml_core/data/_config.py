@@ -1,16 +1,13 @@
-"""The ``data:`` section, parsed and validated once into :class:`DataConfig`.
-
-Both the trainer's YAML config and the course's ``get_dataloaders(dict)`` come through
-:func:`read_data_section`, so a key means the same thing everywhere. Old keys still work
-as documented aliases: ``in_memory: true`` is ``split_location: ram``,
-``device_resident: true`` is ``split_location: device``; ``pin_memory`` is accepted and
-ignored (host batches are pinned whenever they go to a CUDA device).
-"""
+"""The ``data:`` section, parsed and validated once into :class:`DataConfig`: the
+trainer's YAML and the course's ``get_dataloaders(dict)`` both come through
+:func:`read_data_section`, so a key means the same thing everywhere."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ml_core.contract import SectionReader
 from ml_core.data._synthetic import ensure_synthetic_pcam
@@ -24,13 +21,8 @@ MAX_NUM_WORKERS = 128
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where the patches come from, where a split lives, and how batches are drawn.
-
-    ``split_location``: ``disk`` streams each batch from the h5 file, ``ram`` loads each
-    split once into host memory (real train: ~7.2 GB), ``device`` keeps it in the
-    training device's memory (falling back to host RAM with a prefetch thread when it
-    does not fit). ``normalize`` standardises each channel on the training device.
-    """
+    """Where the patches come from, where a split lives (``disk``, ``ram`` or
+    ``device``), and how batches are drawn."""
 
     dataset_type: str = "synthetic"
     data_path: Path | None = None
@@ -79,12 +71,20 @@ def read_data_section(section: SectionReader) -> DataConfig:
         balance=section.boolean("balance", default=DataConfig.balance),
         normalize=section.boolean("normalize", default=DataConfig.normalize),
     )
-    section.boolean("pin_memory", default=False)  # an alias of "automatic"
+    # Accepted and ignored: host batches are pinned whenever they go to a CUDA device.
+    section.boolean("pin_memory", default=False)
     section.finish()
     return config
 
 
+def read_data_config(data: Mapping[str, Any]) -> DataConfig:
+    """A course-style ``data`` dict as :class:`DataConfig` (ConfigError if invalid)."""
+    return read_data_section(SectionReader(data, "data.", lambda _key: ""))
+
+
 def _split_location(section: SectionReader, dataset_type: str) -> str:
+    """``split_location``, or what the old aliases say: ``in_memory: true`` is ``ram``
+    (``false``: ``disk``), ``device_resident: true`` is ``device``."""
     in_memory = section.take("in_memory", None)
     device_resident = section.boolean("device_resident", default=False)
     implied = "device" if device_resident else None
@@ -92,16 +92,12 @@ def _split_location(section: SectionReader, dataset_type: str) -> str:
         if not isinstance(in_memory, bool):
             section.fail("in_memory", f"expected true or false, got {in_memory!r}")
         implied = implied or ("ram" if in_memory else "disk")
-    if section.has("split_location"):
-        location = section.choice("split_location", "disk", SPLIT_LOCATIONS)
-        if implied is not None and implied != location:
-            section.fail(
-                "split_location",
-                f"{location!r} contradicts in_memory/device_resident ({implied!r})",
-            )
-        return location
-    section.take("split_location", None)
-    if implied is not None:
-        return implied
     # The built-in data is small; real PCAM's train split is 7.2 GB.
-    return "ram" if dataset_type == "synthetic" else "disk"
+    default = implied or ("ram" if dataset_type == "synthetic" else "disk")
+    location = section.choice("split_location", default, SPLIT_LOCATIONS)
+    if implied is not None and implied != location:
+        section.fail(
+            "split_location",
+            f"{location!r} contradicts in_memory/device_resident ({implied!r})",
+        )
+    return location

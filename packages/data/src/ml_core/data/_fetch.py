@@ -1,10 +1,5 @@
-"""Download real PCAM: resumable, verified, decompressed in constant memory, atomic.
-
-For each official file: download ``<name>.h5.gz`` into ``<name>.h5.gz.part`` (resumed with
-an HTTP Range request after a dropped connection or an interrupted run), check its md5,
-gunzip it streaming into a temporary file while hashing, check that md5 where known,
-then rename to ``<name>.h5``. Nothing unverified ever carries a final name.
-"""
+"""Download real PCAM: resumable (``.part`` files, HTTP Range), md5-verified before and
+after decompressing in constant memory; nothing unverified ever carries a final name."""
 
 from __future__ import annotations
 
@@ -127,11 +122,8 @@ def fetch_pcam(
 def _fetch_one(
     out: Path, name: str, sums: dict[str, str], settings: FetchSettings, report: Report
 ) -> Path:
-    final, expected = out / name, sums.get(name)
+    final, expected = out / name, sums[name]
     if final.exists():
-        if expected is None:
-            report(f"{name}: present (no md5 known to verify it), skipped")
-            return final
         actual = md5_of_file(final)
         if actual != expected:
             raise FetchError(
@@ -141,11 +133,9 @@ def _fetch_one(
         report(f"{name}: present and verified, skipped")
         return final
     gz_name = f"{name}.gz"
-    part, gz_expected = out / f"{gz_name}.part", sums.get(gz_name)
+    part, gz_expected = out / f"{gz_name}.part", sums[gz_name]
     _download(file_url(settings.base_url, gz_name), part, settings, report)
-    if gz_expected is None:
-        report(f"{gz_name}: no md5 known, download not verified")
-    elif (actual := md5_of_file(part)) != gz_expected:
+    if (actual := md5_of_file(part)) != gz_expected:
         part.unlink()
         raise FetchError(
             f"{gz_name}: md5 of the download is {actual}, expected {gz_expected}; "
@@ -157,7 +147,7 @@ def _fetch_one(
     return final
 
 
-def _gunzip_verified(part: Path, final: Path, expected: str | None) -> None:
+def _gunzip_verified(part: Path, final: Path, expected: str) -> None:
     """Stream-decompress ``part`` into ``final`` via a temp file, checked before rename."""
     digest = hashlib.md5(usedforsecurity=False)
     with atomic_output(final) as temp_path:
@@ -168,7 +158,7 @@ def _gunzip_verified(part: Path, final: Path, expected: str | None) -> None:
                     target.write(block)
         except (OSError, EOFError) as error:
             raise FetchError(f"{part}: not a valid gzip file: {error}") from error
-        if expected is not None and digest.hexdigest() != expected:
+        if digest.hexdigest() != expected:
             raise FetchError(
                 f"{final.name}: md5 after decompression is {digest.hexdigest()}, "
                 f"expected {expected}; not installed"

@@ -1,14 +1,12 @@
 """Validated, fork-safe access to PCAM H5 files: keys, shapes, dtypes, labels, rows.
-
-HDF5 file locking is off: the files are only read, and locks fail or hang on many
-cluster filesystems.
+HDF5 file locking is off: the files are only read, and locks hang on cluster filesystems.
 """
 
 from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,7 +66,7 @@ def image_chunks(path: Path, stop: int | None = None) -> Iterator[np.ndarray]:
     try:
         end = min(images.dataset.shape[0], stop or images.dataset.shape[0])
         for start in range(0, end, SCAN_CHUNK):
-            yield images.read_slice(start, min(start + SCAN_CHUNK, end))
+            yield images.read_many(np.arange(start, min(start + SCAN_CHUNK, end)))
     finally:
         images.close()
 
@@ -142,8 +140,7 @@ def raw_offset(images: h5py.Dataset) -> int | None:
 
 
 def _pread_rows(descriptor: int, offset: int, out: np.ndarray, first_row: int) -> None:
-    """Fill ``out`` (C-contiguous) with the rows starting at ``first_row``, in place
-    (straight into the array: no temporary bytes object, one copy fewer)."""
+    """Fill ``out`` (C-contiguous) in place with the rows from ``first_row`` on."""
     row_bytes = out[0].nbytes
     view = memoryview(out).cast("B")
     done = 0
@@ -157,15 +154,10 @@ def _pread_rows(descriptor: int, offset: int, out: np.ndarray, first_row: int) -
 
 
 class H5Images:
-    """Reads rows of the ``x`` array, opening the file lazily once per process.
-
-    h5py handles must never cross a fork (HDF5 reuses an open file's state, and its file
-    offset, when a child reopens the same file), so a reader opens on first use in
-    whichever process reads, closes every handle before a fork, and pickles as a path.
-    For the common layout (contiguous, uncompressed, native byte order) rows are read
-    straight from the file at the offset HDF5 reports: one ``pread`` per run of
-    consecutive rows, several times cheaper than an h5py call per row.
-    """
+    """Reads rows of the ``x`` array, opening the file lazily once per process: h5py
+    handles must never cross a fork (a child reopening the file reuses its state), so
+    every handle closes before a fork and a reader pickles as its path. Plain layouts
+    are read with ``pread`` at HDF5's offset, several times cheaper than h5py."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -188,45 +180,25 @@ class H5Images:
             _OPEN_READERS.add(self)
         return self._images
 
-    def read_one(self, index: int) -> np.ndarray:
-        """Image ``index`` in the file's dtype, (96, 96, 3)."""
-        return self._read(lambda images: images[index])
-
-    def read_slice(self, start: int, stop: int) -> np.ndarray:
-        """Images ``start:stop`` in the file's dtype, one contiguous read."""
-        return self._read(lambda images: images[start:stop])
-
     def read_many(self, indices: np.ndarray) -> np.ndarray:
-        """Images at ``indices`` (any order, repeats allowed) in the file's dtype.
-
-        Each run of consecutive indices is read with one call; h5py fancy indexing is
-        avoided because it is several times slower than single-row reads.
-        """
+        """Images at ``indices`` (any order, repeats allowed) in the file's dtype; one
+        read per run of consecutive indices (h5py fancy indexing is far slower)."""
         unique, inverse = np.unique(indices, return_inverse=True)
         breaks = (np.flatnonzero(np.diff(unique) != 1) + 1).tolist()
-        runs = list(zip([0, *breaks], [*breaks, len(unique)], strict=True))
-
-        def read(images: h5py.Dataset) -> np.ndarray:
-            out = np.empty((len(unique), *IMAGE_SHAPE), dtype=images.dtype)
-            for start, stop in runs:
+        images = self.dataset
+        out = np.empty((len(unique), *IMAGE_SHAPE), dtype=images.dtype)
+        try:
+            for start, stop in zip([0, *breaks], [*breaks, len(unique)], strict=True):
                 first = int(unique[start])
                 if self._raw is None:
                     out[start:stop] = images[first : first + stop - start]
                 else:
                     _pread_rows(*self._raw, out[start:stop], first)
-            return out
-
-        gathered = self._read(read)
-        if len(unique) == len(indices) and np.array_equal(unique, indices):
-            return gathered
-        return gathered[inverse]
-
-    def _read(self, read: Callable[[h5py.Dataset], np.ndarray]) -> np.ndarray:
-        images = self.dataset
-        try:
-            return read(images)
         except OSError as error:
             raise DataError(f"{self.path}: cannot read images: {error}") from error
+        if len(unique) == len(indices) and np.array_equal(unique, indices):
+            return out
+        return out[inverse]
 
     def close(self) -> None:
         """Close the handles held by this process, if any."""
@@ -239,9 +211,8 @@ class H5Images:
         _OPEN_READERS.discard(self)
 
     def __getstate__(self) -> dict[str, Any]:
-        # Workers get the path only and open their own handles.
-        return {"path": self.path, "_file": None, "_images": None, "_raw": None,
-                "_pid": None}  # fmt: skip
+        # Workers get a fresh reader's state: the path, no handles.
+        return vars(H5Images(self.path))
 
 
 def _close_before_fork() -> None:

@@ -1,16 +1,32 @@
-"""Pixel clean-up with the course's semantics, blackout/washout detection, channel stats.
+"""What the pixels hold: the course's clean-up (NaN -> 0, clip to [0, 255], uint8),
+blackout/washout outliers and per-channel statistics.
 
-Course order: NaN -> 0, then clip to [0, 255], then cast to uint8.
+Outlier masks are cached under :func:`cache_dir` keyed by the file's content
+fingerprint, never next to the data: data directories are often read-only shared copies.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 
-from ml_core.data._h5files import H5Images, SplitFiles
+from ml_core.contract import atomic_output
+from ml_core.data._cache import cache_dir, file_fingerprint
+from ml_core.data._errors import DataError
+from ml_core.data._h5files import H5Images, SplitFiles, image_chunks
 from ml_core.data._layout import split_paths
+
+logger = logging.getLogger(__name__)
+
+# Bump when the outlier definition changes, so stale cached masks are not reused.
+_MASK_VERSION = 1
+STATISTICS_RUNS = 64
+STATISTICS_RUN_LENGTH = 64
+_ROWS_PER_READ = 512  # 14 MB of uint8 patches at a time
+# Offsets that put the three channels' values in one 768-bin histogram.
+_CHANNEL_OFFSETS = np.array([0, 256, 512], dtype=np.uint16)
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -24,32 +40,59 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
 
 
 def blackout_washout(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-image masks of blackout (mean 0) and washout (mean 255) patches.
-
-    ``images`` is a uint8 batch (N, H, W, C); on uint8 a mean of 0 means every pixel is 0,
-    so max/min over each image answer the question without a float mean.
-    """
+    """Per-image masks of blackout (mean 0) and washout (mean 255) uint8 patches: on
+    uint8 that is max == 0 and min == 255, no float mean needed."""
     flat = images.reshape(len(images), -1)
     return flat.max(axis=1) == 0, flat.min(axis=1) == 255
 
 
-STATISTICS_RUNS = 64
-STATISTICS_RUN_LENGTH = 64
-_ROWS_PER_READ = 512  # 14 MB of uint8 patches at a time
-# Offsets that put the three channels' values in one 768-bin histogram.
-_CHANNEL_OFFSETS = np.array([0, 256, 512], dtype=np.uint16)
+def outlier_masks(x_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(blackout, washout) boolean masks of every image in ``x_path``, scanned in chunks."""
+    chunks = [blackout_washout(to_uint8(rows)) for rows in image_chunks(x_path)]
+    blackouts, washouts = zip(*chunks, strict=True)
+    return np.concatenate(blackouts), np.concatenate(washouts)
+
+
+def mask_cache_path(x_path: Path) -> Path:
+    """Where the keep-mask of ``x_path`` is cached."""
+    name = f"keep-v{_MASK_VERSION}-{file_fingerprint(x_path)}.npy"
+    return cache_dir() / "filter-masks" / name
+
+
+def kept_indices(x_path: Path) -> np.ndarray:
+    """Indices of the images that are neither blackout nor washout (cached)."""
+    cached = mask_cache_path(x_path)
+    if cached.is_file():
+        return np.flatnonzero(np.load(cached, allow_pickle=False))
+    blackout, washout = outlier_masks(x_path)
+    keep = ~(blackout | washout)
+    try:
+        with atomic_output(cached) as temp_path, temp_path.open("wb") as stream:
+            np.save(stream, keep, allow_pickle=False)
+    except OSError as error:
+        # A read-only cache costs a rescan next time, not a failed run.
+        logger.warning("cannot cache filter mask at %s: %s", cached, error.strerror)
+    return np.flatnonzero(keep)
+
+
+def kept_rows(split: SplitFiles, filter_data: bool) -> np.ndarray:
+    """The file rows a loader serves: all of them, or those ``filter_data`` keeps."""
+    if not filter_data:
+        return np.arange(split.num_samples, dtype=np.int64)
+    kept = kept_indices(split.x_path)
+    if len(kept) == 0:
+        raise DataError(
+            f"{split.x_path}: every image is blackout or washout, "
+            "nothing left after filter_data"
+        )
+    return kept
 
 
 def split_channel_statistics(
     data_dir: Path | str, split: str = "train"
 ) -> tuple[list[float], list[float]]:
-    """Per-channel (mean, std) in [0, 1] of ``split``'s pixels, from up to 4,096 patches.
-
-    Runs of 64 consecutive rows at 64 evenly spaced places keep the reads contiguous
-    while covering the whole file (which may be sorted); a row two runs share (a split
-    under 4,096 patches) counts once. The moments come from exact per-channel histograms
-    of the uint8 values: one integer pass, no float copy.
-    """
+    """Per-channel (mean, std) in [0, 1] of ``split``'s pixels, from exact histograms of
+    up to 64 runs of 64 rows spread over the file (contiguous reads, sorted files too)."""
     files = SplitFiles.open(*split_paths(data_dir, split))
     num_samples, images = files.num_samples, H5Images(files.x_path)
     length = min(STATISTICS_RUN_LENGTH, num_samples)

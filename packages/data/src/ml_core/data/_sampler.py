@@ -1,17 +1,8 @@
 """The train batch order: seeded by (seed, epoch), resumable, balanced, rank-sharded.
 
-One sampler serves every loader. Balanced mode draws like ``WeightedRandomSampler``
-(inverse class frequency, with replacement, ``len(labels)`` per epoch); otherwise a
-seeded shuffle. With ``world_size`` ranks each global batch of
-``world_size * batch_size`` positions is cut into equal, contiguous shares (rank ``r``
-takes ``[r * b, (r + 1) * b)``), so the ranks together see, step by step, what one
-process with the global batch sees; with one rank that is the plain batch. A short last
-global batch loses its last ``len % world_size`` positions, so the shares stay equal and
-DDP's mean of the ranks' mean gradients is the global batch's mean gradient.
-
-It runs in the main process (DataLoader workers only get position tensors), so the
-number of workers cannot change the order. The order is drawn on ``device`` (the
-training device for device-resident splits): on the CPU, the same order everywhere.
+Each global batch is cut into equal, contiguous shares, one per rank (a short last one
+loses ``len % world_size`` positions), so DDP's mean of the ranks' mean gradients is the
+global batch's; run in the main process, the order cannot depend on loader workers.
 """
 
 from __future__ import annotations
@@ -25,18 +16,10 @@ from torch.utils.data import Sampler
 from ml_core.contract import ConfigError
 
 
-def epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Generator:
-    """A generator on ``device`` whose state is a well-mixed function of (seed, epoch)."""
-    state = np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)
-    return torch.Generator(device=device).manual_seed(int(state[0]) & (2**63 - 1))
-
-
 class EpochBatchSampler(Sampler[torch.Tensor]):
-    """Yields this rank's position tensor of each batch of the current epoch.
-
-    Call :meth:`set_epoch` before each epoch; :meth:`skip_batches` makes the next
-    iteration start at batch ``n`` of the current epoch (then it resets to 0).
-    """
+    """This rank's position tensor of each batch of the current epoch, drawn on
+    ``device``: balanced like ``WeightedRandomSampler`` (inverse class frequency, with
+    replacement, ``len(labels)`` per epoch), else a seeded shuffle."""
 
     def __init__(
         self,
@@ -85,7 +68,10 @@ class EpochBatchSampler(Sampler[torch.Tensor]):
 
     def epoch_order(self) -> torch.Tensor:
         """Every position drawn in the current epoch (all ranks'), in order."""
-        generator = epoch_generator(self.seed, self.epoch, self.device)
+        # A generator state that is a well-mixed function of (seed, epoch).
+        mixed = np.random.SeedSequence([self.seed, self.epoch])
+        state = int(mixed.generate_state(1, dtype=np.uint64)[0]) & (2**63 - 1)
+        generator = torch.Generator(device=self.device).manual_seed(state)
         if self._weights is None:
             return torch.randperm(
                 self.num_samples, generator=generator, device=self.device

@@ -1,13 +1,5 @@
-"""Synthetic PCAM: H&E-like patches with PCAM's label rule, written in the official layout.
-
-Eosin-pink stroma with pale gaps and small haematoxylin-purple nuclei everywhere; a
-positive patch has a cluster of tumour-like cells (larger, darker, crowded nuclei)
-inside the centre 32x32 px, as in PCAM. Some negatives carry such a cluster outside the
-centre and some have crowded small lymphocyte-like nuclei (small, dark) in it, so the
-label is a question of where and what kind of cells, not of one pixel. A small share of
-blackout/washout outliers sits at indices recorded in ``synthetic_pcam.json`` beside
-the files.
-"""
+"""Synthetic PCAM: H&E-like patches with PCAM's label rule, written in the official layout
+with blackout/washout outliers at indices recorded in ``synthetic_pcam.json``."""
 
 from __future__ import annotations
 
@@ -48,24 +40,22 @@ def write_synthetic_pcam(
     seed: int = 0,
     course_float: bool = False,
 ) -> Path:
-    """Write the six official files (and the metadata JSON) into ``out_dir``.
-
-    Deterministic per ``seed``. Refuses to overwrite existing PCAM files.
-    ``course_float=True`` stores ``x`` as float32 with NaN and 1e5 pixels like the
-    course's copy.
-    """
+    """Write the six official files and the metadata JSON into ``out_dir``,
+    deterministic per ``seed``; ``course_float``: float32 ``x`` with NaN and 1e5 pixels."""
     out = Path(out_dir)
     sizes = {"train": n_train, "valid": n_valid, "test": n_test}
     for split, size in sizes.items():
         if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
             raise ValueError(f"n_{split} must be a positive integer, got {size!r}")
-    existing = [p for s in SPLITS for p in split_paths(out, s) if p.exists()]
+    paths = [path for split in SPLITS for path in split_paths(out, split)]
+    existing = [path for path in paths if path.exists()]
     if existing:
         raise DataError(f"{existing[0]}: already exists, refusing to overwrite")
     # Say up front when the files cannot fit, instead of failing half-way.
     samples = sum(sizes.values())
     needed = samples * math.prod(IMAGE_SHAPE) * (4 if course_float else 1)
-    free = shutil.disk_usage(next(d for d in (out, *out.parents) if d.exists())).free
+    nearest = next(folder for folder in (out, *out.parents) if folder.exists())
+    free = shutil.disk_usage(nearest).free
     if needed > free:
         raise DataError(
             f"{out}: {samples:,} patches need {needed / 1e9:,.1f} GB, "
@@ -144,11 +134,8 @@ def _poison(
 def ensure_synthetic_pcam(
     *, sizes: dict[str, int] | None = None, seed: int = 0
 ) -> Path:
-    """The built-in dataset directory under :func:`cache_dir`, generated on first use.
-
-    Generation goes to a temporary sibling directory renamed into place, so a crashed or
-    concurrent generation never leaves a half dataset under the final name.
-    """
+    """The built-in dataset directory under :func:`cache_dir`, generated on first use
+    into a temporary sibling renamed into place (never a half dataset under its name)."""
     sizes = dict(DEFAULT_SYNTHETIC_SIZES if sizes is None else sizes)
     counts = "-".join(str(sizes[split]) for split in SPLITS)
     final = cache_dir() / f"synthetic-pcam-v{SYNTHETIC_VERSION}-{counts}-seed{seed}"
@@ -157,13 +144,8 @@ def ensure_synthetic_pcam(
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
     try:
-        write_synthetic_pcam(
-            staging,
-            n_train=sizes["train"],
-            n_valid=sizes["valid"],
-            n_test=sizes["test"],
-            seed=seed,
-        )
+        counts_by_name = {f"n_{split}": sizes[split] for split in SPLITS}
+        write_synthetic_pcam(staging, **counts_by_name, seed=seed)
         try:
             staging.rename(final)
         except OSError:

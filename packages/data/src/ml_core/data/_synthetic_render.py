@@ -1,8 +1,5 @@
-"""Rendering of synthetic H&E-like patches, vectorised over a batch of images.
-
-Cell types differ in nucleus size and darkness: normal (small, pale), lymphocyte-like
-(small, dark), tumour-like (large, dark).
-"""
+"""Synthetic H&E-like patches, rendered for a batch at once: nuclei of normal (small,
+pale), lymphocyte-like (small, dark) and tumour-like (large, dark) cells on stroma."""
 
 from __future__ import annotations
 
@@ -82,11 +79,8 @@ def _scatter(
     rng: np.random.Generator,
 ) -> None:
     """Add ``counts[k]`` nuclei to image ``images[k]``: a cluster around a random point
-    of ``centre_boxes[k]``, spread ``spread`` px, clipped into ``clip_boxes[k]``;
-    ``spread=None`` scatters them uniformly over ``clip_boxes[k]`` instead.
-
-    Boxes have shape (n, 2, 2): per axis (y, x) a (low, high) pair.
-    """
+    of ``centre_boxes[k]``, spread ``spread`` px (``None``: uniform), clipped into
+    ``clip_boxes[k]``. Boxes are (n, 2, 2): per axis (y, x) a (low, high) pair."""
     owner = np.repeat(images, counts)
     low = np.repeat(clip_boxes[:, :, 0], counts, axis=0)
     high = np.repeat(clip_boxes[:, :, 1], counts, axis=0)
@@ -152,11 +146,8 @@ def render_patches(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _compose(coverage: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Mix stroma (a smooth eosin texture with pale gaps) and stained nuclei.
-
-    Weights are computed per pixel first, and the colour passes run channel-first so
-    numpy's inner loops are long rows instead of 3-element pixels.
-    """
+    """Mix stroma (a smooth eosin texture with pale gaps) and stained nuclei; colour
+    passes run channel-first so numpy's inner loops are long rows, not 3-pixel ones."""
     count = len(coverage)
     upsample = _upsampler(12)
     coarse = rng.standard_normal((count, 12, 12), dtype=np.float32)

@@ -1,8 +1,5 @@
-"""Loaders of PCAM batches: one entry point for every place a split can live.
-
-Streamed from disk, held in host RAM or on the training device (``split_location``),
-a split yields the same ``(images, labels)`` batches in the same order.
-:func:`get_dataloaders` is the course's dict interface.
+"""Loaders of PCAM batches: one entry point for every ``split_location``, the same
+batches in the same order from each; :func:`get_dataloaders` is the course's interface.
 """
 
 from __future__ import annotations
@@ -11,15 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
+from torch.utils.data import DataLoader
 
 from ml_core.contract import ConfigError, SectionReader
-from ml_core.data._batches import PCAMBatches, pass_batch
-from ml_core.data._config import DataConfig, read_data_section
-from ml_core.data._device import DeviceLoader, DeviceSplit
+from ml_core.data._batches import DeviceLoader, DeviceSplit, PCAMBatches
+from ml_core.data._config import DataConfig, read_data_config, read_data_section
 from ml_core.data._h5files import SplitFiles
 from ml_core.data._layout import split_paths
-from ml_core.data._pixels import split_channel_statistics
 from ml_core.data._sampler import EpochBatchSampler
 
 __all__ = [
@@ -30,7 +25,6 @@ __all__ = [
     "make_split_loader",
     "read_data_config",
     "resumable_sampler",
-    "split_channel_statistics",
 ]
 
 Loader = DataLoader | DeviceLoader
@@ -47,14 +41,9 @@ def make_loaders(
     uint8: bool = True,
     memory_budget: int | None = None,
 ) -> tuple[Loader, Loader]:
-    """(train_loader, val_loader) of ``config``'s data for training on ``device``.
-
-    ``uint8``: batches stay uint8 (converted on the device by the trainer); False gives
-    float32 in [0, 1]. With ``world_size`` > 1 the train loader yields rank ``rank``'s
-    share of each global batch (``batch_size`` is per rank); every rank validates on
-    the whole split. ``memory_budget`` (bytes) replaces the device's free memory when
-    placing a device-resident split (tests force the host fallback with it).
-    """
+    """(train_loader, val_loader) for training on ``device`` (the train loader gives
+    rank ``rank``'s share of each global batch); ``memory_budget`` (bytes) replaces the
+    device's free memory (tests force the device split's host fallback with it)."""
     train = _place(config, "train", device, uint8, memory_budget)
     sampler = EpochBatchSampler(
         train.labels,
@@ -63,7 +52,7 @@ def make_loaders(
         balance=config.balance,
         rank=rank,
         world_size=world_size,
-        device=train.device if isinstance(train, DeviceSplit) else None,
+        device=train.device,
     )
     valid = make_split_loader(
         config, "valid", device=device, uint8=uint8, memory_budget=memory_budget
@@ -81,21 +70,13 @@ def make_split_loader(
 ) -> Loader:
     """A fixed-order loader over ``split`` (``train``, ``valid`` or ``test``)."""
     placed = _place(config, split, device, uint8, memory_budget)
-    if isinstance(placed, DeviceSplit):
-        # Fixed order: positions 0..N-1 in batch_size chunks.
-        order = torch.arange(len(placed), device=placed.device).split(config.batch_size)
-        return DeviceLoader(placed, order)
-    order = BatchSampler(SequentialSampler(placed), config.batch_size, drop_last=False)
+    order = torch.arange(len(placed), device=placed.device).split(config.batch_size)
     return _loader(placed, order, config, device)
 
 
 def get_dataloaders(config: Mapping[str, Any]) -> tuple[DataLoader, DataLoader]:
-    """The course's ``get_dataloaders(config)``: (train, val) float32 [0, 1] batches.
-
-    ``config["data"]`` is read like the trainer's ``data:`` section (plus the course
-    dict's ``uint8_batches``); ``config["seed"]`` (default 0) seeds the order, and
-    ``config["distributed"] = {"rank": r, "world_size": w}`` shards the train batches.
-    """
+    """The course's ``get_dataloaders(config)``: (train, val) float32 [0, 1] batches from
+    ``config["data"]`` (plus ``uint8_batches``), ``seed`` and ``distributed``."""
     data, uint8 = _course_data_config(config)
     rank, world_size = _distributed(config)
     return make_loaders(  # type: ignore[return-value]
@@ -137,18 +118,8 @@ def _place(
 ) -> PCAMBatches | DeviceSplit:
     files = SplitFiles.open(*split_paths(config.directory(), split))
     if config.split_location == "device":
-        return DeviceSplit.load(
-            files,
-            device,
-            filter_data=config.filter_data,
-            memory_budget=memory_budget,
-        )
-    return PCAMBatches(
-        files,
-        filter_data=config.filter_data,
-        in_memory=config.split_location == "ram",
-        uint8_batches=uint8,
-    )
+        return DeviceSplit.load(files, device, config.filter_data, memory_budget)
+    return PCAMBatches(files, config, uint8_batches=uint8)
 
 
 def _loader(
@@ -164,7 +135,7 @@ def _loader(
         batch_sampler=batch_sampler,
         num_workers=config.num_workers,
         pin_memory=device.type == "cuda",
-        collate_fn=pass_batch,
+        collate_fn=tuple,  # __getitems__ returns the batch already collated
     )
 
 
@@ -172,20 +143,12 @@ def _course_data_config(config: Mapping[str, Any]) -> tuple[DataConfig, bool]:
     section = config.get("data")
     if not isinstance(section, Mapping):
         raise ConfigError("data: missing section (expected a mapping)")
-    section = dict(section)
     if section.get("data_path") is None:
         # The trainer falls back to the built-in data; a course script never should.
         raise ConfigError("data.data_path: required (the directory of the PCAM files)")
-    uint8 = section.pop("uint8_batches", False)
-    if not isinstance(uint8, bool):
-        raise ConfigError(f"data.uint8_batches: expected true or false, got {uint8!r}")
-    return read_data_config(section), uint8
-
-
-def read_data_config(data: Mapping[str, Any], source: str = "") -> DataConfig:
-    """A course-style ``data`` dict as :class:`DataConfig` (ConfigError if invalid;
-    ``source`` names where the dict came from in the message)."""
-    return read_data_section(SectionReader(data, "data.", lambda _key: source))
+    reader = SectionReader(section, "data.", lambda _key: "")
+    uint8 = reader.boolean("uint8_batches", default=False)
+    return read_data_section(reader), uint8
 
 
 def _seed(config: Mapping[str, Any]) -> int:

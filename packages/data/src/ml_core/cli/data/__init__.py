@@ -1,12 +1,5 @@
-"""``ml-data``: make, download and check PCAM data; parsed before torch is imported.
-
-    ml-data synth --out DIR [--n-train N --n-valid N --n-test N --seed S --course-float]
-    ml-data fetch --out DIR [--base-url URL] [--checksums FILE] [--retries N]
-    ml-data check DIR [--json]
-
-Exit 0 on success, 2 on bad input (one line on stderr); the work is done by
-:mod:`ml_core.data._commands`.
-"""
+"""``ml-data synth|fetch|check``: flags parsed before torch is imported; the work is done
+by :mod:`ml_core.data._commands` (exit 0, or 2 with one line on stderr)."""
 
 from __future__ import annotations
 
@@ -18,12 +11,10 @@ from ml_core.contract import OneLineArgumentParser, integer_at_least
 __all__ = ["get_args_parser", "main"]
 
 
-def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
+def get_args_parser() -> argparse.ArgumentParser:
     """The ``ml-data`` parser with its subcommands."""
     parser = OneLineArgumentParser(
-        prog="ml-data",
-        description="Make, download and check PCAM data.",
-        add_help=add_help,
+        prog="ml-data", description="Make, download and check PCAM data."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -33,7 +24,6 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         synth.add_argument(
             f"--n-{split}",
             type=integer_at_least(1),
-            default=None,
             help=f"{split} samples (default: the built-in synthetic PCAM's)",
         )
     synth.add_argument(
@@ -49,7 +39,6 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     fetch.add_argument("--out", type=Path, required=True, help="output directory")
     fetch.add_argument(
         "--base-url",
-        default=None,
         help="file URL = BASE_URL/<name>.h5.gz (default: the Zenodo record)",
     )
     fetch.add_argument(
