@@ -1,11 +1,6 @@
-"""The EDA figures: pixel intensities, patch means, examples, class balance, sampler.
-
-Artists carry gids (``"<class>|<channel>"``, ``"balance|<split>|<class>"``, ...) to read back.
-"""
+"""The EDA figures; artists carry gids (``"<class>|<channel>"``, ...) to read back."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -26,13 +21,15 @@ CENTRE = (32, 32, 32)  # x0, y0, size of the region that decides the label
 BAR_WIDTH = 0.38
 
 
-def _split_names(stats: Sequence[SplitStats]) -> str:
-    return ", ".join(f"{one.split} ({one.scanned_patches:,})" for one in stats)
+def _split_names(stats: dict[str, SplitStats]) -> str:
+    return ", ".join(
+        f"{split} ({one.scanned_patches:,})" for split, one in stats.items()
+    )
 
 
-def intensity_figure(stats: Sequence[SplitStats]) -> Figure:
+def intensity_figure(stats: dict[str, SplitStats]) -> Figure:
     """Per channel: share of pixels at each level 0-255, one line per class."""
-    totals = np.sum([one.pixel_histograms for one in stats], axis=0)
+    totals = np.sum([one.pixel_histograms for one in stats.values()], axis=0)
     figure = Figure(figsize=(13, 4.2), layout="constrained")
     axes = figure.subplots(1, 3, sharey=True)
     levels = np.arange(LEVELS)
@@ -54,9 +51,9 @@ def intensity_figure(stats: Sequence[SplitStats]) -> Figure:
     return figure
 
 
-def patch_mean_figure(stats: Sequence[SplitStats]) -> Figure:
+def patch_mean_figure(stats: dict[str, SplitStats]) -> Figure:
     """Histogram of per-patch mean intensity per class; thresholds, outliers marked."""
-    totals = np.sum([one.mean_histograms for one in stats], axis=0)
+    totals = np.sum([one.mean_histograms for one in stats.values()], axis=0)
     figure = Figure(figsize=(12, 5), layout="constrained")
     axis, table_axis = figure.subplots(1, 2, width_ratios=(3, 1))
     for label, name in enumerate(CLASS_NAMES):
@@ -99,11 +96,11 @@ def patch_mean_figure(stats: Sequence[SplitStats]) -> Figure:
     return figure
 
 
-def _outlier_table(stats: Sequence[SplitStats]) -> str:
+def _outlier_table(stats: dict[str, SplitStats]) -> str:
     """Outlier patch counts per split, as a monospace block."""
     lines = ["Outlier patches", "(any NaN / any > 255 /", " all 0 / all 255)", ""]
-    for one in stats:
-        lines.append(f"{one.split} ({one.scanned_patches:,} scanned)")
+    for split, one in stats.items():
+        lines.append(f"{split} ({one.scanned_patches:,} scanned)")
         lines += [
             f"  {name:<8}{one.outliers[kind]:>9,}"
             for kind, name in OUTLIER_NAMES.items()
@@ -138,20 +135,21 @@ def examples_figure(examples: PatchExamples) -> Figure:
             axis.set_title(f"#{examples.indices[label][column]}", fontsize=8)
         row[0].set_ylabel(CLASS_NAMES[label], fontsize=11)
     figure.suptitle(
-        f"Example patches from the {examples.split} split "
+        "Example patches from the train split "
         "(yellow: centre 32 x 32 px that decides the label)"
     )
     return figure
 
 
-def class_balance_figure(stats: Sequence[SplitStats]) -> Figure:
+def class_balance_figure(stats: dict[str, SplitStats]) -> Figure:
     """Patches per class in every split, each bar labelled with count and share."""
     figure = Figure(figsize=(7, 4.5), layout="constrained")
     axis = figure.subplots()
     positions = np.arange(len(stats))
-    totals = np.array([one.class_counts.sum() for one in stats])
+    class_counts = np.array([one.class_counts for one in stats.values()])
+    totals = class_counts.sum(axis=1)
     for label, name in enumerate(CLASS_NAMES):
-        counts = np.array([one.class_counts[label] for one in stats])
+        counts = class_counts[:, label]
         bars = axis.bar(
             positions + (label - 0.5) * BAR_WIDTH,
             counts,
@@ -159,14 +157,14 @@ def class_balance_figure(stats: Sequence[SplitStats]) -> Figure:
             color=CLASS_COLORS[label],
             label=name,
         )
-        for bar, one in zip(bars, stats, strict=True):
-            bar.set_gid(f"balance|{one.split}|{label}")
+        for bar, split in zip(bars, stats, strict=True):
+            bar.set_gid(f"balance|{split}|{label}")
         axis.bar_label(
             bars,
             labels=[f"{c:,}\n{c / t:.1%}" for c, t in zip(counts, totals, strict=True)],
             fontsize=8,
         )
-    axis.set_xticks(positions, [one.split for one in stats])
+    axis.set_xticks(positions, list(stats))
     axis.set(xlabel="split", ylabel="patches")
     axis.margins(y=0.2)
     axis.legend(title="class")

@@ -1,7 +1,5 @@
-"""Open a PCAM-format directory's H5 files and scan them chunk by chunk (constant memory).
-
-Works on the official uint8 files, the course's float32 copy and synthetic PCAM alike.
-"""
+"""Scan a PCAM-format directory chunk by chunk (constant memory): official uint8 files,
+the course's float32 copy and synthetic PCAM alike."""
 
 from __future__ import annotations
 
@@ -40,18 +38,9 @@ OUTLIER_NAMES = {
 
 
 @dataclass(frozen=True)
-class PcamSplit:
-    """A split's name and its files, checked by ml_core.data (labels held in RAM)."""
-
-    split: str
-    files: SplitFiles
-
-
-@dataclass(frozen=True)
 class SplitStats:
     """What one split's scan found; histograms count pixels / patches per class."""
 
-    split: str
     dtype: str
     total_patches: int
     scanned_patches: int
@@ -65,12 +54,11 @@ class SplitStats:
 class PatchExamples:
     """A few clean patches (uint8, HWC) per class and their indices in the split."""
 
-    split: str
     indices: dict[int, list[int]]
     patches: dict[int, list[np.ndarray]]
 
 
-def open_pcam_splits(data_dir: Path) -> list[PcamSplit]:
+def open_pcam_splits(data_dir: Path) -> dict[str, SplitFiles]:
     """Every split present in ``data_dir``, checked; VizInputError if it is not PCAM."""
     if not data_dir.is_dir():
         raise VizInputError(f"{data_dir}: no such directory")
@@ -82,17 +70,15 @@ def open_pcam_splits(data_dir: Path) -> list[PcamSplit]:
             f"{data_dir}: not a PCAM directory (missing {missing[0]} split: {names})"
         )
     try:
-        return [
-            PcamSplit(split, SplitFiles.open(*split_paths(data_dir, split)))
-            for split in present
-        ]
+        return {
+            split: SplitFiles.open(*split_paths(data_dir, split)) for split in present
+        }
     except DataError as error:
         raise VizInputError(str(error)) from None
 
 
-def scan_split(split: PcamSplit, max_patches: int | None = None) -> SplitStats:
+def scan_split(files: SplitFiles, max_patches: int | None = None) -> SplitStats:
     """Histograms and outlier counts of the first ``max_patches`` (default all)."""
-    files = split.files
     limit = min(max_patches or files.num_samples, files.num_samples)
     pixels = np.zeros((NUM_CLASSES, NUM_CHANNELS, LEVELS), np.int64)
     means = np.zeros((NUM_CLASSES, len(MEAN_BIN_EDGES) - 1), np.int64)
@@ -106,24 +92,19 @@ def scan_split(split: PcamSplit, max_patches: int | None = None) -> SplitStats:
             of_class = labels == label
             means[label] += np.histogram(patch_means[of_class], MEAN_BIN_EDGES)[0]
             pixels[label] += _channel_histograms(patches[of_class & usable])
+    class_counts = np.bincount(files.labels, minlength=NUM_CLASSES)
+    dtype = str(files.image_dtype)
     return SplitStats(
-        split.split,
-        str(files.image_dtype),
-        files.num_samples,
-        limit,
-        np.bincount(files.labels, minlength=NUM_CLASSES),
-        pixels,
-        means,
-        outliers,
+        dtype, files.num_samples, limit, class_counts, pixels, means, outliers
     )
 
 
-def pick_examples(split: PcamSplit, per_class: int) -> PatchExamples:
+def pick_examples(files: SplitFiles, per_class: int) -> PatchExamples:
     """The first ``per_class`` patches of each class that are not outliers."""
     indices: dict[int, list[int]] = {label: [] for label in range(NUM_CLASSES)}
     patches: dict[int, list[np.ndarray]] = {label: [] for label in range(NUM_CLASSES)}
-    limit = min(EXAMPLE_SEARCH_PATCHES, split.files.num_samples)
-    for start, cleaned, labels, flags in _chunks(split.files, limit):
+    limit = min(EXAMPLE_SEARCH_PATCHES, files.num_samples)
+    for start, cleaned, labels, flags in _chunks(files, limit):
         flagged = np.logical_or.reduce(list(flags.values()))
         for offset in np.flatnonzero(~flagged):
             label = int(labels[offset])
@@ -132,16 +113,13 @@ def pick_examples(split: PcamSplit, per_class: int) -> PatchExamples:
                 patches[label].append(cleaned[offset])
         if all(len(found) == per_class for found in indices.values()):
             break
-    return PatchExamples(split.split, indices, patches)
+    return PatchExamples(indices, patches)
 
 
 def _chunks(
     files: SplitFiles, limit: int
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
-    """(start, cleaned patches, labels, per-patch flag of each outlier kind) per chunk.
-
-    Contiguous slices are far cheaper than per-item reads; memory stays at one chunk.
-    """
+    """(start, cleaned patches, labels, per-patch flag of each outlier kind) per chunk."""
     start = 0
     try:
         for raw in image_chunks(files.x_path, stop=limit):

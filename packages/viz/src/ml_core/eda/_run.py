@@ -1,12 +1,8 @@
-"""``ml-viz eda``: figures and a summary (JSON and text) of a PCAM-format directory.
-
-All of it is computed and rendered in memory; files are written only once that succeeded.
-"""
+"""``ml-viz eda``: figures and a summary (JSON and text) of a PCAM-format directory."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -43,8 +39,7 @@ def run_eda(
 ) -> list[Path]:
     """Scan ``data_dir``; write five PNGs, summary.json and summary.txt to ``out_dir``.
 
-    ``options.max_patches`` limits the scan to the first patches of each split (class
-    counts always use every label). Returns the paths written.
+    Everything is computed and rendered in memory before the first file is written.
     """
     options = options or EdaOptions()
     for name in COUNTS:
@@ -55,16 +50,11 @@ def run_eda(
         raise VizInputError(f"seed: must be non-negative, got {options.seed}")
     data_dir = Path(data_dir)
     splits = open_pcam_splits(data_dir)
-    stats = [scan_split(split, options.max_patches) for split in splits]
-    (train,) = (split for split in splits if split.split == "train")
-    examples = pick_examples(train, options.examples_per_class)
-    sampler = check_sampler(
-        data_dir,
-        stats[splits.index(train)].class_counts,
-        options.batch_size,
-        options.seed,
-        options.sampler_batches,
-    )
+    stats = {
+        split: scan_split(files, options.max_patches) for split, files in splits.items()
+    }
+    examples = pick_examples(splits["train"], options.examples_per_class)
+    sampler = check_sampler(data_dir, stats["train"].class_counts, options)
     summary = summary_dict(data_dir, stats, examples, sampler, options.seed)
     outputs = {
         "intensity_histograms.png": figure_to_png(intensity_figure(stats)),
@@ -85,7 +75,7 @@ def run_eda(
 
 def summary_dict(
     data_dir: Path,
-    stats: Sequence[SplitStats],
+    stats: dict[str, SplitStats],
     examples: PatchExamples,
     sampler: SamplerCheck,
     seed: int,
@@ -95,7 +85,7 @@ def summary_dict(
         "data_dir": str(data_dir),
         "patch_mean_bin_edges": MEAN_BIN_EDGES.tolist(),
         "splits": {
-            one.split: {
+            split: {
                 "dtype": one.dtype,
                 "total_patches": one.total_patches,
                 "scanned_patches": one.scanned_patches,
@@ -107,10 +97,10 @@ def summary_dict(
                 "pixel_histograms": one.pixel_histograms.tolist(),
                 "patch_mean_histograms": one.mean_histograms.tolist(),
             }
-            for one in stats
+            for split, one in stats.items()
         },
         "examples": {
-            "split": examples.split,
+            "split": "train",
             "indices": {str(label): found for label, found in examples.indices.items()},
         },
         "sampler": {

@@ -1,7 +1,5 @@
-"""Positives per train batch with and without balanced sampling: expected and measured.
-
-Expected from the class counts; measured in real batches of ``ml_core.data``'s loaders.
-"""
+"""Positives per train batch with and without balanced sampling: expected from the
+class counts, measured in real batches of ``ml_core.data``'s loaders."""
 
 from __future__ import annotations
 
@@ -11,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ml_core.cli.viz import EdaOptions
 from ml_core.data import DataError, get_dataloaders
 from ml_core.viz import VizInputError
 
@@ -38,47 +37,28 @@ class SamplerCheck:
 
 
 def check_sampler(
-    data_dir: Path, class_counts: np.ndarray, batch_size: int, seed: int, batches: int
+    data_dir: Path, class_counts: np.ndarray, options: EdaOptions
 ) -> SamplerCheck:
-    """Expected and measured (first ``batches`` batches) positives for each mode."""
-    return SamplerCheck(
-        batch_size,
-        (int(class_counts[0]), int(class_counts[1])),
-        {
-            mode: expected_positives(class_counts, batch_size, balance)
-            for mode, balance in MODES.items()
-        },
-        {
-            mode: _measure(data_dir, batch_size, seed, balance, batches)
-            for mode, balance in MODES.items()
-        },
-    )
-
-
-def expected_positives(
-    class_counts: np.ndarray, batch_size: int, balance: bool
-) -> float:
-    """Expected positives in a batch drawn from a train split with ``class_counts``.
-
-    Without balancing every sample is equally likely: ``B * n1 / N``. With the
-    WeightedRandomSampler each sample weighs ``1 / count(its class)``, so
-    ``P(positive) = n1 * (1/n1) / sum_c n_c * (1/n_c)`` = 1/2 for two present classes.
-    """
+    """Expected and measured (``options.sampler_batches``) positives for each mode."""
+    batch_size = options.batch_size
     counts = np.asarray(class_counts, dtype=np.float64)
-    if not balance:
-        return batch_size * counts[1] / counts.sum()
-    weights = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)
-    return batch_size * counts[1] * weights[1] / (counts * weights).sum()
+    # The balanced sampler weighs each sample 1 / count(its class); unbalanced, all 1.
+    inverse = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)
+    expected, measured = {}, {}
+    for mode, balance in MODES.items():
+        weights = inverse if balance else np.ones_like(counts)
+        expected[mode] = batch_size * counts[1] * weights[1] / (counts * weights).sum()
+        measured[mode] = _measure(data_dir, options, balance)
+    normal_tumour = (int(class_counts[0]), int(class_counts[1]))
+    return SamplerCheck(batch_size, normal_tumour, expected, measured)
 
 
-def _measure(
-    data_dir: Path, batch_size: int, seed: int, balance: bool, batches: int
-) -> SamplerMeasurement:
+def _measure(data_dir: Path, options: EdaOptions, balance: bool) -> SamplerMeasurement:
     config = {
-        "seed": seed,
+        "seed": options.seed,
         "data": {
             "data_path": str(data_dir),
-            "batch_size": batch_size,
+            "batch_size": options.batch_size,
             "num_workers": 0,
             "balance": balance,
             "uint8_batches": True,  # labels are all we need: skip the float conversion
@@ -88,10 +68,10 @@ def _measure(
         train_loader, _ = get_dataloaders(config)
         fractions = [
             float(np.asarray(labels).mean())
-            for _, labels in islice(train_loader, batches)
+            for _, labels in islice(train_loader, options.sampler_batches)
         ]
     except DataError as error:
         raise VizInputError(str(error)) from None
-    values = np.asarray(fractions) * batch_size
+    values = np.asarray(fractions) * options.batch_size
     sem = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
     return SamplerMeasurement(float(values.mean()), float(sem), len(values))
