@@ -173,10 +173,10 @@ def test_course_float_outliers_counted_and_excluded(
     # Patch means use the course cleaning: NaN -> 0, clip to 255.
     cleaned = np.clip(np.nan_to_num(images, nan=0.0), 0, 255).astype(np.uint8)
     means = cleaned.reshape(len(images), -1).mean(axis=1)
-    assert train.mean_histograms.sum() == len(labels)
+    assert train.patch_mean_histograms.sum() == len(labels)
     for label in (0, 1):
         expected = np.histogram(means[labels == label], bins=MEAN_BIN_EDGES)[0]
-        np.testing.assert_array_equal(train.mean_histograms[label], expected)
+        np.testing.assert_array_equal(train.patch_mean_histograms[label], expected)
 
 
 def test_intensity_figure_lines_are_pixel_shares(

@@ -53,7 +53,7 @@ def intensity_figure(stats: dict[str, SplitStats]) -> Figure:
 
 def patch_mean_figure(stats: dict[str, SplitStats]) -> Figure:
     """Histogram of per-patch mean intensity per class; thresholds, outliers marked."""
-    totals = np.sum([one.mean_histograms for one in stats.values()], axis=0)
+    totals = np.sum([one.patch_mean_histograms for one in stats.values()], axis=0)
     figure = Figure(figsize=(12, 5), layout="constrained")
     axis, table_axis = figure.subplots(1, 2, width_ratios=(3, 1))
     for label, name in enumerate(CLASS_NAMES):

@@ -39,15 +39,17 @@ OUTLIER_NAMES = {
 
 @dataclass(frozen=True)
 class SplitStats:
-    """What one split's scan found; histograms count pixels / patches per class."""
+    """What one split's scan found, in summary.json's order and names; histograms count
+    pixels / patches per class."""
 
     dtype: str
     total_patches: int
     scanned_patches: int
     class_counts: np.ndarray
-    pixel_histograms: np.ndarray  # [class][channel][level]
-    mean_histograms: np.ndarray  # [class][MEAN_BIN_EDGES bin]
+    positive_fraction: float
     outliers: dict[str, int]
+    pixel_histograms: np.ndarray  # [class][channel][level]
+    patch_mean_histograms: np.ndarray  # [class][MEAN_BIN_EDGES bin]
 
 
 @dataclass(frozen=True)
@@ -79,24 +81,31 @@ def open_pcam_splits(data_dir: Path) -> dict[str, SplitFiles]:
 
 def scan_split(files: SplitFiles, max_patches: int | None = None) -> SplitStats:
     """Histograms and outlier counts of the first ``max_patches`` (default all)."""
-    limit = min(max_patches or files.num_samples, files.num_samples)
-    pixels = np.zeros((NUM_CLASSES, NUM_CHANNELS, LEVELS), np.int64)
-    means = np.zeros((NUM_CLASSES, len(MEAN_BIN_EDGES) - 1), np.int64)
-    outliers = dict.fromkeys(OUTLIER_NAMES, 0)
-    for _, patches, labels, flags in _chunks(files, limit):
+    counts = np.bincount(files.labels, minlength=NUM_CLASSES)
+    stats = SplitStats(
+        dtype=str(files.image_dtype),
+        total_patches=files.num_samples,
+        scanned_patches=min(max_patches or files.num_samples, files.num_samples),
+        class_counts=counts,
+        positive_fraction=float(counts[1] / counts.sum()),
+        outliers=dict.fromkeys(OUTLIER_NAMES, 0),
+        pixel_histograms=np.zeros((NUM_CLASSES, NUM_CHANNELS, LEVELS), np.int64),
+        patch_mean_histograms=np.zeros(
+            (NUM_CLASSES, MEAN_BIN_EDGES.size - 1), np.int64
+        ),
+    )
+    for _, patches, labels, flags in _chunks(files, stats.scanned_patches):
         for kind, flagged in flags.items():
-            outliers[kind] += int(flagged.sum())
+            stats.outliers[kind] += int(flagged.sum())
         patch_means = patches.reshape(len(patches), -1).mean(axis=1)
         usable = ~np.logical_or.reduce(list(flags.values()))
         for label in range(NUM_CLASSES):
             of_class = labels == label
-            means[label] += np.histogram(patch_means[of_class], MEAN_BIN_EDGES)[0]
-            pixels[label] += _channel_histograms(patches[of_class & usable])
-    class_counts = np.bincount(files.labels, minlength=NUM_CLASSES)
-    dtype = str(files.image_dtype)
-    return SplitStats(
-        dtype, files.num_samples, limit, class_counts, pixels, means, outliers
-    )
+            means = np.histogram(patch_means[of_class], MEAN_BIN_EDGES)[0]
+            stats.patch_mean_histograms[label] += means
+            clean = patches[of_class & usable]
+            stats.pixel_histograms[label] += _channel_histograms(clean)
+    return stats
 
 
 def pick_examples(files: SplitFiles, per_class: int) -> PatchExamples:

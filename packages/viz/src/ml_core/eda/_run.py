@@ -7,6 +7,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ml_core.cli.viz import EdaOptions
 from ml_core.contract import write_bytes_atomic
 from ml_core.eda._eda_figures import (
@@ -62,7 +64,10 @@ def run_eda(
         "example_patches.png": figure_to_png(examples_figure(examples)),
         "class_balance.png": figure_to_png(class_balance_figure(stats)),
         "sampler.png": figure_to_png(sampler_figure(sampler)),
-        "summary.json": (json.dumps(summary, indent=1) + "\n").encode(),
+        # numpy arrays as lists; int keys (class labels) become strings.
+        "summary.json": (
+            json.dumps(summary, indent=1, default=np.ndarray.tolist) + "\n"
+        ).encode(),
         "summary.txt": summary_text(summary).encode(),
     }
     # Default ./experiments/eda/<data dir name>: data directories are often read-only.
@@ -80,29 +85,13 @@ def summary_dict(
     sampler: SamplerCheck,
     seed: int,
 ) -> dict[str, Any]:
-    """Every number the figures show, JSON-able; histograms are [class][channel][level]."""
+    """Every number the figures show (arrays as numpy); histograms are
+    [class][channel][level]."""
     return {
         "data_dir": str(data_dir),
-        "patch_mean_bin_edges": MEAN_BIN_EDGES.tolist(),
-        "splits": {
-            split: {
-                "dtype": one.dtype,
-                "total_patches": one.total_patches,
-                "scanned_patches": one.scanned_patches,
-                "class_counts": one.class_counts.tolist(),
-                "positive_fraction": float(
-                    one.class_counts[1] / one.class_counts.sum()
-                ),
-                "outliers": dict(one.outliers),
-                "pixel_histograms": one.pixel_histograms.tolist(),
-                "patch_mean_histograms": one.mean_histograms.tolist(),
-            }
-            for split, one in stats.items()
-        },
-        "examples": {
-            "split": "train",
-            "indices": {str(label): found for label, found in examples.indices.items()},
-        },
+        "patch_mean_bin_edges": MEAN_BIN_EDGES,
+        "splits": {split: asdict(one) for split, one in stats.items()},
+        "examples": {"split": "train", "indices": examples.indices},
         "sampler": {
             "split": "train",
             "seed": seed,
