@@ -1,7 +1,5 @@
-"""The learning-curves figure: train/val loss, accuracy, F1, AUROC and learning rate.
-
-Axes carry the metric as ``gid``, lines and bands ``"<series label>|<column>[|band]"``.
-"""
+"""The learning-curves figure; axes carry the metric as ``gid``, lines and bands
+``"<series label>|<column>[|band]"``."""
 
 from __future__ import annotations
 
@@ -29,6 +27,7 @@ PANELS = (
 BOUNDED_PANELS = frozenset({"acc", "f1", "auroc"})
 SPLIT_STYLES = {"train": "--", "val": "-"}
 SPLIT_NAMES = {"train": "train", "val": "validation"}
+SINGLE_SERIES_COLORS = {"train": "tab:blue", "val": "tab:orange", "lr": "tab:green"}
 BAND_ALPHA = 0.2
 MARKER_MAX_EPOCHS = 40
 
@@ -41,13 +40,8 @@ def build_curves_figure(inputs: Sequence[Path | str]) -> Figure:
 def plot_curves(
     inputs: Sequence[Path | str], out_path: Path | str | None = None
 ) -> Path:
-    """Write the curves PNG for run directories (or one sweep aggregate CSV).
-
-    Default output: ``<run_dir>/curves.png`` for one run, ``<first run's
-    parent>/curves_<n>runs.png`` for several, ``<csv stem>_curves.png`` next to an
-    aggregate CSV. Every input is checked before anything is written; bad input raises
-    :class:`VizInputError`. Returns the path written.
-    """
+    """Write the curves PNG for run directories (or one sweep aggregate CSV); returns
+    its path. Every input is checked first; bad input raises VizInputError."""
     loaded = load_curves_input(inputs)
     target = Path(out_path) if out_path is not None else loaded.default_out
     write_bytes_atomic(target, figure_to_png(_figure(loaded)))
@@ -63,15 +57,14 @@ def _figure(loaded: CurvesInput) -> Figure:
     series = loaded.series
     figure = Figure(figsize=(13, 7.5), layout="constrained")
     axes = figure.subplots(2, 3).ravel()
-    colors = _colors(series)
     for axis, (gid, panel_title, y_label) in zip(axes, PANELS, strict=False):
         axis.set_gid(gid)
         # A metric panel draws train and validation, the lr panel one line per series.
         lines = {"lr": "-"} if gid == "lr" else SPLIT_STYLES
-        for one, by_split in zip(series, colors, strict=True):
+        for index, one in enumerate(series):
             for split, style in lines.items():
                 column = "lr" if gid == "lr" else f"{split}_{gid}"
-                _draw(axis, one, column, by_split[split], style)
+                _draw(axis, one, column, _color(series, index, split), style)
         axis.set(title=panel_title, xlabel="epoch", ylabel=y_label)
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(visible=True, alpha=0.3)
@@ -85,7 +78,7 @@ def _figure(loaded: CurvesInput) -> Figure:
             rates = rates[np.isfinite(rates)]
             if rates.size and rates.min() > 0 and rates.max() / rates.min() >= 10:
                 axis.set_yscale("log")
-    _legend_panel(axes[-1], series, colors)
+    _legend_panel(axes[-1], series)
     figure.suptitle(
         loaded.title + _progress_note(series, loaded.planned_epochs), fontsize=14
     )
@@ -111,18 +104,12 @@ def _draw(axis: Axes, one: CurveSeries, column: str, color: str, style: str) -> 
         band.set_gid(f"{one.label}|{column}|band")
 
 
-def _colors(series: Sequence[CurveSeries]) -> list[dict[str, str]]:
-    """Colour of each series' train, val and lr line."""
-    if len(series) == 1:
-        return [{"train": "tab:blue", "val": "tab:orange", "lr": "tab:green"}]
-    return [
-        dict.fromkeys(("train", "val", "lr"), f"C{i % 10}") for i in range(len(series))
-    ]
+def _color(series: Sequence[CurveSeries], index: int, split: str) -> str:
+    """One series: a colour per split (train, val, lr); several: a colour per series."""
+    return SINGLE_SERIES_COLORS[split] if len(series) == 1 else f"C{index % 10}"
 
 
-def _legend_panel(
-    axis: Axes, series: Sequence[CurveSeries], colors: list[dict[str, str]]
-) -> None:
+def _legend_panel(axis: Axes, series: Sequence[CurveSeries]) -> None:
     axis.axis("off")
     # One series: the split colours; several: grey line styles, then a colour each.
     single = len(series) == 1
@@ -130,7 +117,7 @@ def _legend_panel(
         Line2D(
             [],
             [],
-            color=colors[0][split] if single else "0.3",
+            color=_color(series, 0, split) if single else "0.3",
             linestyle=style,
             label=SPLIT_NAMES[split],
         )
@@ -139,8 +126,14 @@ def _legend_panel(
     title = series[0].legend_label if single else None
     if not single:
         handles += [
-            Line2D([], [], color=by_split["val"], linewidth=3, label=one.legend_label)
-            for one, by_split in zip(series, colors, strict=True)
+            Line2D(
+                [],
+                [],
+                color=_color(series, index, "val"),
+                linewidth=3,
+                label=one.legend_label,
+            )
+            for index, one in enumerate(series)
         ]
     if any(one.std is not None for one in series):
         title = (title + "\n" if title else "") + "shaded: ± 1 std over runs"

@@ -76,7 +76,7 @@ def build_report(run_dir: Path | str) -> RunReport:
     """Read every file of ``run_dir`` the page needs; VizInputError on a bad one."""
     paths = RunPaths(Path(run_dir))
     curves = build_curves_figure([paths.root])  # checks metrics.csv and config.yaml
-    table = read_metrics_csv(paths.metrics)
+    table = read_metrics_csv(paths.root)
     test = read_test_metrics(paths.test_metrics)
     env = read_json_object(paths.environment)
     config = read_text(paths.config) if paths.config.is_file() else None
