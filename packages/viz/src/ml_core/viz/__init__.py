@@ -1,8 +1,4 @@
-"""Plots and reports of runs: learning curves and self-contained HTML run reports.
-
-Torch-free: these read the run directory's files only. The data EDA is
-:mod:`ml_core.eda`; the command line is ``ml-viz`` (:mod:`ml_core.cli.viz`).
-"""
+"""Learning curves and self-contained HTML run reports, torch-free (run files only)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""What every figure shares: the class names and colours, and PNG rendering.
-
-Figures are drawn on the Agg canvas, never through pyplot: no process-wide backend switch.
-"""
+"""What every figure shares: class names and colours, and PNG rendering on the Agg
+canvas, never through pyplot (no process-wide backend switch)."""
 
 from __future__ import annotations
 
