@@ -141,17 +141,18 @@ def test_sampler_figure_bars_are_the_check(pcam_80_20: Path) -> None:
     counts = np.array([800, 200])
     options = EdaOptions(batch_size=BATCH, seed=0, sampler_batches=5)
     check = check_sampler(pcam_80_20, counts, options)
-    assert check.measured["with"].batches == 5
+    measured = check.measured_positives_per_batch
+    assert measured["with_sampler"].batches == 5
     bars = {
         patch.get_gid(): patch.get_height()
         for patch in sampler_figure(check).axes[0].patches
     }
     # Bar heights are the numbers handed to matplotlib, unchanged.
     assert bars == {
-        "sampler|expected|without": 0.2 * BATCH,
-        "sampler|expected|with": 0.5 * BATCH,
-        "sampler|measured|without": check.measured["without"].mean,
-        "sampler|measured|with": check.measured["with"].mean,
+        "sampler|expected|without_sampler": 0.2 * BATCH,
+        "sampler|expected|with_sampler": 0.5 * BATCH,
+        "sampler|measured|without_sampler": measured["without_sampler"].mean,
+        "sampler|measured|with_sampler": measured["with_sampler"].mean,
     }
 
 

@@ -177,10 +177,10 @@ def sampler_figure(check: SamplerCheck) -> Figure:
     figure = Figure(figsize=(8, 4.8), layout="constrained")
     axis = figure.subplots()
     positions = np.arange(len(MODES))
-    measured = list(check.measured.values())
+    measured = list(check.measured_positives_per_batch.values())
     expected_bars = axis.bar(
         positions - BAR_WIDTH / 2,
-        list(check.expected.values()),
+        list(check.expected_positives_per_batch.values()),
         BAR_WIDTH,
         color="0.65",
         label="expected",

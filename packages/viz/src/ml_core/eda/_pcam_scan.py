@@ -11,7 +11,6 @@ import numpy as np
 
 from ml_core.data import (
     SPLITS,
-    DataError,
     SplitFiles,
     has_split,
     image_chunks,
@@ -61,7 +60,8 @@ class PatchExamples:
 
 
 def open_pcam_splits(data_dir: Path) -> dict[str, SplitFiles]:
-    """Every split present in ``data_dir``, checked; VizInputError if it is not PCAM."""
+    """Every split present in ``data_dir``; VizInputError if it is not PCAM, DataError
+    for a bad file."""
     if not data_dir.is_dir():
         raise VizInputError(f"{data_dir}: no such directory")
     present = [split for split in SPLITS if has_split(data_dir, split)]
@@ -71,12 +71,7 @@ def open_pcam_splits(data_dir: Path) -> dict[str, SplitFiles]:
         raise VizInputError(
             f"{data_dir}: not a PCAM directory (missing {missing[0]} split: {names})"
         )
-    try:
-        return {
-            split: SplitFiles.open(*split_paths(data_dir, split)) for split in present
-        }
-    except DataError as error:
-        raise VizInputError(str(error)) from None
+    return {split: SplitFiles.open(*split_paths(data_dir, split)) for split in present}
 
 
 def scan_split(files: SplitFiles, max_patches: int | None = None) -> SplitStats:
@@ -130,14 +125,11 @@ def _chunks(
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
     """(start, cleaned patches, labels, per-patch flag of each outlier kind) per chunk."""
     start = 0
-    try:
-        for raw in image_chunks(files.x_path, stop=limit):
-            stop = start + len(raw)
-            cleaned = to_uint8(raw)
-            yield start, cleaned, files.labels[start:stop], _outlier_flags(raw, cleaned)
-            start = stop
-    except DataError as error:
-        raise VizInputError(str(error)) from None
+    for raw in image_chunks(files.x_path, stop=limit):
+        stop = start + len(raw)
+        cleaned = to_uint8(raw)
+        yield start, cleaned, files.labels[start:stop], _outlier_flags(raw, cleaned)
+        start = stop
 
 
 def _outlier_flags(raw: np.ndarray, cleaned: np.ndarray) -> dict[str, np.ndarray]:

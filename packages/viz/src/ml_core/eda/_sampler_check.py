@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from ml_core.cli.viz import EdaOptions
-from ml_core.data import DataError, get_dataloaders
-from ml_core.viz import VizInputError
+from ml_core.data import get_dataloaders
 
-# The two ways the course draws train batches, as named in figures and summary.json.
-MODES = {"without": False, "with": True}  # mode -> the config's data.balance
+# The two ways the course draws train batches (summary.json's names) -> data.balance.
+MODES = {"without_sampler": False, "with_sampler": True}
 
 
 @dataclass(frozen=True)
@@ -28,12 +27,14 @@ class SamplerMeasurement:
 
 @dataclass(frozen=True)
 class SamplerCheck:
-    """Expected and measured positives per batch, by mode (see MODES)."""
+    """The check as summary.json holds it; positives per batch by mode (see MODES)."""
 
+    split: str
+    seed: int
     batch_size: int
     class_counts: tuple[int, int]
-    expected: dict[str, float]
-    measured: dict[str, SamplerMeasurement]
+    expected_positives_per_batch: dict[str, float]
+    measured_positives_per_batch: dict[str, SamplerMeasurement]
 
 
 def check_sampler(
@@ -50,7 +51,9 @@ def check_sampler(
         expected[mode] = batch_size * counts[1] * weights[1] / (counts * weights).sum()
         measured[mode] = _measure(data_dir, options, balance)
     normal_tumour = (int(class_counts[0]), int(class_counts[1]))
-    return SamplerCheck(batch_size, normal_tumour, expected, measured)
+    return SamplerCheck(
+        "train", options.seed, batch_size, normal_tumour, expected, measured
+    )
 
 
 def _measure(data_dir: Path, options: EdaOptions, balance: bool) -> SamplerMeasurement:
@@ -64,14 +67,11 @@ def _measure(data_dir: Path, options: EdaOptions, balance: bool) -> SamplerMeasu
             "uint8_batches": True,  # labels are all we need: skip the float conversion
         },
     }
-    try:
-        train_loader, _ = get_dataloaders(config)
-        fractions = [
-            float(np.asarray(labels).mean())
-            for _, labels in islice(train_loader, options.sampler_batches)
-        ]
-    except DataError as error:
-        raise VizInputError(str(error)) from None
+    train_loader, _ = get_dataloaders(config)
+    fractions = [
+        float(np.asarray(labels).mean())
+        for _, labels in islice(train_loader, options.sampler_batches)
+    ]
     values = np.asarray(fractions) * options.batch_size
     sem = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
     return SamplerMeasurement(float(values.mean()), float(sem), len(values))
