@@ -17,7 +17,8 @@ from ml_core.eda._sampler_check import MODES, SamplerCheck
 from ml_core.viz import CLASS_COLORS, CLASS_NAMES
 
 CHANNEL_NAMES = ("red", "green", "blue")
-CENTRE = (32, 32, 32)  # x0, y0, size of the region that decides the label
+# The centre 32 x 32 px decide the label; pixel i spans i - 0.5 to i + 0.5.
+CENTRE_CORNER, CENTRE_SIZE = (31.5, 31.5), 32
 BAR_WIDTH = 0.38
 
 
@@ -69,13 +70,8 @@ def patch_mean_figure(stats: dict[str, SplitStats]) -> Figure:
         (0, "black", "blackout"),
         (255, "darkorange", "washout"),
     ):
-        axis.axvline(
-            value,
-            color=color,
-            linestyle="--",
-            linewidth=2,
-            label=f"{name} (mean {value})",
-        )
+        label = f"{name} (mean {value})"
+        axis.axvline(value, color=color, linestyle="--", linewidth=2, label=label)
     axis.set_yscale("symlog", linthresh=1)
     axis.set_xlim(-5, 260)
     axis.set_xlabel("mean intensity of the patch (after NaN -> 0, clip to 0-255)")
@@ -121,17 +117,9 @@ def examples_figure(examples: PatchExamples) -> Figure:
                 axis.axis("off")
                 continue
             axis.imshow(examples.patches[label][column])
-            x0, y0, size = CENTRE
-            axis.add_patch(
-                Rectangle(
-                    (x0 - 0.5, y0 - 0.5),
-                    size,
-                    size,
-                    fill=False,
-                    edgecolor="yellow",
-                    linewidth=1.5,
-                )
-            )
+            outline = Rectangle(CENTRE_CORNER, CENTRE_SIZE, CENTRE_SIZE, fill=False)
+            outline.set(edgecolor="yellow", linewidth=1.5)
+            axis.add_patch(outline)
             axis.set_title(f"#{examples.indices[label][column]}", fontsize=8)
         row[0].set_ylabel(CLASS_NAMES[label], fontsize=11)
     figure.suptitle(
@@ -159,11 +147,11 @@ def class_balance_figure(stats: dict[str, SplitStats]) -> Figure:
         )
         for bar, split in zip(bars, stats, strict=True):
             bar.set_gid(f"balance|{split}|{label}")
-        axis.bar_label(
-            bars,
-            labels=[f"{c:,}\n{c / t:.1%}" for c, t in zip(counts, totals, strict=True)],
-            fontsize=8,
-        )
+        texts = [
+            f"{count:,}\n{count / total:.1%}"
+            for count, total in zip(counts, totals, strict=True)
+        ]
+        axis.bar_label(bars, labels=texts, fontsize=8)
     axis.set_xticks(positions, list(stats))
     axis.set(xlabel="split", ylabel="patches")
     axis.margins(y=0.2)
@@ -199,13 +187,8 @@ def sampler_figure(check: SamplerCheck) -> Figure:
             bar.set_gid(f"sampler|{kind}|{mode}")
         axis.bar_label(bars, fmt="%.2f", padding=3)
     half = check.batch_size / 2
-    axis.axhline(
-        half,
-        color="black",
-        linestyle=":",
-        linewidth=1,
-        label=f"half the batch ({half:g})",
-    )
+    label = f"half the batch ({half:g})"
+    axis.axhline(half, color="black", linestyle=":", linewidth=1, label=label)
     axis.set_xticks(
         positions,
         ["balance: false\n(shuffled, no sampler)", "balance: true\n(weighted sampler)"],

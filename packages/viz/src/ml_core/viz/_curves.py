@@ -28,7 +28,6 @@ BOUNDED_PANELS = frozenset({"acc", "f1", "auroc"})
 SPLIT_STYLES = {"train": "--", "val": "-"}
 SPLIT_NAMES = {"train": "train", "val": "validation"}
 SINGLE_SERIES_COLORS = {"train": "tab:blue", "val": "tab:orange", "lr": "tab:green"}
-BAND_ALPHA = 0.2
 MARKER_MAX_EPOCHS = 40
 
 
@@ -93,13 +92,9 @@ def _draw(axis: Axes, one: CurveSeries, column: str, color: str, style: str) -> 
     )
     line.set_gid(f"{one.label}|{column}")
     if one.std is not None:
+        low, high = values - one.std[column], values + one.std[column]
         band = axis.fill_between(
-            one.epochs,
-            values - one.std[column],
-            values + one.std[column],
-            color=color,
-            alpha=BAND_ALPHA,
-            linewidth=0,
+            one.epochs, low, high, color=color, alpha=0.2, linewidth=0
         )
         band.set_gid(f"{one.label}|{column}|band")
 
@@ -113,28 +108,17 @@ def _legend_panel(axis: Axes, series: Sequence[CurveSeries]) -> None:
     axis.axis("off")
     # One series: the split colours; several: grey line styles, then a colour each.
     single = len(series) == 1
-    handles = [
-        Line2D(
-            [],
-            [],
-            color=_color(series, 0, split) if single else "0.3",
-            linestyle=style,
-            label=SPLIT_NAMES[split],
-        )
-        for split, style in SPLIT_STYLES.items()
-    ]
+    handles = []
+    for split, style in SPLIT_STYLES.items():
+        color = _color(series, 0, split) if single else "0.3"
+        line = Line2D([], [], color=color, linestyle=style, label=SPLIT_NAMES[split])
+        handles.append(line)
     title = series[0].legend_label if single else None
     if not single:
-        handles += [
-            Line2D(
-                [],
-                [],
-                color=_color(series, index, "val"),
-                linewidth=3,
-                label=one.legend_label,
-            )
-            for index, one in enumerate(series)
-        ]
+        for index, one in enumerate(series):
+            color = _color(series, index, "val")
+            line = Line2D([], [], color=color, linewidth=3, label=one.legend_label)
+            handles.append(line)
     if any(one.std is not None for one in series):
         title = (title + "\n" if title else "") + "shaded: ± 1 std over runs"
     axis.legend(handles=handles, loc="center", title=title, frameon=False, fontsize=11)

@@ -56,15 +56,8 @@ def confusion_figure(matrix: np.ndarray, title: str) -> Figure:
     image = axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for (row, col), count in np.ndenumerate(matrix):
         color = "white" if shares[row, col] > 0.6 else "black"
-        axis.text(
-            col,
-            row,
-            f"{count:,}\n{shares[row, col]:.1%}",
-            ha="center",
-            va="center",
-            color=color,
-            fontsize=12,
-        )
+        text = f"{count:,}\n{shares[row, col]:.1%}"
+        axis.text(col, row, text, ha="center", va="center", color=color, fontsize=12)
     axis.set_xticks([0, 1], CLASS_NAMES)
     axis.set_yticks([0, 1], CLASS_NAMES)
     axis.set(xlabel="predicted label", ylabel="true label", title=title)
@@ -77,13 +70,9 @@ def roc_figure(roc: RocCurve, title: str) -> Figure:
     figure = Figure(figsize=(4.8, 4.2), layout="constrained")
     axis = figure.subplots()
     axis.set_gid("roc")
-    (line,) = axis.plot(
-        roc.false_positive_rate,
-        roc.true_positive_rate,
-        color="C0",
-        linewidth=2,
-        label=f"model (AUROC = {roc.auc:.4f})",
-    )
+    rates = (roc.false_positive_rate, roc.true_positive_rate)
+    label = f"model (AUROC = {roc.auc:.4f})"
+    (line,) = axis.plot(*rates, color="C0", linewidth=2, label=label)
     line.set_gid("roc")
     axis.plot([0, 1], [0, 1], color="0.5", linestyle=":", label="chance (0.5)")
     axis.set(xlim=(0, 1), ylim=(0, 1.01), aspect="equal")
