@@ -107,10 +107,8 @@ def _runs_input(run_dirs: list[Path]) -> CurvesInput:
 
 
 def group_runs(run_dirs: Sequence[Path]) -> list[tuple[str, list[Path]]]:
-    """(legend label, runs) per config without seed / experiment name, in input order.
-
-    A run without ``config.yaml`` cannot be shown to repeat another, so it stands alone.
-    """
+    """(legend label, runs) per config without seed / experiment name, in input order;
+    a run without ``config.yaml`` cannot be shown to repeat another: it stands alone."""
     groups: dict[str, list[Path]] = {}
     configs: dict[str, dict] = {}
     for run_dir in run_dirs:
@@ -144,13 +142,9 @@ def _label(dirs: list[Path], flat: dict, differing: list[str]) -> str:
 
 
 def series_over_runs(tables: Sequence[MetricsTable], label: str) -> CurveSeries:
-    """Mean and sample standard deviation (ddof=1) over runs, epoch by epoch; one run
-    is drawn as plain lines (``std`` None).
-
-    Each epoch averages the runs that reached it (one may still be running), and
-    ``n_runs`` says how many that were. NaN cells are left out; an epoch with a single
-    value gets std 0.
-    """
+    """Mean and sample std (ddof=1) per epoch over the runs that reached it (``n_runs``;
+    one may still be running); NaN cells are left out, a single value gets std 0. One
+    run is drawn as plain lines (``std`` None)."""
     epochs = np.unique(np.concatenate([table.epochs for table in tables]))
     places = [np.searchsorted(epochs, table.epochs) for table in tables]
     counts = np.bincount(np.concatenate(places), minlength=len(epochs))

@@ -48,11 +48,8 @@ def plot_curves(
 
 
 def _figure(loaded: CurvesInput) -> Figure:
-    """2 x 3 panels: four train/val metrics, the learning rate, the legend.
-
-    One series: train and validation get their own colours. Several: each series has
-    a colour and the line style tells train (dashed) from validation (solid).
-    """
+    """2 x 3 panels: four train/val metrics, the learning rate, the legend; the line
+    style tells train (dashed) from validation (solid)."""
     series = loaded.series
     figure = Figure(figsize=(13, 7.5), layout="constrained")
     axes = figure.subplots(2, 3).ravel()
