@@ -138,12 +138,9 @@ def class_balance_figure(stats: dict[str, SplitStats]) -> Figure:
     totals = class_counts.sum(axis=1)
     for label, name in enumerate(CLASS_NAMES):
         counts = class_counts[:, label]
+        offsets = positions + (label - 0.5) * BAR_WIDTH
         bars = axis.bar(
-            positions + (label - 0.5) * BAR_WIDTH,
-            counts,
-            BAR_WIDTH,
-            color=CLASS_COLORS[label],
-            label=name,
+            offsets, counts, BAR_WIDTH, color=CLASS_COLORS[label], label=name
         )
         for bar, split in zip(bars, stats, strict=True):
             bar.set_gid(f"balance|{split}|{label}")
@@ -165,22 +162,15 @@ def sampler_figure(check: SamplerCheck) -> Figure:
     figure = Figure(figsize=(8, 4.8), layout="constrained")
     axis = figure.subplots()
     positions = np.arange(len(MODES))
+    left, right = positions - BAR_WIDTH / 2, positions + BAR_WIDTH / 2
+    expected = list(check.expected_positives_per_batch.values())
     measured = list(check.measured_positives_per_batch.values())
-    expected_bars = axis.bar(
-        positions - BAR_WIDTH / 2,
-        list(check.expected_positives_per_batch.values()),
-        BAR_WIDTH,
-        color="0.65",
-        label="expected",
-    )
+    means = [one.mean for one in measured]
+    errors = [2 * one.standard_error for one in measured]
+    label = f"measured ({measured[0].batches} batches each, ± 2 SEM)"
+    expected_bars = axis.bar(left, expected, BAR_WIDTH, color="0.65", label="expected")
     measured_bars = axis.bar(
-        positions + BAR_WIDTH / 2,
-        [one.mean for one in measured],
-        BAR_WIDTH,
-        yerr=[2 * one.standard_error for one in measured],
-        capsize=4,
-        color="tab:green",
-        label=f"measured ({measured[0].batches} batches each, ± 2 SEM)",
+        right, means, BAR_WIDTH, yerr=errors, capsize=4, color="tab:green", label=label
     )
     for kind, bars in (("expected", expected_bars), ("measured", measured_bars)):
         for bar, mode in zip(bars, MODES, strict=True):
