@@ -79,21 +79,7 @@ def patch_mean_figure(stats: dict[str, SplitStats]) -> Figure:
     axis.grid(visible=True, alpha=0.3)
     axis.legend(loc="upper center")  # the middle of the range is empty on PCAM
     table_axis.axis("off")
-    table_axis.text(
-        0.0,
-        0.5,
-        _outlier_table(stats),
-        transform=table_axis.transAxes,
-        va="center",
-        family="monospace",
-        fontsize=10,
-    )
-    figure.suptitle(f"Per-patch mean intensity; splits: {_split_names(stats)}")
-    return figure
-
-
-def _outlier_table(stats: dict[str, SplitStats]) -> str:
-    """Outlier patch counts per split, as a monospace block."""
+    # Outlier patch counts per split, as a monospace block.
     lines = ["Outlier patches", "(any NaN / any > 255 /", " all 0 / all 255)", ""]
     for split, one in stats.items():
         lines.append(f"{split} ({one.scanned_patches:,} scanned)")
@@ -102,7 +88,17 @@ def _outlier_table(stats: dict[str, SplitStats]) -> str:
             for kind, name in OUTLIER_NAMES.items()
         ]
         lines.append("")
-    return "\n".join(lines)
+    table_axis.text(
+        0.0,
+        0.5,
+        "\n".join(lines),
+        transform=table_axis.transAxes,
+        va="center",
+        family="monospace",
+        fontsize=10,
+    )
+    figure.suptitle(f"Per-patch mean intensity; splits: {_split_names(stats)}")
+    return figure
 
 
 def examples_figure(examples: PatchExamples) -> Figure:

@@ -120,17 +120,13 @@ def group_runs(run_dirs: Sequence[Path]) -> list[tuple[str, list[Path]]]:
             key = json.dumps(flat, sort_keys=True, default=str)
         configs[key] = flat
         groups.setdefault(key, []).append(run_dir)
-    differing = _differing_keys(list(configs.values()))
+    # Label by the keys that differ, when every group has a config to compare.
+    flats = list(configs.values())
+    keys = sorted(set().union(*flats)) if len(flats) > 1 and all(flats) else []
+    differing = [key for key in keys if len({repr(one.get(key)) for one in flats}) > 1]
     return [
         (_label(dirs, configs[key], differing), dirs) for key, dirs in groups.items()
     ]
-
-
-def _differing_keys(configs: list[dict]) -> list[str]:
-    if len(configs) < 2 or not all(configs):
-        return []
-    keys = sorted(set().union(*configs))
-    return [key for key in keys if len({repr(c.get(key)) for c in configs}) > 1]
 
 
 def _label(dirs: list[Path], flat: dict, differing: list[str]) -> str:

@@ -75,9 +75,13 @@ def _figure(loaded: CurvesInput) -> Figure:
             if rates.size and rates.min() > 0 and rates.max() / rates.min() >= 10:
                 axis.set_yscale("log")
     _legend_panel(axes[-1], series)
-    figure.suptitle(
-        loaded.title + _progress_note(series, loaded.planned_epochs), fontsize=14
-    )
+    last = max(int(one.epochs[-1]) for one in series)
+    planned = loaded.planned_epochs
+    if planned is not None and last < planned:
+        note = f"  (epoch {last} of {planned}: running or stopped early)"
+    else:
+        note = f"  ({last} epoch{'s' if last != 1 else ''})"
+    figure.suptitle(loaded.title + note, fontsize=14)
     return figure
 
 
@@ -119,10 +123,3 @@ def _legend_panel(axis: Axes, series: Sequence[CurveSeries]) -> None:
     if any(one.std is not None for one in series):
         title = (title + "\n" if title else "") + "shaded: ± 1 std over runs"
     axis.legend(handles=handles, loc="center", title=title, frameon=False, fontsize=11)
-
-
-def _progress_note(series: Sequence[CurveSeries], planned: int | None) -> str:
-    last = max(int(one.epochs[-1]) for one in series)
-    if planned is not None and last < planned:
-        return f"  (epoch {last} of {planned}: running or stopped early)"
-    return f"  ({last} epoch{'s' if last != 1 else ''})"

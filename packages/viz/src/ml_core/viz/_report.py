@@ -85,6 +85,11 @@ def build_report(run_dir: Path | str) -> RunReport:
     predictions = read_predictions(paths.test_predictions)
     test_parts, test_figures = _test_set_section(test, predictions)
     figures = {"curves.png": figure_to_png(curves), **test_figures}
+    if env is not None:  # shown as text: strings as they are, anything else as JSON
+        env = {
+            key: value if isinstance(value, str) else json.dumps(value)
+            for key, value in dotted_keys(env).items()
+        }
     body = [
         _paragraph(f"Run directory: {paths.root}", "meta"),
         *(
@@ -106,7 +111,7 @@ def build_report(run_dir: Path | str) -> RunReport:
         _heading(f"Environment ({paths.environment.name})"),
         _note(f"No {paths.environment.name} in {paths.root}.")
         if env is None
-        else _table(["key", "value"], _as_text(dotted_keys(env)).items()),
+        else _table(["key", "value"], env.items()),
     ]
     title = escape(f"Run report: {paths.root.name}")
     html = (
@@ -133,14 +138,6 @@ def write_report(
         write_bytes_atomic(path, png)
     write_text_atomic(target, report.html)
     return [target, *pngs]
-
-
-def _as_text(env: dict[str, Any]) -> dict[str, str]:
-    """Strings as they are, anything else as JSON."""
-    return {
-        key: value if isinstance(value, str) else json.dumps(value)
-        for key, value in env.items()
-    }
 
 
 def _metrics_table(
