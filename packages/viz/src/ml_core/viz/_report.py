@@ -90,14 +90,13 @@ def build_report(run_dir: Path | str) -> RunReport:
             key: value if isinstance(value, str) else json.dumps(value)
             for key, value in dotted_keys(env).items()
         }
+    warnings = [
+        _paragraph(f"WARNING: epoch {epoch}: the model collapsed: {text}", "warning")
+        for epoch, text in table.warnings.items()
+    ]
     body = [
         _paragraph(f"Run directory: {paths.root}", "meta"),
-        *(
-            _paragraph(
-                f"WARNING: epoch {epoch}: the model collapsed: {text}", "warning"
-            )
-            for epoch, text in table.warnings.items()
-        ),
+        *warnings,
         _heading("Learning curves"),
         _image(figures, "curves.png"),
         _heading("Metrics"),
