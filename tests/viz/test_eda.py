@@ -139,18 +139,20 @@ def test_sampler_maths_on_80_20_split(
 
 def test_sampler_figure_bars_are_the_check(pcam_80_20: Path) -> None:
     counts = np.array([800, 200])
-    check = check_sampler(pcam_80_20, counts, BATCH, seed=0, batches=5)
-    assert check.measured["with"].batches == 5
+    options = EdaOptions(batch_size=BATCH, seed=0, sampler_batches=5)
+    check = check_sampler(pcam_80_20, counts, options)
+    measured = check.measured_positives_per_batch
+    assert measured["with_sampler"].batches == 5
     bars = {
         patch.get_gid(): patch.get_height()
         for patch in sampler_figure(check).axes[0].patches
     }
     # Bar heights are the numbers handed to matplotlib, unchanged.
     assert bars == {
-        "sampler|expected|without": 0.2 * BATCH,
-        "sampler|expected|with": 0.5 * BATCH,
-        "sampler|measured|without": check.measured["without"].mean,
-        "sampler|measured|with": check.measured["with"].mean,
+        "sampler|expected|without_sampler": 0.2 * BATCH,
+        "sampler|expected|with_sampler": 0.5 * BATCH,
+        "sampler|measured|without_sampler": measured["without_sampler"].mean,
+        "sampler|measured|with_sampler": measured["with_sampler"].mean,
     }
 
 
@@ -159,10 +161,10 @@ def test_course_float_outliers_counted_and_excluded(
 ) -> None:
     data_dir, poison = pcam_course_float
     splits = open_pcam_splits(data_dir)
-    assert [split.split for split in splits] == ["train", "valid"]
-    train = scan_split(splits[0])
+    assert list(splits) == ["train", "valid"]
+    train = scan_split(splits["train"])
     assert train.outliers == dict.fromkeys(poison, 1)
-    assert scan_split(splits[1]).outliers == dict.fromkeys(poison, 0)
+    assert scan_split(splits["valid"]).outliers == dict.fromkeys(poison, 0)
     images, labels = read_split(data_dir, "train")
     clean = np.setdiff1d(np.arange(len(labels)), list(poison.values()))
     np.testing.assert_array_equal(
@@ -172,17 +174,18 @@ def test_course_float_outliers_counted_and_excluded(
     # Patch means use the course cleaning: NaN -> 0, clip to 255.
     cleaned = np.clip(np.nan_to_num(images, nan=0.0), 0, 255).astype(np.uint8)
     means = cleaned.reshape(len(images), -1).mean(axis=1)
-    assert train.mean_histograms.sum() == len(labels)
+    assert train.patch_mean_histograms.sum() == len(labels)
     for label in (0, 1):
         expected = np.histogram(means[labels == label], bins=MEAN_BIN_EDGES)[0]
-        np.testing.assert_array_equal(train.mean_histograms[label], expected)
+        np.testing.assert_array_equal(train.patch_mean_histograms[label], expected)
 
 
 def test_intensity_figure_lines_are_pixel_shares(
     pcam_course_float: tuple[Path, dict[str, int]],
 ) -> None:
-    stats = [scan_split(split) for split in open_pcam_splits(pcam_course_float[0])]
-    totals = stats[0].pixel_histograms + stats[1].pixel_histograms
+    splits = open_pcam_splits(pcam_course_float[0])
+    stats = {split: scan_split(files) for split, files in splits.items()}
+    totals = stats["train"].pixel_histograms + stats["valid"].pixel_histograms
     figure = intensity_figure(stats)
     lines = {
         line.get_gid(): line.get_ydata() for axis in figure.axes for line in axis.lines
@@ -202,7 +205,7 @@ def test_examples_skip_outliers_and_outline_centre(
     pcam_course_float: tuple[Path, dict[str, int]],
 ) -> None:
     data_dir, poison = pcam_course_float
-    examples = pick_examples(open_pcam_splits(data_dir)[0], per_class=4)
+    examples = pick_examples(open_pcam_splits(data_dir)["train"], per_class=4)
     # Labels alternate 0, 1, 0, ...; poisoned patches 3, 5, 7, 9 are all label 1.
     assert examples.indices == {0: [0, 2, 4, 6], 1: [1, 11, 13, 15]}
     assert not set(examples.indices[1]) & set(poison.values())
@@ -220,19 +223,19 @@ def test_examples_skip_outliers_and_outline_centre(
 
 def test_class_balance_bars_are_the_label_counts(pcam_80_20: Path) -> None:
     splits = open_pcam_splits(pcam_80_20)
-    stats = [scan_split(split, max_patches=1) for split in splits]
+    stats = {split: scan_split(files, max_patches=1) for split, files in splits.items()}
     bars = {
         patch.get_gid(): patch.get_height()
         for patch in class_balance_figure(stats).axes[0].patches
     }
     for split in splits:
-        counts = np.bincount(read_split(pcam_80_20, split.split)[1], minlength=2)
+        counts = np.bincount(read_split(pcam_80_20, split)[1], minlength=2)
         for label in (0, 1):
-            assert bars[f"balance|{split.split}|{label}"] == counts[label]
+            assert bars[f"balance|{split}|{label}"] == counts[label]
 
 
 def test_max_patches_limits_the_scan(pcam_80_20: Path) -> None:
-    stats = scan_split(open_pcam_splits(pcam_80_20)[0], max_patches=100)
+    stats = scan_split(open_pcam_splits(pcam_80_20)["train"], max_patches=100)
     assert stats.scanned_patches == 100
     assert stats.pixel_histograms.sum() == 100 * 96 * 96 * 3
     assert stats.class_counts.sum() == 1000  # labels are always counted in full

@@ -1,11 +1,6 @@
-"""The EDA figures: pixel intensities, patch means, examples, class balance, sampler.
-
-Artists carry gids (``"<class>|<channel>"``, ``"balance|<split>|<class>"``, ...) to read back.
-"""
+"""The EDA figures; artists carry gids (``"<class>|<channel>"``, ...) to read back."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -22,17 +17,20 @@ from ml_core.eda._sampler_check import MODES, SamplerCheck
 from ml_core.viz import CLASS_COLORS, CLASS_NAMES
 
 CHANNEL_NAMES = ("red", "green", "blue")
-CENTRE = (32, 32, 32)  # x0, y0, size of the region that decides the label
+# The centre 32 x 32 px decide the label; pixel i spans i - 0.5 to i + 0.5.
+CENTRE_CORNER, CENTRE_SIZE = (31.5, 31.5), 32
 BAR_WIDTH = 0.38
 
 
-def _split_names(stats: Sequence[SplitStats]) -> str:
-    return ", ".join(f"{one.split} ({one.scanned_patches:,})" for one in stats)
+def _split_names(stats: dict[str, SplitStats]) -> str:
+    return ", ".join(
+        f"{split} ({one.scanned_patches:,})" for split, one in stats.items()
+    )
 
 
-def intensity_figure(stats: Sequence[SplitStats]) -> Figure:
+def intensity_figure(stats: dict[str, SplitStats]) -> Figure:
     """Per channel: share of pixels at each level 0-255, one line per class."""
-    totals = np.sum([one.pixel_histograms for one in stats], axis=0)
+    totals = np.sum([one.pixel_histograms for one in stats.values()], axis=0)
     figure = Figure(figsize=(13, 4.2), layout="constrained")
     axes = figure.subplots(1, 3, sharey=True)
     levels = np.arange(LEVELS)
@@ -54,9 +52,9 @@ def intensity_figure(stats: Sequence[SplitStats]) -> Figure:
     return figure
 
 
-def patch_mean_figure(stats: Sequence[SplitStats]) -> Figure:
+def patch_mean_figure(stats: dict[str, SplitStats]) -> Figure:
     """Histogram of per-patch mean intensity per class; thresholds, outliers marked."""
-    totals = np.sum([one.mean_histograms for one in stats], axis=0)
+    totals = np.sum([one.patch_mean_histograms for one in stats.values()], axis=0)
     figure = Figure(figsize=(12, 5), layout="constrained")
     axis, table_axis = figure.subplots(1, 2, width_ratios=(3, 1))
     for label, name in enumerate(CLASS_NAMES):
@@ -72,13 +70,8 @@ def patch_mean_figure(stats: Sequence[SplitStats]) -> Figure:
         (0, "black", "blackout"),
         (255, "darkorange", "washout"),
     ):
-        axis.axvline(
-            value,
-            color=color,
-            linestyle="--",
-            linewidth=2,
-            label=f"{name} (mean {value})",
-        )
+        label = f"{name} (mean {value})"
+        axis.axvline(value, color=color, linestyle="--", linewidth=2, label=label)
     axis.set_yscale("symlog", linthresh=1)
     axis.set_xlim(-5, 260)
     axis.set_xlabel("mean intensity of the patch (after NaN -> 0, clip to 0-255)")
@@ -86,10 +79,19 @@ def patch_mean_figure(stats: Sequence[SplitStats]) -> Figure:
     axis.grid(visible=True, alpha=0.3)
     axis.legend(loc="upper center")  # the middle of the range is empty on PCAM
     table_axis.axis("off")
+    # Outlier patch counts per split, as a monospace block.
+    lines = ["Outlier patches", "(any NaN / any > 255 /", " all 0 / all 255)", ""]
+    for split, one in stats.items():
+        lines.append(f"{split} ({one.scanned_patches:,} scanned)")
+        lines += [
+            f"  {name:<8}{one.outliers[kind]:>9,}"
+            for kind, name in OUTLIER_NAMES.items()
+        ]
+        lines.append("")
     table_axis.text(
         0.0,
         0.5,
-        _outlier_table(stats),
+        "\n".join(lines),
         transform=table_axis.transAxes,
         va="center",
         family="monospace",
@@ -97,19 +99,6 @@ def patch_mean_figure(stats: Sequence[SplitStats]) -> Figure:
     )
     figure.suptitle(f"Per-patch mean intensity; splits: {_split_names(stats)}")
     return figure
-
-
-def _outlier_table(stats: Sequence[SplitStats]) -> str:
-    """Outlier patch counts per split, as a monospace block."""
-    lines = ["Outlier patches", "(any NaN / any > 255 /", " all 0 / all 255)", ""]
-    for one in stats:
-        lines.append(f"{one.split} ({one.scanned_patches:,} scanned)")
-        lines += [
-            f"  {name:<8}{one.outliers[kind]:>9,}"
-            for kind, name in OUTLIER_NAMES.items()
-        ]
-        lines.append("")
-    return "\n".join(lines)
 
 
 def examples_figure(examples: PatchExamples) -> Figure:
@@ -124,49 +113,39 @@ def examples_figure(examples: PatchExamples) -> Figure:
                 axis.axis("off")
                 continue
             axis.imshow(examples.patches[label][column])
-            x0, y0, size = CENTRE
-            axis.add_patch(
-                Rectangle(
-                    (x0 - 0.5, y0 - 0.5),
-                    size,
-                    size,
-                    fill=False,
-                    edgecolor="yellow",
-                    linewidth=1.5,
-                )
-            )
+            outline = Rectangle(CENTRE_CORNER, CENTRE_SIZE, CENTRE_SIZE, fill=False)
+            outline.set(edgecolor="yellow", linewidth=1.5)
+            axis.add_patch(outline)
             axis.set_title(f"#{examples.indices[label][column]}", fontsize=8)
         row[0].set_ylabel(CLASS_NAMES[label], fontsize=11)
     figure.suptitle(
-        f"Example patches from the {examples.split} split "
+        "Example patches from the train split "
         "(yellow: centre 32 x 32 px that decides the label)"
     )
     return figure
 
 
-def class_balance_figure(stats: Sequence[SplitStats]) -> Figure:
+def class_balance_figure(stats: dict[str, SplitStats]) -> Figure:
     """Patches per class in every split, each bar labelled with count and share."""
     figure = Figure(figsize=(7, 4.5), layout="constrained")
     axis = figure.subplots()
     positions = np.arange(len(stats))
-    totals = np.array([one.class_counts.sum() for one in stats])
+    class_counts = np.array([one.class_counts for one in stats.values()])
+    totals = class_counts.sum(axis=1)
     for label, name in enumerate(CLASS_NAMES):
-        counts = np.array([one.class_counts[label] for one in stats])
+        counts = class_counts[:, label]
+        offsets = positions + (label - 0.5) * BAR_WIDTH
         bars = axis.bar(
-            positions + (label - 0.5) * BAR_WIDTH,
-            counts,
-            BAR_WIDTH,
-            color=CLASS_COLORS[label],
-            label=name,
+            offsets, counts, BAR_WIDTH, color=CLASS_COLORS[label], label=name
         )
-        for bar, one in zip(bars, stats, strict=True):
-            bar.set_gid(f"balance|{one.split}|{label}")
-        axis.bar_label(
-            bars,
-            labels=[f"{c:,}\n{c / t:.1%}" for c, t in zip(counts, totals, strict=True)],
-            fontsize=8,
-        )
-    axis.set_xticks(positions, [one.split for one in stats])
+        for bar, split in zip(bars, stats, strict=True):
+            bar.set_gid(f"balance|{split}|{label}")
+        texts = [
+            f"{count:,}\n{count / total:.1%}"
+            for count, total in zip(counts, totals, strict=True)
+        ]
+        axis.bar_label(bars, labels=texts, fontsize=8)
+    axis.set_xticks(positions, list(stats))
     axis.set(xlabel="split", ylabel="patches")
     axis.margins(y=0.2)
     axis.legend(title="class")
@@ -179,35 +158,23 @@ def sampler_figure(check: SamplerCheck) -> Figure:
     figure = Figure(figsize=(8, 4.8), layout="constrained")
     axis = figure.subplots()
     positions = np.arange(len(MODES))
-    measured = list(check.measured.values())
-    expected_bars = axis.bar(
-        positions - BAR_WIDTH / 2,
-        list(check.expected.values()),
-        BAR_WIDTH,
-        color="0.65",
-        label="expected",
-    )
+    left, right = positions - BAR_WIDTH / 2, positions + BAR_WIDTH / 2
+    expected = list(check.expected_positives_per_batch.values())
+    measured = list(check.measured_positives_per_batch.values())
+    means = [one.mean for one in measured]
+    errors = [2 * one.standard_error for one in measured]
+    label = f"measured ({measured[0].batches} batches each, ± 2 SEM)"
+    expected_bars = axis.bar(left, expected, BAR_WIDTH, color="0.65", label="expected")
     measured_bars = axis.bar(
-        positions + BAR_WIDTH / 2,
-        [one.mean for one in measured],
-        BAR_WIDTH,
-        yerr=[2 * one.standard_error for one in measured],
-        capsize=4,
-        color="tab:green",
-        label=f"measured ({measured[0].batches} batches each, ± 2 SEM)",
+        right, means, BAR_WIDTH, yerr=errors, capsize=4, color="tab:green", label=label
     )
     for kind, bars in (("expected", expected_bars), ("measured", measured_bars)):
         for bar, mode in zip(bars, MODES, strict=True):
             bar.set_gid(f"sampler|{kind}|{mode}")
         axis.bar_label(bars, fmt="%.2f", padding=3)
     half = check.batch_size / 2
-    axis.axhline(
-        half,
-        color="black",
-        linestyle=":",
-        linewidth=1,
-        label=f"half the batch ({half:g})",
-    )
+    label = f"half the batch ({half:g})"
+    axis.axhline(half, color="black", linestyle=":", linewidth=1, label=label)
     axis.set_xticks(
         positions,
         ["balance: false\n(shuffled, no sampler)", "balance: true\n(weighted sampler)"],

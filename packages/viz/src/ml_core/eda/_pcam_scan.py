@@ -1,7 +1,5 @@
-"""Open a PCAM-format directory's H5 files and scan them chunk by chunk (constant memory).
-
-Works on the official uint8 files, the course's float32 copy and synthetic PCAM alike.
-"""
+"""Scan a PCAM-format directory chunk by chunk (constant memory): official uint8 files,
+the course's float32 copy and synthetic PCAM alike."""
 
 from __future__ import annotations
 
@@ -13,7 +11,6 @@ import numpy as np
 
 from ml_core.data import (
     SPLITS,
-    DataError,
     SplitFiles,
     has_split,
     image_chunks,
@@ -40,38 +37,31 @@ OUTLIER_NAMES = {
 
 
 @dataclass(frozen=True)
-class PcamSplit:
-    """A split's name and its files, checked by ml_core.data (labels held in RAM)."""
-
-    split: str
-    files: SplitFiles
-
-
-@dataclass(frozen=True)
 class SplitStats:
-    """What one split's scan found; histograms count pixels / patches per class."""
+    """What one split's scan found, in summary.json's order and names; histograms count
+    pixels / patches per class."""
 
-    split: str
     dtype: str
     total_patches: int
     scanned_patches: int
     class_counts: np.ndarray
-    pixel_histograms: np.ndarray  # [class][channel][level]
-    mean_histograms: np.ndarray  # [class][MEAN_BIN_EDGES bin]
+    positive_fraction: float
     outliers: dict[str, int]
+    pixel_histograms: np.ndarray  # [class][channel][level]
+    patch_mean_histograms: np.ndarray  # [class][MEAN_BIN_EDGES bin]
 
 
 @dataclass(frozen=True)
 class PatchExamples:
     """A few clean patches (uint8, HWC) per class and their indices in the split."""
 
-    split: str
     indices: dict[int, list[int]]
     patches: dict[int, list[np.ndarray]]
 
 
-def open_pcam_splits(data_dir: Path) -> list[PcamSplit]:
-    """Every split present in ``data_dir``, checked; VizInputError if it is not PCAM."""
+def open_pcam_splits(data_dir: Path) -> dict[str, SplitFiles]:
+    """Every split present in ``data_dir``; VizInputError if it is not PCAM, DataError
+    for a bad file."""
     if not data_dir.is_dir():
         raise VizInputError(f"{data_dir}: no such directory")
     present = [split for split in SPLITS if has_split(data_dir, split)]
@@ -81,49 +71,44 @@ def open_pcam_splits(data_dir: Path) -> list[PcamSplit]:
         raise VizInputError(
             f"{data_dir}: not a PCAM directory (missing {missing[0]} split: {names})"
         )
-    try:
-        return [
-            PcamSplit(split, SplitFiles.open(*split_paths(data_dir, split)))
-            for split in present
-        ]
-    except DataError as error:
-        raise VizInputError(str(error)) from None
+    return {split: SplitFiles.open(*split_paths(data_dir, split)) for split in present}
 
 
-def scan_split(split: PcamSplit, max_patches: int | None = None) -> SplitStats:
+def scan_split(files: SplitFiles, max_patches: int | None = None) -> SplitStats:
     """Histograms and outlier counts of the first ``max_patches`` (default all)."""
-    files = split.files
-    limit = min(max_patches or files.num_samples, files.num_samples)
-    pixels = np.zeros((NUM_CLASSES, NUM_CHANNELS, LEVELS), np.int64)
-    means = np.zeros((NUM_CLASSES, len(MEAN_BIN_EDGES) - 1), np.int64)
-    outliers = dict.fromkeys(OUTLIER_NAMES, 0)
-    for _, patches, labels, flags in _chunks(files, limit):
+    counts = np.bincount(files.labels, minlength=NUM_CLASSES)
+    stats = SplitStats(
+        dtype=str(files.image_dtype),
+        total_patches=files.num_samples,
+        scanned_patches=min(max_patches or files.num_samples, files.num_samples),
+        class_counts=counts,
+        positive_fraction=float(counts[1] / counts.sum()),
+        outliers=dict.fromkeys(OUTLIER_NAMES, 0),
+        pixel_histograms=np.zeros((NUM_CLASSES, NUM_CHANNELS, LEVELS), np.int64),
+        patch_mean_histograms=np.zeros(
+            (NUM_CLASSES, MEAN_BIN_EDGES.size - 1), np.int64
+        ),
+    )
+    for _, patches, labels, flags in _chunks(files, stats.scanned_patches):
         for kind, flagged in flags.items():
-            outliers[kind] += int(flagged.sum())
+            stats.outliers[kind] += int(flagged.sum())
         patch_means = patches.reshape(len(patches), -1).mean(axis=1)
         usable = ~np.logical_or.reduce(list(flags.values()))
         for label in range(NUM_CLASSES):
             of_class = labels == label
-            means[label] += np.histogram(patch_means[of_class], MEAN_BIN_EDGES)[0]
-            pixels[label] += _channel_histograms(patches[of_class & usable])
-    return SplitStats(
-        split.split,
-        str(files.image_dtype),
-        files.num_samples,
-        limit,
-        np.bincount(files.labels, minlength=NUM_CLASSES),
-        pixels,
-        means,
-        outliers,
-    )
+            means = np.histogram(patch_means[of_class], MEAN_BIN_EDGES)[0]
+            stats.patch_mean_histograms[label] += means
+            clean = patches[of_class & usable]
+            stats.pixel_histograms[label] += _channel_histograms(clean)
+    return stats
 
 
-def pick_examples(split: PcamSplit, per_class: int) -> PatchExamples:
+def pick_examples(files: SplitFiles, per_class: int) -> PatchExamples:
     """The first ``per_class`` patches of each class that are not outliers."""
     indices: dict[int, list[int]] = {label: [] for label in range(NUM_CLASSES)}
     patches: dict[int, list[np.ndarray]] = {label: [] for label in range(NUM_CLASSES)}
-    limit = min(EXAMPLE_SEARCH_PATCHES, split.files.num_samples)
-    for start, cleaned, labels, flags in _chunks(split.files, limit):
+    limit = min(EXAMPLE_SEARCH_PATCHES, files.num_samples)
+    for start, cleaned, labels, flags in _chunks(files, limit):
         flagged = np.logical_or.reduce(list(flags.values()))
         for offset in np.flatnonzero(~flagged):
             label = int(labels[offset])
@@ -132,25 +117,19 @@ def pick_examples(split: PcamSplit, per_class: int) -> PatchExamples:
                 patches[label].append(cleaned[offset])
         if all(len(found) == per_class for found in indices.values()):
             break
-    return PatchExamples(split.split, indices, patches)
+    return PatchExamples(indices, patches)
 
 
 def _chunks(
     files: SplitFiles, limit: int
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
-    """(start, cleaned patches, labels, per-patch flag of each outlier kind) per chunk.
-
-    Contiguous slices are far cheaper than per-item reads; memory stays at one chunk.
-    """
+    """(start, cleaned patches, labels, per-patch flag of each outlier kind) per chunk."""
     start = 0
-    try:
-        for raw in image_chunks(files.x_path, stop=limit):
-            stop = start + len(raw)
-            cleaned = to_uint8(raw)
-            yield start, cleaned, files.labels[start:stop], _outlier_flags(raw, cleaned)
-            start = stop
-    except DataError as error:
-        raise VizInputError(str(error)) from None
+    for raw in image_chunks(files.x_path, stop=limit):
+        stop = start + len(raw)
+        cleaned = to_uint8(raw)
+        yield start, cleaned, files.labels[start:stop], _outlier_flags(raw, cleaned)
+        start = stop
 
 
 def _outlier_flags(raw: np.ndarray, cleaned: np.ndarray) -> dict[str, np.ndarray]:

@@ -1,18 +1,17 @@
-"""``ml-viz eda``: figures and a summary (JSON and text) of a PCAM-format directory.
-
-All of it is computed and rendered in memory; files are written only once that succeeded.
-"""
+"""``ml-viz eda``: figures and a summary (JSON and text) of a PCAM-format directory."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ml_core.cli.viz import EdaOptions
 from ml_core.contract import write_bytes_atomic
+from ml_core.data import DataError
 from ml_core.eda._eda_figures import (
     class_balance_figure,
     examples_figure,
@@ -23,13 +22,11 @@ from ml_core.eda._eda_figures import (
 from ml_core.eda._pcam_scan import (
     MEAN_BIN_EDGES,
     OUTLIER_NAMES,
-    PatchExamples,
-    SplitStats,
     open_pcam_splits,
     pick_examples,
     scan_split,
 )
-from ml_core.eda._sampler_check import SamplerCheck, check_sampler
+from ml_core.eda._sampler_check import check_sampler
 from ml_core.viz import VizInputError, figure_to_png
 
 # Options that count something: a zero or negative value cannot be meant.
@@ -41,11 +38,9 @@ def run_eda(
     out_dir: Path | str | None = None,
     options: EdaOptions | None = None,
 ) -> list[Path]:
-    """Scan ``data_dir``; write five PNGs, summary.json and summary.txt to ``out_dir``.
-
-    ``options.max_patches`` limits the scan to the first patches of each split (class
-    counts always use every label). Returns the paths written.
-    """
+    """Scan ``data_dir``; write five PNGs, summary.json (every number the figures show;
+    histograms are [class][channel][level]) and summary.txt to ``out_dir``, all computed
+    and rendered in memory before the first file is written."""
     options = options or EdaOptions()
     for name in COUNTS:
         value = getattr(options, name)
@@ -54,25 +49,33 @@ def run_eda(
     if options.seed < 0:
         raise VizInputError(f"seed: must be non-negative, got {options.seed}")
     data_dir = Path(data_dir)
-    splits = open_pcam_splits(data_dir)
-    stats = [scan_split(split, options.max_patches) for split in splits]
-    (train,) = (split for split in splits if split.split == "train")
-    examples = pick_examples(train, options.examples_per_class)
-    sampler = check_sampler(
-        data_dir,
-        stats[splits.index(train)].class_counts,
-        options.batch_size,
-        options.seed,
-        options.sampler_batches,
-    )
-    summary = summary_dict(data_dir, stats, examples, sampler, options.seed)
+    try:
+        splits = open_pcam_splits(data_dir)
+        stats = {
+            split: scan_split(files, options.max_patches)
+            for split, files in splits.items()
+        }
+        examples = pick_examples(splits["train"], options.examples_per_class)
+        sampler = check_sampler(data_dir, stats["train"].class_counts, options)
+    except DataError as error:
+        raise VizInputError(str(error)) from None
+    summary = {
+        "data_dir": str(data_dir),
+        "patch_mean_bin_edges": MEAN_BIN_EDGES,
+        "splits": {split: asdict(one) for split, one in stats.items()},
+        "examples": {"split": "train", "indices": examples.indices},
+        "sampler": asdict(sampler),
+    }
     outputs = {
         "intensity_histograms.png": figure_to_png(intensity_figure(stats)),
         "patch_means.png": figure_to_png(patch_mean_figure(stats)),
         "example_patches.png": figure_to_png(examples_figure(examples)),
         "class_balance.png": figure_to_png(class_balance_figure(stats)),
         "sampler.png": figure_to_png(sampler_figure(sampler)),
-        "summary.json": (json.dumps(summary, indent=1) + "\n").encode(),
+        # numpy arrays as lists; int keys (class labels) become strings.
+        "summary.json": (
+            json.dumps(summary, indent=1, default=np.ndarray.tolist) + "\n"
+        ).encode(),
         "summary.txt": summary_text(summary).encode(),
     }
     # Default ./experiments/eda/<data dir name>: data directories are often read-only.
@@ -81,51 +84,6 @@ def run_eda(
     for name, content in outputs.items():
         write_bytes_atomic(target / name, content)
     return [target / name for name in outputs]
-
-
-def summary_dict(
-    data_dir: Path,
-    stats: Sequence[SplitStats],
-    examples: PatchExamples,
-    sampler: SamplerCheck,
-    seed: int,
-) -> dict[str, Any]:
-    """Every number the figures show, JSON-able; histograms are [class][channel][level]."""
-    return {
-        "data_dir": str(data_dir),
-        "patch_mean_bin_edges": MEAN_BIN_EDGES.tolist(),
-        "splits": {
-            one.split: {
-                "dtype": one.dtype,
-                "total_patches": one.total_patches,
-                "scanned_patches": one.scanned_patches,
-                "class_counts": one.class_counts.tolist(),
-                "positive_fraction": float(
-                    one.class_counts[1] / one.class_counts.sum()
-                ),
-                "outliers": dict(one.outliers),
-                "pixel_histograms": one.pixel_histograms.tolist(),
-                "patch_mean_histograms": one.mean_histograms.tolist(),
-            }
-            for one in stats
-        },
-        "examples": {
-            "split": examples.split,
-            "indices": {str(label): found for label, found in examples.indices.items()},
-        },
-        "sampler": {
-            "split": "train",
-            "seed": seed,
-            "batch_size": sampler.batch_size,
-            "class_counts": list(sampler.class_counts),
-            "expected_positives_per_batch": {
-                f"{mode}_sampler": value for mode, value in sampler.expected.items()
-            },
-            "measured_positives_per_batch": {
-                f"{mode}_sampler": asdict(one) for mode, one in sampler.measured.items()
-            },
-        },
-    }
 
 
 def summary_text(summary: dict[str, Any]) -> str:

@@ -1,7 +1,5 @@
-"""Positives per train batch with and without balanced sampling: expected and measured.
-
-Expected from the class counts; measured in real batches of ``ml_core.data``'s loaders.
-"""
+"""Positives per train batch with and without balanced sampling: expected from the
+class counts, measured in real batches of ``ml_core.data``'s loaders."""
 
 from __future__ import annotations
 
@@ -11,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ml_core.data import DataError, get_dataloaders
-from ml_core.viz import VizInputError
+from ml_core.cli.viz import EdaOptions
+from ml_core.data import get_dataloaders
 
-# The two ways the course draws train batches, as named in figures and summary.json.
-MODES = {"without": False, "with": True}  # mode -> the config's data.balance
+# The two ways the course draws train batches (summary.json's names) -> data.balance.
+MODES = {"without_sampler": False, "with_sampler": True}
 
 
 @dataclass(frozen=True)
@@ -29,69 +27,51 @@ class SamplerMeasurement:
 
 @dataclass(frozen=True)
 class SamplerCheck:
-    """Expected and measured positives per batch, by mode (see MODES)."""
+    """The check as summary.json holds it; positives per batch by mode (see MODES)."""
 
+    split: str
+    seed: int
     batch_size: int
     class_counts: tuple[int, int]
-    expected: dict[str, float]
-    measured: dict[str, SamplerMeasurement]
+    expected_positives_per_batch: dict[str, float]
+    measured_positives_per_batch: dict[str, SamplerMeasurement]
 
 
 def check_sampler(
-    data_dir: Path, class_counts: np.ndarray, batch_size: int, seed: int, batches: int
+    data_dir: Path, class_counts: np.ndarray, options: EdaOptions
 ) -> SamplerCheck:
-    """Expected and measured (first ``batches`` batches) positives for each mode."""
+    """Expected and measured (``options.sampler_batches``) positives for each mode."""
+    batch_size = options.batch_size
+    counts = np.asarray(class_counts, dtype=np.float64)
+    # The balanced sampler weighs each sample 1 / count(its class); unbalanced, all 1.
+    inverse = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)
+    expected, measured = {}, {}
+    for mode, balance in MODES.items():
+        weights = inverse if balance else np.ones_like(counts)
+        expected[mode] = batch_size * counts[1] * weights[1] / (counts * weights).sum()
+        measured[mode] = _measure(data_dir, options, balance)
+    normal_tumour = (int(class_counts[0]), int(class_counts[1]))
     return SamplerCheck(
-        batch_size,
-        (int(class_counts[0]), int(class_counts[1])),
-        {
-            mode: expected_positives(class_counts, batch_size, balance)
-            for mode, balance in MODES.items()
-        },
-        {
-            mode: _measure(data_dir, batch_size, seed, balance, batches)
-            for mode, balance in MODES.items()
-        },
+        "train", options.seed, batch_size, normal_tumour, expected, measured
     )
 
 
-def expected_positives(
-    class_counts: np.ndarray, batch_size: int, balance: bool
-) -> float:
-    """Expected positives in a batch drawn from a train split with ``class_counts``.
-
-    Without balancing every sample is equally likely: ``B * n1 / N``. With the
-    WeightedRandomSampler each sample weighs ``1 / count(its class)``, so
-    ``P(positive) = n1 * (1/n1) / sum_c n_c * (1/n_c)`` = 1/2 for two present classes.
-    """
-    counts = np.asarray(class_counts, dtype=np.float64)
-    if not balance:
-        return batch_size * counts[1] / counts.sum()
-    weights = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)
-    return batch_size * counts[1] * weights[1] / (counts * weights).sum()
-
-
-def _measure(
-    data_dir: Path, batch_size: int, seed: int, balance: bool, batches: int
-) -> SamplerMeasurement:
+def _measure(data_dir: Path, options: EdaOptions, balance: bool) -> SamplerMeasurement:
     config = {
-        "seed": seed,
+        "seed": options.seed,
         "data": {
             "data_path": str(data_dir),
-            "batch_size": batch_size,
+            "batch_size": options.batch_size,
             "num_workers": 0,
             "balance": balance,
             "uint8_batches": True,  # labels are all we need: skip the float conversion
         },
     }
-    try:
-        train_loader, _ = get_dataloaders(config)
-        fractions = [
-            float(np.asarray(labels).mean())
-            for _, labels in islice(train_loader, batches)
-        ]
-    except DataError as error:
-        raise VizInputError(str(error)) from None
-    values = np.asarray(fractions) * batch_size
+    train_loader, _ = get_dataloaders(config)
+    fractions = [
+        float(np.asarray(labels).mean())
+        for _, labels in islice(train_loader, options.sampler_batches)
+    ]
+    values = np.asarray(fractions) * options.batch_size
     sem = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
     return SamplerMeasurement(float(values.mean()), float(sem), len(values))

@@ -1,15 +1,11 @@
-"""Plots and reports of runs: learning curves and self-contained HTML run reports.
-
-Torch-free: these read the run directory's files only. The data EDA is
-:mod:`ml_core.eda`; the command line is ``ml-viz`` (:mod:`ml_core.cli.viz`).
-"""
+"""Learning curves and self-contained HTML run reports, torch-free (run files only)."""
 
 from __future__ import annotations
 
 from ml_core.viz._curves import build_curves_figure, plot_curves
-from ml_core.viz._errors import VizInputError
 from ml_core.viz._figures import CLASS_COLORS, CLASS_NAMES, figure_to_png
 from ml_core.viz._report import RunReport, build_report, write_report
+from ml_core.viz._run_files import VizInputError
 
 __all__ = [
     "CLASS_COLORS",

@@ -1,7 +1,5 @@
-"""What the curves figure draws, read from run directories or a sweep ``aggregate.csv``.
-
-One series per run, per group of runs repeating one config (mean ± std), or per grid point.
-"""
+"""What the curves figure draws: one series per run, per group of runs repeating one
+config (mean ± std), or per grid point of a sweep's ``aggregate.csv``."""
 
 from __future__ import annotations
 
@@ -13,11 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from ml_core.contract import RunPaths, dotted_keys, quoted
-from ml_core.viz._errors import VizInputError
 from ml_core.viz._run_files import (
     PLOTTED_COLUMNS,
     CsvRows,
     MetricsTable,
+    VizInputError,
     read_csv,
     read_metrics_csv,
     read_run_config,
@@ -87,17 +85,7 @@ def load_curves_input(paths: Sequence[Path | str]) -> CurvesInput:
 
 
 def _runs_input(run_dirs: list[Path]) -> CurvesInput:
-    tables = {}
-    for run_dir in run_dirs:
-        metrics = RunPaths(run_dir).metrics
-        if not run_dir.is_dir():
-            raise VizInputError(f"{run_dir}: no such run directory")
-        if not metrics.is_file():
-            raise VizInputError(
-                f"{run_dir}: no {metrics.name} (not a run directory, or no epoch has "
-                "finished yet)"
-            )
-        tables[run_dir] = read_metrics_csv(metrics)
+    tables = {run_dir: read_metrics_csv(run_dir) for run_dir in run_dirs}
     series = [
         series_over_runs([tables[run_dir] for run_dir in dirs], label)
         for label, dirs in group_runs(run_dirs)
@@ -119,10 +107,8 @@ def _runs_input(run_dirs: list[Path]) -> CurvesInput:
 
 
 def group_runs(run_dirs: Sequence[Path]) -> list[tuple[str, list[Path]]]:
-    """(legend label, runs) per config without seed / experiment name, in input order.
-
-    A run without ``config.yaml`` cannot be shown to repeat another, so it stands alone.
-    """
+    """(legend label, runs) per config without seed / experiment name, in input order;
+    a run without ``config.yaml`` cannot be shown to repeat another: it stands alone."""
     groups: dict[str, list[Path]] = {}
     configs: dict[str, dict] = {}
     for run_dir in run_dirs:
@@ -134,17 +120,13 @@ def group_runs(run_dirs: Sequence[Path]) -> list[tuple[str, list[Path]]]:
             key = json.dumps(flat, sort_keys=True, default=str)
         configs[key] = flat
         groups.setdefault(key, []).append(run_dir)
-    differing = _differing_keys(list(configs.values()))
+    # Label by the keys that differ, when every group has a config to compare.
+    flats = list(configs.values())
+    keys = sorted(set().union(*flats)) if len(flats) > 1 and all(flats) else []
+    differing = [key for key in keys if len({repr(one.get(key)) for one in flats}) > 1]
     return [
         (_label(dirs, configs[key], differing), dirs) for key, dirs in groups.items()
     ]
-
-
-def _differing_keys(configs: list[dict]) -> list[str]:
-    if len(configs) < 2 or not all(configs):
-        return []
-    keys = sorted(set().union(*configs))
-    return [key for key in keys if len({repr(c.get(key)) for c in configs}) > 1]
 
 
 def _label(dirs: list[Path], flat: dict, differing: list[str]) -> str:
@@ -156,28 +138,19 @@ def _label(dirs: list[Path], flat: dict, differing: list[str]) -> str:
 
 
 def series_over_runs(tables: Sequence[MetricsTable], label: str) -> CurveSeries:
-    """Mean and sample standard deviation (ddof=1) over runs, epoch by epoch; one run
-    is drawn as plain lines (``std`` None).
-
-    Runs may have different lengths (one still running): each epoch averages the runs
-    that reached it, and ``n_runs`` says how many that were. NaN cells are left out; an
-    epoch with a single value gets std 0.
-    """
-    if len(tables) == 1:
-        (table,) = tables
-        ones = np.ones(len(table.epochs), dtype=np.int64)
-        return CurveSeries(label, table.epochs, dict(table.columns), None, ones)
+    """Mean and sample std (ddof=1) per epoch over the runs that reached it (``n_runs``;
+    one may still be running); NaN cells are left out, a single value gets std 0. One
+    run is drawn as plain lines (``std`` None)."""
     epochs = np.unique(np.concatenate([table.epochs for table in tables]))
-    counts = np.zeros(len(epochs), dtype=np.int64)
-    for table in tables:
-        counts[np.searchsorted(epochs, table.epochs)] += 1
+    places = [np.searchsorted(epochs, table.epochs) for table in tables]
+    counts = np.bincount(np.concatenate(places), minlength=len(epochs))
     mean, std = {}, {}
     for column in PLOTTED_COLUMNS:
         stacked = np.full((len(tables), len(epochs)), np.nan)
-        for row, table in enumerate(tables):
-            stacked[row, np.searchsorted(epochs, table.epochs)] = table.columns[column]
+        for row, (table, place) in enumerate(zip(tables, places, strict=True)):
+            stacked[row, place] = table.columns[column]
         mean[column], std[column] = _nan_mean_std(stacked)
-    return CurveSeries(label, epochs, mean, std, counts)
+    return CurveSeries(label, epochs, mean, std if len(tables) > 1 else None, counts)
 
 
 def _nan_mean_std(stacked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,5 @@
-"""The learning-curves figure: train/val loss, accuracy, F1, AUROC and learning rate.
-
-Axes carry the metric as ``gid``, lines and bands ``"<series label>|<column>[|band]"``.
-"""
+"""The learning-curves figure; axes carry the metric as ``gid``, lines and bands
+``"<series label>|<column>[|band]"``."""
 
 from __future__ import annotations
 
@@ -29,7 +27,7 @@ PANELS = (
 BOUNDED_PANELS = frozenset({"acc", "f1", "auroc"})
 SPLIT_STYLES = {"train": "--", "val": "-"}
 SPLIT_NAMES = {"train": "train", "val": "validation"}
-BAND_ALPHA = 0.2
+SINGLE_SERIES_COLORS = {"train": "tab:blue", "val": "tab:orange", "lr": "tab:green"}
 MARKER_MAX_EPOCHS = 40
 
 
@@ -41,13 +39,8 @@ def build_curves_figure(inputs: Sequence[Path | str]) -> Figure:
 def plot_curves(
     inputs: Sequence[Path | str], out_path: Path | str | None = None
 ) -> Path:
-    """Write the curves PNG for run directories (or one sweep aggregate CSV).
-
-    Default output: ``<run_dir>/curves.png`` for one run, ``<first run's
-    parent>/curves_<n>runs.png`` for several, ``<csv stem>_curves.png`` next to an
-    aggregate CSV. Every input is checked before anything is written; bad input raises
-    :class:`VizInputError`. Returns the path written.
-    """
+    """Write the curves PNG for run directories (or one sweep aggregate CSV); returns
+    its path. Every input is checked first; bad input raises VizInputError."""
     loaded = load_curves_input(inputs)
     target = Path(out_path) if out_path is not None else loaded.default_out
     write_bytes_atomic(target, figure_to_png(_figure(loaded)))
@@ -55,23 +48,19 @@ def plot_curves(
 
 
 def _figure(loaded: CurvesInput) -> Figure:
-    """2 x 3 panels: four train/val metrics, the learning rate, the legend.
-
-    One series: train and validation get their own colours. Several: each series has
-    a colour and the line style tells train (dashed) from validation (solid).
-    """
+    """2 x 3 panels: four train/val metrics, the learning rate, the legend; the line
+    style tells train (dashed) from validation (solid)."""
     series = loaded.series
     figure = Figure(figsize=(13, 7.5), layout="constrained")
     axes = figure.subplots(2, 3).ravel()
-    colors = _colors(series)
     for axis, (gid, panel_title, y_label) in zip(axes, PANELS, strict=False):
         axis.set_gid(gid)
         # A metric panel draws train and validation, the lr panel one line per series.
         lines = {"lr": "-"} if gid == "lr" else SPLIT_STYLES
-        for one, by_split in zip(series, colors, strict=True):
+        for index, one in enumerate(series):
             for split, style in lines.items():
                 column = "lr" if gid == "lr" else f"{split}_{gid}"
-                _draw(axis, one, column, by_split[split], style)
+                _draw(axis, one, column, _color(series, index, split), style)
         axis.set(title=panel_title, xlabel="epoch", ylabel=y_label)
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(visible=True, alpha=0.3)
@@ -85,10 +74,14 @@ def _figure(loaded: CurvesInput) -> Figure:
             rates = rates[np.isfinite(rates)]
             if rates.size and rates.min() > 0 and rates.max() / rates.min() >= 10:
                 axis.set_yscale("log")
-    _legend_panel(axes[-1], series, colors)
-    figure.suptitle(
-        loaded.title + _progress_note(series, loaded.planned_epochs), fontsize=14
-    )
+    _legend_panel(axes[-1], series)
+    last = max(int(one.epochs[-1]) for one in series)
+    planned = loaded.planned_epochs
+    if planned is not None and last < planned:
+        note = f"  (epoch {last} of {planned}: running or stopped early)"
+    else:
+        note = f"  ({last} epoch{'s' if last != 1 else ''})"
+    figure.suptitle(loaded.title + note, fontsize=14)
     return figure
 
 
@@ -100,55 +93,33 @@ def _draw(axis: Axes, one: CurveSeries, column: str, color: str, style: str) -> 
     )
     line.set_gid(f"{one.label}|{column}")
     if one.std is not None:
+        low, high = values - one.std[column], values + one.std[column]
         band = axis.fill_between(
-            one.epochs,
-            values - one.std[column],
-            values + one.std[column],
-            color=color,
-            alpha=BAND_ALPHA,
-            linewidth=0,
+            one.epochs, low, high, color=color, alpha=0.2, linewidth=0
         )
         band.set_gid(f"{one.label}|{column}|band")
 
 
-def _colors(series: Sequence[CurveSeries]) -> list[dict[str, str]]:
-    """Colour of each series' train, val and lr line."""
-    if len(series) == 1:
-        return [{"train": "tab:blue", "val": "tab:orange", "lr": "tab:green"}]
-    return [
-        dict.fromkeys(("train", "val", "lr"), f"C{i % 10}") for i in range(len(series))
-    ]
+def _color(series: Sequence[CurveSeries], index: int, split: str) -> str:
+    """One series: a colour per split (train, val, lr); several: a colour per series."""
+    return SINGLE_SERIES_COLORS[split] if len(series) == 1 else f"C{index % 10}"
 
 
-def _legend_panel(
-    axis: Axes, series: Sequence[CurveSeries], colors: list[dict[str, str]]
-) -> None:
+def _legend_panel(axis: Axes, series: Sequence[CurveSeries]) -> None:
     axis.axis("off")
     # One series: the split colours; several: grey line styles, then a colour each.
     single = len(series) == 1
-    handles = [
-        Line2D(
-            [],
-            [],
-            color=colors[0][split] if single else "0.3",
-            linestyle=style,
-            label=SPLIT_NAMES[split],
-        )
-        for split, style in SPLIT_STYLES.items()
-    ]
+    handles = []
+    for split, style in SPLIT_STYLES.items():
+        color = _color(series, 0, split) if single else "0.3"
+        line = Line2D([], [], color=color, linestyle=style, label=SPLIT_NAMES[split])
+        handles.append(line)
     title = series[0].legend_label if single else None
     if not single:
-        handles += [
-            Line2D([], [], color=by_split["val"], linewidth=3, label=one.legend_label)
-            for one, by_split in zip(series, colors, strict=True)
-        ]
+        for index, one in enumerate(series):
+            color = _color(series, index, "val")
+            line = Line2D([], [], color=color, linewidth=3, label=one.legend_label)
+            handles.append(line)
     if any(one.std is not None for one in series):
         title = (title + "\n" if title else "") + "shaded: ± 1 std over runs"
     axis.legend(handles=handles, loc="center", title=title, frameon=False, fontsize=11)
-
-
-def _progress_note(series: Sequence[CurveSeries], planned: int | None) -> str:
-    last = max(int(one.epochs[-1]) for one in series)
-    if planned is not None and last < planned:
-        return f"  (epoch {last} of {planned}: running or stopped early)"
-    return f"  ({last} epoch{'s' if last != 1 else ''})"

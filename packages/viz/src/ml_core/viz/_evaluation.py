@@ -1,17 +1,13 @@
-"""A run's test split: confusion matrix and ROC curve from its predictions, drawn.
-
-Computed with numpy, so a report needs neither the trainer nor a model.
-"""
+"""A run's test split: confusion matrix and ROC curve from its predictions, with numpy
+(so a report needs neither the trainer nor a model), and their figures."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from ml_core.contract import TEST_METRICS_FILE
 from ml_core.viz._figures import CLASS_NAMES
 
 
@@ -33,17 +29,15 @@ def roc_curve(labels: np.ndarray, scores: np.ndarray) -> RocCurve | None:
     """ROC of ``scores`` against binary ``labels``; None if a class is absent.
 
     Thresholds are the distinct scores, highest first; tied scores move together, so
-    the area equals the probability that a random positive outranks a random negative
-    (ties count one half).
+    the area is P(a random positive outranks a random negative), ties counting half.
     """
     positives = int(labels.sum())
     negatives = len(labels) - positives
     if positives == 0 or negatives == 0:
         return None
     order = np.argsort(-scores, kind="stable")
-    sorted_scores, sorted_labels = scores[order], labels[order]
-    last_of_each_score = np.r_[np.flatnonzero(np.diff(sorted_scores)), len(labels) - 1]
-    true_positives = np.cumsum(sorted_labels)[last_of_each_score]
+    last_of_each_score = np.r_[np.flatnonzero(np.diff(scores[order])), len(labels) - 1]
+    true_positives = np.cumsum(labels[order])[last_of_each_score]
     false_positives = last_of_each_score + 1 - true_positives
     tpr = np.r_[0.0, true_positives / positives]
     fpr = np.r_[0.0, false_positives / negatives]
@@ -62,15 +56,8 @@ def confusion_figure(matrix: np.ndarray, title: str) -> Figure:
     image = axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for (row, col), count in np.ndenumerate(matrix):
         color = "white" if shares[row, col] > 0.6 else "black"
-        axis.text(
-            col,
-            row,
-            f"{count:,}\n{shares[row, col]:.1%}",
-            ha="center",
-            va="center",
-            color=color,
-            fontsize=12,
-        )
+        text = f"{count:,}\n{shares[row, col]:.1%}"
+        axis.text(col, row, text, ha="center", va="center", color=color, fontsize=12)
     axis.set_xticks([0, 1], CLASS_NAMES)
     axis.set_yticks([0, 1], CLASS_NAMES)
     axis.set(xlabel="predicted label", ylabel="true label", title=title)
@@ -83,13 +70,9 @@ def roc_figure(roc: RocCurve, title: str) -> Figure:
     figure = Figure(figsize=(4.8, 4.2), layout="constrained")
     axis = figure.subplots()
     axis.set_gid("roc")
-    (line,) = axis.plot(
-        roc.false_positive_rate,
-        roc.true_positive_rate,
-        color="C0",
-        linewidth=2,
-        label=f"model (AUROC = {roc.auc:.4f})",
-    )
+    rates = (roc.false_positive_rate, roc.true_positive_rate)
+    label = f"model (AUROC = {roc.auc:.4f})"
+    (line,) = axis.plot(*rates, color="C0", linewidth=2, label=label)
     line.set_gid("roc")
     axis.plot([0, 1], [0, 1], color="0.5", linestyle=":", label="chance (0.5)")
     axis.set(xlim=(0, 1), ylim=(0, 1.01), aspect="equal")
@@ -97,26 +80,3 @@ def roc_figure(roc: RocCurve, title: str) -> Figure:
     axis.grid(visible=True, alpha=0.3)
     axis.legend(loc="lower right")
     return figure
-
-
-def disagreements(
-    test: dict[str, Any] | None, matrix: np.ndarray, roc: RocCurve | None
-) -> list[str]:
-    """Where ``test_metrics.json`` and the predictions disagree, in words."""
-    if test is None:
-        return []
-    found = []
-    saved = test.get("confusion_matrix")
-    if saved is not None and not np.array_equal(np.asarray(saved), matrix):
-        found.append(
-            f"{TEST_METRICS_FILE} has confusion matrix {saved}, the predictions give "
-            f"{matrix.tolist()}."
-        )
-    saved_auc = test.get("auroc")
-    # The trainer's torch AUROC and this numpy one differ by rounding, never by 1e-4.
-    if roc is not None and saved_auc is not None and abs(saved_auc - roc.auc) > 1e-4:
-        found.append(
-            f"{TEST_METRICS_FILE} has AUROC {saved_auc:.4f}, the predictions give "
-            f"{roc.auc:.4f}."
-        )
-    return found

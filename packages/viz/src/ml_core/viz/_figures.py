@@ -1,7 +1,5 @@
-"""What every figure shares: the class names and colours, and PNG rendering.
-
-Figures are drawn on the Agg canvas, never through pyplot: no process-wide backend switch.
-"""
+"""What every figure shares: class names and colours, and PNG rendering on the Agg
+canvas, never through pyplot (no process-wide backend switch)."""
 
 from __future__ import annotations
 
@@ -12,12 +10,11 @@ from matplotlib.figure import Figure
 
 CLASS_NAMES = ("normal (0)", "tumour (1)")
 CLASS_COLORS = ("tab:blue", "tab:red")
-DPI = 100
 
 
 def figure_to_png(figure: Figure) -> bytes:
     """The figure as PNG bytes, whatever backend pyplot may be using."""
     FigureCanvasAgg(figure)  # attaches itself as figure.canvas
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
+    figure.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()

@@ -1,13 +1,10 @@
-"""One self-contained HTML page that sums a run up, its images inlined as base64 PNG.
-
-Curves, collapse warnings, final and test metrics, test-set figures, config, environment.
-"""
+"""One self-contained HTML page that sums a run up, its images inlined as base64 PNG."""
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -27,7 +24,6 @@ from ml_core.viz._curves import build_curves_figure
 from ml_core.viz._evaluation import (
     confusion_figure,
     confusion_matrix,
-    disagreements,
     roc_curve,
     roc_figure,
 )
@@ -62,6 +58,11 @@ img { max-width: 100%; } .figures { display: flex; flex-wrap: wrap; gap: 1rem; }
 .warning { background: #fde2e2; border-left: 4px solid #c62828; padding: 0.5rem 0.8rem;
            font-weight: bold; }
 """
+ALT_TEXTS = {
+    "curves.png": "learning curves",
+    "confusion.png": "confusion matrix",
+    "roc.png": "ROC curve",
+}
 
 
 @dataclass(frozen=True)
@@ -73,15 +74,15 @@ class RunReport:
 
 
 def build_report(run_dir: Path | str) -> RunReport:
-    """Read every file of ``run_dir`` the page needs; VizInputError on a bad one."""
+    """Read and check every file of ``run_dir`` the page needs (VizInputError on a bad
+    one), then render the page."""
     paths = RunPaths(Path(run_dir))
     curves = build_curves_figure([paths.root])  # checks metrics.csv and config.yaml
-    table = read_metrics_csv(paths.metrics)
+    table = read_metrics_csv(paths.root)
     test = read_test_metrics(paths.test_metrics)
     env = read_json_object(paths.environment)
     config = read_text(paths.config) if paths.config.is_file() else None
     predictions = read_predictions(paths.test_predictions)
-    # Every file is read and checked above; only rendering follows.
     test_parts, test_figures = _test_set_section(test, predictions)
     figures = {"curves.png": figure_to_png(curves), **test_figures}
     if env is not None:  # shown as text: strings as they are, anything else as JSON
@@ -89,18 +90,17 @@ def build_report(run_dir: Path | str) -> RunReport:
             key: value if isinstance(value, str) else json.dumps(value)
             for key, value in dotted_keys(env).items()
         }
+    warnings = [
+        _paragraph(f"WARNING: epoch {epoch}: the model collapsed: {text}", "warning")
+        for epoch, text in table.warnings.items()
+    ]
     body = [
         _paragraph(f"Run directory: {paths.root}", "meta"),
-        *(
-            _paragraph(
-                f"WARNING: epoch {epoch}: the model collapsed: {text}", "warning"
-            )
-            for epoch, text in table.warnings.items()
-        ),
+        *warnings,
         _heading("Learning curves"),
-        _image(figures["curves.png"], "learning curves"),
+        _image(figures, "curves.png"),
         _heading("Metrics"),
-        _metrics_table(table.columns, int(table.epochs[-1]), test),
+        _metrics_table(table.columns, int(table.epochs[-1]), test or {}),
         _heading("Test set"),
         *test_parts,
         _heading(f"Configuration ({paths.config.name})"),
@@ -110,7 +110,7 @@ def build_report(run_dir: Path | str) -> RunReport:
         _heading(f"Environment ({paths.environment.name})"),
         _note(f"No {paths.environment.name} in {paths.root}.")
         if env is None
-        else _table(["key", "value"], list(env.items())),
+        else _table(["key", "value"], env.items()),
     ]
     title = escape(f"Run report: {paths.root.name}")
     html = (
@@ -126,10 +126,8 @@ def write_report(
     out_path: Path | str | None = None,
     figures_dir: Path | str | None = None,
 ) -> list[Path]:
-    """Write ``report.html`` (default inside the run) and optionally its PNGs.
-
-    Everything is read and rendered before the first file is written.
-    """
+    """Write ``report.html`` (default inside the run) and optionally its PNGs, all read
+    and rendered before the first file is written."""
     report = build_report(run_dir)
     target = Path(out_path) if out_path is not None else RunPaths(Path(run_dir)).report
     pngs = {}
@@ -142,15 +140,13 @@ def write_report(
 
 
 def _metrics_table(
-    columns: dict[str, np.ndarray], last_epoch: int, test: dict[str, Any] | None
+    columns: dict[str, np.ndarray], last_epoch: int, test: dict[str, Any]
 ) -> str:
-    test = test or {}
-    checkpoint = test.get("checkpoint", "?")
     header = [
         "metric",
         f"train (epoch {last_epoch})",
         f"validation (epoch {last_epoch})",
-        f"test ({checkpoint} checkpoint)",
+        f"test ({test.get('checkpoint', '?')} checkpoint)",
     ]
     rows = [
         [
@@ -179,6 +175,7 @@ def _test_set_section(
                 "evaluated on the test split yet (ml-eval RUN_DIR does that)."
             )
         )
+    saved = (test or {}).get("confusion_matrix")
     if predictions is None:
         parts.append(
             _note(
@@ -186,13 +183,11 @@ def _test_set_section(
                 "matrix or ROC curve can be drawn from predictions."
             )
         )
-        saved = (test or {}).get("confusion_matrix")
         if saved is not None:
             title = f"Confusion ({TEST_METRICS_FILE})"
-            figures["confusion.png"] = figure_to_png(
-                confusion_figure(np.asarray(saved), title)
-            )
-            parts.append(_image(figures["confusion.png"], "confusion matrix"))
+            figure = confusion_figure(np.asarray(saved), title)
+            figures["confusion.png"] = figure_to_png(figure)
+            parts.append(_image(figures, "confusion.png"))
         return parts, figures
     matrix = confusion_matrix(predictions.labels, predictions.predicted)
     title = f"Confusion matrix (n = {len(predictions.labels):,})"
@@ -202,11 +197,25 @@ def _test_set_section(
         parts.append(_note("Only one class in the predictions: no ROC."))
     else:
         figures["roc.png"] = figure_to_png(roc_figure(roc, "ROC curve (test split)"))
-    alt_texts = {"confusion.png": "confusion matrix", "roc.png": "ROC curve"}
     parts.append(_paragraph(f"From {TEST_PREDICTIONS_FILE}:"))
-    images = "".join(_image(png, alt_texts[name]) for name, png in figures.items())
+    images = "".join(_image(figures, name) for name in figures)
     parts.append(f"<div class='figures'>{images}</div>")
-    parts += [_note(text) for text in disagreements(test, matrix, roc)]
+    if saved is not None and not np.array_equal(np.asarray(saved), matrix):
+        parts.append(
+            _note(
+                f"{TEST_METRICS_FILE} has confusion matrix {saved}, the predictions "
+                f"give {matrix.tolist()}."
+            )
+        )
+    saved_auc = (test or {}).get("auroc")
+    # The trainer's torch AUROC and this numpy one differ by rounding, never by 1e-4.
+    if roc is not None and saved_auc is not None and abs(saved_auc - roc.auc) > 1e-4:
+        parts.append(
+            _note(
+                f"{TEST_METRICS_FILE} has AUROC {saved_auc:.4f}, the predictions give "
+                f"{roc.auc:.4f}."
+            )
+        )
     return parts, figures
 
 
@@ -215,7 +224,7 @@ def _heading(text: str) -> str:
 
 
 def _paragraph(text: str, css_class: str | None = None) -> str:
-    attribute = f" class='{escape(css_class)}'" if css_class else ""
+    attribute = f" class='{css_class}'" if css_class else ""
     return f"<p{attribute}>{escape(text)}</p>"
 
 
@@ -223,13 +232,13 @@ def _note(text: str) -> str:
     return _paragraph(text, "note")
 
 
-def _image(png: bytes, alt: str) -> str:
+def _image(figures: dict[str, bytes], name: str) -> str:
     """An ``<img>`` with the PNG inlined as base64, so the page needs no other file."""
-    data = base64.b64encode(png).decode("ascii")
-    return f"<img alt='{escape(alt)}' src='data:image/png;base64,{data}'>"
+    data = base64.b64encode(figures[name]).decode("ascii")
+    return f"<img alt='{ALT_TEXTS[name]}' src='data:image/png;base64,{data}'>"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """A table; floats get 4 significant digits, right-aligned; None shows a dash."""
     head = "".join(f"<th>{escape(str(cell))}</th>" for cell in header)
     body = "".join(

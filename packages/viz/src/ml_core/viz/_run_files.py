@@ -1,7 +1,4 @@
-"""Read and check what a run directory holds: metrics, config, test results, env.
-
-Any defect raises VizInputError naming the file; a running run's partial CSV is fine.
-"""
+"""Read and check a run directory's files; a running run's partial CSV is fine."""
 
 from __future__ import annotations
 
@@ -23,15 +20,18 @@ from ml_core.contract import (
     load_config,
     quoted,
 )
-from ml_core.viz._errors import VizInputError
 
-# Runs from before the collapse detector lack these; the curves draw everything else.
-COLLAPSE_DIAGNOSTICS = ("val_prob_std", "val_dead_units")
+# Runs from before the collapse detector lack its diagnostics; the rest is drawn.
 PLOTTED_COLUMNS = tuple(
-    name for name in NUMERIC_METRICS if name not in COLLAPSE_DIAGNOSTICS
+    name for name in NUMERIC_METRICS if name not in ("val_prob_std", "val_dead_units")
 )
 PREDICTION_COLUMNS = ("index", "label", "prob_positive", "prediction")
 TEST_NUMBERS = ("loss", "accuracy", "f1", "auroc", "num_samples")
+
+
+class VizInputError(Exception):
+    """A run directory, metrics file, data directory or prediction file is unusable;
+    the message names the file and what is wrong with it."""
 
 
 def read_text(path: Path) -> str:
@@ -120,8 +120,16 @@ class MetricsTable:
     warnings: dict[int, str]
 
 
-def read_metrics_csv(path: Path) -> MetricsTable:
-    """The trainer's per-epoch metrics; any number of finished epochs."""
+def read_metrics_csv(run_dir: Path) -> MetricsTable:
+    """The run's per-epoch metrics; any number of finished epochs."""
+    path = RunPaths(run_dir).metrics
+    if not run_dir.is_dir():
+        raise VizInputError(f"{run_dir}: no such run directory")
+    if not path.is_file():
+        raise VizInputError(
+            f"{run_dir}: no {path.name} (not a run directory, or no epoch has "
+            "finished yet)"
+        )
     table = read_csv(path, ("epoch", *PLOTTED_COLUMNS))
     epochs = table.epochs()
     texts = [table.text(name) for name in TEXT_COLUMNS if name in table.header]
@@ -165,9 +173,8 @@ def read_test_metrics(path: Path) -> dict[str, Any] | None:
         return None
     for key in TEST_NUMBERS:
         value = metrics.get(key)
-        if value is not None and (
-            not isinstance(value, int | float) or isinstance(value, bool)
-        ):
+        # JSON's numbers load as int or float; bool (true/false) is not one.
+        if value is not None and type(value) not in (int, float):
             raise VizInputError(f"{path}: {key} is {quoted(value)}, not a number")
     matrix = metrics.get("confusion_matrix")
     if matrix is not None and not _is_2x2_counts(matrix):
@@ -175,6 +182,14 @@ def read_test_metrics(path: Path) -> dict[str, Any] | None:
             f"{path}: confusion_matrix must be [[tn, fp], [fn, tp]] of counts"
         )
     return metrics
+
+
+def _is_2x2_counts(matrix: object) -> bool:
+    rows = matrix if isinstance(matrix, list) and len(matrix) == 2 else []
+    cells = [
+        cell for row in rows if isinstance(row, list) and len(row) == 2 for cell in row
+    ]
+    return len(cells) == 4 and all(type(cell) is int and cell >= 0 for cell in cells)
 
 
 @dataclass(frozen=True)
@@ -187,8 +202,8 @@ class Predictions:
 
 
 def read_predictions(path: Path) -> Predictions | None:
-    """``test_predictions.csv`` with labels and predictions in {0, 1}, P in [0, 1];
-    None if the file does not exist."""
+    """``test_predictions.csv`` (labels and predictions in {0, 1}, P in [0, 1]); None
+    if the file does not exist."""
     if not path.is_file():
         return None
     table = read_csv(path, PREDICTION_COLUMNS)
@@ -202,16 +217,3 @@ def read_predictions(path: Path) -> Predictions | None:
     if not ((prob >= 0) & (prob <= 1)).all():
         raise VizInputError(f"{path}: column prob_positive has values outside [0, 1]")
     return Predictions(labels.astype(np.int64), prob, predicted.astype(np.int64))
-
-
-def _is_2x2_counts(matrix: object) -> bool:
-    return (
-        isinstance(matrix, list)
-        and len(matrix) == 2
-        and all(isinstance(row, list) and len(row) == 2 for row in matrix)
-        and all(
-            isinstance(cell, int) and not isinstance(cell, bool) and cell >= 0
-            for row in matrix
-            for cell in row
-        )
-    )

@@ -1,14 +1,11 @@
-"""``ml-viz`` command line, parsed before matplotlib or torch is imported.
-
-``--help`` and usage errors stay fast; the commands themselves run in :mod:`ml_core.viz`.
-"""
+"""``ml-viz`` command line, parsed before matplotlib or torch is imported (fast help)."""
 
 from __future__ import annotations
 
 import argparse
 import errno
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from ml_core.contract import (
@@ -152,9 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from ml_core.eda import run_eda
 
-            given = {
-                field.name: getattr(args, field.name) for field in fields(EdaOptions)
-            }
+            given = {name: getattr(args, name) for _, name, _ in EDA_FLAGS}
             written = run_eda(args.data_dir, args.out, EdaOptions(**given))
     except VizInputError as error:
         report_error(prog, error)
