@@ -96,10 +96,8 @@ class Preset:
     @property
     def constraints(self) -> str | None:
         """The ``--constraint`` value, including the staging constraint when staging."""
-        parts = [self.constraint] if self.constraint else []
-        if self.stage_data and self.staging_constraint:
-            parts.append(self.staging_constraint)
-        return "&".join(parts) or None
+        staging = self.staging_constraint if self.stage_data else None
+        return "&".join(part for part in (self.constraint, staging) if part) or None
 
     @property
     def tasks(self) -> int:
