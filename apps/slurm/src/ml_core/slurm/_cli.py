@@ -19,21 +19,19 @@ from ml_core.contract import (
 )
 from ml_core.slurm._job_dir import (
     SCRIPT_NAME,
-    aggregate_job,
-    find_job_dir,
+    find_job,
     plan_submission,
-    read_record,
-    resubmit_failed,
     submit_plan,
-    task_states,
+    submit_tasks,
 )
 from ml_core.slurm._presets import Preset, get_preset
 from ml_core.slurm._slurm import Check, check_environment
-from ml_core.slurm._status import format_table
+from ml_core.slurm._status import format_table, task_states, write_aggregate
 from ml_core.slurm._sweep_file import SweepSpec, load_sweep
 from ml_core.slurm._values import SlurmInputError, SubmissionError, run_tool
 
 DEFAULT_PRESET = "gpu_a100"
+AGGREGATE_NAME = "aggregate.csv"
 # --flag, the preset field it overrides, its type, its help.
 RESOURCE_FLAGS = (
     ("--partition", "partition", str, "Slurm partition"),
@@ -138,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
     try:
         if args.command == "submit":
             return _submit(args)
@@ -177,15 +175,13 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _plan_and_submit(spec: SweepSpec, preset: Preset, dry_run: bool) -> int:
     plan = plan_submission(spec, preset, Path.cwd())
-    if dry_run:
-        for check in plan.checks:
-            print(f"preflight: {check.line()}", file=sys.stderr)
-        print(plan.script or "", end="")
-        return 0 if plan.ok else EXIT_BAD_INPUT
-    if not _preflight_passed(plan.checks):
+    if not dry_run and not _preflight_passed(plan.checks):
         return EXIT_BAD_INPUT
     for check in plan.checks:
-        print(f"preflight: {check.line()}")
+        print(f"preflight: {check.line()}", file=sys.stderr if dry_run else sys.stdout)
+    if dry_run:
+        print(plan.script, end="")
+        return 0 if plan.ok else EXIT_BAD_INPUT
     line, log = submit_plan(plan)
     tasks = len(plan.job.tasks) if plan.job else 0
     noun = "task" if tasks == 1 else "tasks"
@@ -205,16 +201,18 @@ def _preflight_passed(checks: list[Check]) -> bool:
 
 
 def _resubmit(args: argparse.Namespace) -> int:
-    job_dir = find_job_dir(args.sweep)
+    job_dir, record = find_job(args.sweep)
     if not _preflight_passed(check_environment(Path.cwd())):
         return EXIT_BAD_INPUT
+    unfinished = [task for task in task_states(record) if task.needs_resubmit]
     if args.dry_run:
-        print(format_table([t for t in task_states(job_dir) if t.needs_resubmit]))
+        print(format_table(unfinished))
         return 0
-    indices, line = resubmit_failed(job_dir)
-    if line is None:
+    if not unfinished:
         print(f"nothing to resubmit: every task of {job_dir} is done or queued")
         return 0
+    indices = [task.index for task in unfinished]
+    line, _ = submit_tasks(job_dir, record, indices)
     print(line)
     print(f"resubmitted tasks: {', '.join(str(index) for index in indices)}")
     return 0
@@ -229,11 +227,14 @@ def _status(target: Path | None) -> int:
             raise SlurmInputError(f"squeue: {shown.stderr}")
         print(shown.stdout, end="")
         return 0
-    job_dir = find_job_dir(target)
+    job_dir, record = find_job(target)
     print(f"job directory: {job_dir}")
-    print(format_table(task_states(job_dir)))
-    if read_record(job_dir)["array"]:
-        path, rows = aggregate_job(job_dir)
+    print(format_table(task_states(record)))
+    if record["array"]:
+        # Every run with metrics; nothing is written while no run finished an epoch.
+        path = job_dir / AGGREGATE_NAME
+        runs = [(task["group"], Path(task["run_dir"])) for task in record["tasks"]]
+        rows = write_aggregate(path, runs)
         print(
             f"aggregate: {path} ({rows} rows)" if rows else "aggregate: no metrics yet"
         )

@@ -7,6 +7,7 @@ import csv
 import dataclasses
 import io
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,18 +23,16 @@ from ml_core.slurm._slurm import (
     check_environment,
     find_project_root,
     git_state,
-    job_states,
-    sbatch,
 )
-from ml_core.slurm._status import TaskState, final_epoch, read_json, write_aggregate
-from ml_core.slurm._sweep_file import GridPoint, SweepSpec, format_override, load_sweep
+from ml_core.slurm._status import read_json
+from ml_core.slurm._sweep_file import SweepSpec, format_override, load_sweep
 from ml_core.slurm._trainer import TrainArgs, check_data_dirs, check_runs, sweep_dir
-from ml_core.slurm._values import SlurmInputError, SubmissionError
+from ml_core.slurm._values import SlurmInputError, SubmissionError, run_tool
 
 SCRIPT_NAME = "job.sbatch"
 RECORD_NAME = "submission.json"
 MANIFEST_NAME = "manifest.tsv"
-AGGREGATE_NAME = "aggregate.csv"
+SUBMITTED_PATTERN = re.compile(r"Submitted batch job (\d+)")
 
 
 @dataclass(frozen=True)
@@ -45,11 +44,11 @@ class Plan:
     git: GitState
     job_dir: Path | None = None
     job: JobSpec | None = None
-    script: str | None = None
+    script: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.script is not None and all(check.ok for check in self.checks)
+        return self.job is not None and all(check.ok for check in self.checks)
 
 
 def task_name(index: int) -> str:
@@ -66,17 +65,22 @@ def plan_submission(spec: SweepSpec, preset: Preset, workdir: Path) -> Plan:
         checks.append(Check("config", ok=False, detail=str(error)))
         return Plan(spec, checks, git)
     points = spec.points()
-    answers = check_runs(
-        [_train_args(spec, job_dir, i, point) for i, point in enumerate(points)]
-    )
+    runs = []
+    for index, point in enumerate(points):
+        overrides = (*spec.overrides, *point.overrides)
+        if job_dir is not None:  # a sweep's runs live in its directory
+            save_dir = format_override("training.save_dir", str(job_dir / "runs"))
+            overrides += (save_dir, f"experiment_name={task_name(index)}")
+        runs.append(TrainArgs(spec.config, overrides, spec.device))
+    answers = check_runs(runs)
     # One failure per task ml-train refuses, else one line for all.
-    for i, (point, answer) in enumerate(zip(points, answers, strict=True)):
+    for index, (point, answer) in enumerate(zip(points, answers, strict=True)):
         if answer.problem is not None:
-            label = f"{task_name(i)} ({' '.join(point.overrides)})"
+            label = f"{task_name(index)} ({' '.join(point.overrides)})"
             what = label if spec.is_array else "config"
             checks.append(Check(what, ok=False, detail=answer.problem))
     if any(answer.problem is not None for answer in answers):
-        return Plan(spec, checks, git, job_dir)
+        return Plan(spec, checks, git)
     run_dirs = sorted(str(answer.run_dir) for answer in answers)
     more = "" if len(run_dirs) <= 3 else f" (+{len(run_dirs) - 3} more)"
     detail = f"valid; run dir {', '.join(run_dirs[:3])}{more}"
@@ -91,9 +95,22 @@ def plan_submission(spec: SweepSpec, preset: Preset, workdir: Path) -> Plan:
     name = spec.name or answers[0].experiment_name
     job_dir = job_dir or answers[0].run_dir.with_name(f"{name}.slurm")
     tasks = tuple(
-        Task(i, answer.args, answer.run_dir, _status_file(spec, job_dir, i), point)
-        for i, (point, answer) in enumerate(zip(points, answers, strict=True))
+        Task(
+            index,
+            answer.args,
+            answer.run_dir,
+            _status_file(job_dir, index, spec),
+            point,
+        )
+        for index, (point, answer) in enumerate(zip(points, answers, strict=True))
     )
+    if preset.stage_data and (len(data_paths) != 1 or None in data_paths):
+        detail = (
+            "staging needs one data.data_path shared by every task; the built-in "
+            "synthetic data cannot be staged"
+        )
+        checks.append(Check("job script", ok=False, detail=detail))
+        return Plan(spec, checks, git)
     try:
         job = JobSpec(
             job_name=name,
@@ -105,12 +122,12 @@ def plan_submission(spec: SweepSpec, preset: Preset, workdir: Path) -> Plan:
             git_commit=git.describe(),
             array=tuple(range(len(tasks))) if spec.is_array else None,
             parallel=spec.parallel,
-            stage_source=_stage_source(preset, data_paths),
+            stage_source=answers[0].data_path if preset.stage_data else None,
         )
         script = render_job_script(job)
     except SlurmInputError as error:
         checks.append(Check("job script", ok=False, detail=str(error)))
-        return Plan(spec, checks, git, job_dir)
+        return Plan(spec, checks, git)
     if job_dir.exists():
         detail = (
             f"{job_dir} exists: submitted before (resubmit its unfinished tasks with "
@@ -120,32 +137,10 @@ def plan_submission(spec: SweepSpec, preset: Preset, workdir: Path) -> Plan:
     return Plan(spec, checks, git, job_dir, job, script)
 
 
-def _train_args(
-    spec: SweepSpec, job_dir: Path | None, index: int, point: GridPoint
-) -> TrainArgs:
-    """Base overrides, the grid point and, in a sweep, its place in the sweep dir."""
-    overrides = (*spec.overrides, *point.overrides)
-    if job_dir is not None:
-        runs = format_override("training.save_dir", str(job_dir / "runs"))
-        overrides += (runs, f"experiment_name={task_name(index)}")
-    return TrainArgs(spec.config, overrides, spec.device)
-
-
-def _status_file(spec: SweepSpec, job_dir: Path, index: int) -> Path:
+def _status_file(job_dir: Path, index: int, spec: SweepSpec) -> Path:
     if spec.is_array:
         return job_dir / "status" / f"{task_name(index)}.json"
     return job_dir / "status.json"
-
-
-def _stage_source(preset: Preset, data_paths: set[Path | None]) -> Path | None:
-    if not preset.stage_data:
-        return None
-    if len(data_paths) != 1 or None in data_paths:
-        raise SlurmInputError(
-            "staging needs one data.data_path shared by every task; the built-in "
-            "synthetic data cannot be staged"
-        )
-    return next(iter(data_paths))
 
 
 def submit_plan(plan: Plan) -> tuple[str, Path]:
@@ -163,7 +158,7 @@ def submit_plan(plan: Plan) -> tuple[str, Path]:
     for task in job.tasks:
         task.status_file.parent.mkdir(parents=True, exist_ok=True)
     job.log_pattern.parent.mkdir(parents=True, exist_ok=True)
-    create_text(job_dir / SCRIPT_NAME, plan.script or "")
+    create_text(job_dir / SCRIPT_NAME, plan.script)
     manifest = io.StringIO()
     writer = csv.writer(manifest, delimiter="\t", lineterminator="\n")
     writer.writerow(["index", "group", "run_dir", "overrides"])
@@ -196,7 +191,7 @@ def submit_plan(plan: Plan) -> tuple[str, Path]:
         "submissions": [],
     }
     try:
-        line, job_id = _sbatch(job_dir, record, [task.index for task in job.tasks])
+        line, job_id = submit_tasks(job_dir, record, [task.index for task in job.tasks])
     except SubmissionError:
         shutil.rmtree(job_dir)  # nothing was submitted: leave nothing behind
         raise
@@ -206,90 +201,48 @@ def submit_plan(plan: Plan) -> tuple[str, Path]:
     return line, job.log_pattern.with_name(log)
 
 
-def resubmit_failed(job_dir: Path) -> tuple[list[int], str | None]:
-    """Resubmit the tasks that are neither COMPLETED nor still owned by Slurm; return
-    their indices and sbatch's line (None when there was nothing to resubmit)."""
-    record = read_record(job_dir)
-    states = task_states(job_dir)
-    indices = [
-        task["index"]
-        for task, state in zip(record["tasks"], states, strict=True)
-        if state.needs_resubmit
-    ]
-    if not indices:
-        return [], None
-    line, _ = _sbatch(job_dir, record, indices)
-    return indices, line
-
-
-def task_states(job_dir: Path) -> list[TaskState]:
-    """The state of every task, from Slurm, the status files and the run dirs."""
-    record = read_record(job_dir)
-    job_of = {}
-    for submission in record["submissions"]:
-        job_id = submission["job_id"]
-        for index in submission["indices"]:
-            job_of[index] = f"{job_id}_{index}" if record["array"] else job_id
-    states = job_states(job_of.values())
-    return [
-        TaskState(
-            label=f"{task['index']} {task['group']}"
-            if record["array"]
-            else record["name"],
-            job_id=job_of.get(task["index"]),
-            slurm_state=states.get(job_of.get(task["index"], "")),
-            file_state=(read_json(Path(task["status_file"])) or {}).get("state"),
-            run_dir=Path(task["run_dir"]),
-            last_epoch=final_epoch(Path(task["run_dir"])) or {},
-        )
-        for task in record["tasks"]
-    ]
-
-
-def aggregate_job(job_dir: Path) -> tuple[Path, int]:
-    """Write ``aggregate.csv`` from every run with metrics; return it and its rows
-    (nothing is written while no run has finished an epoch)."""
-    runs = [(t["group"], Path(t["run_dir"])) for t in read_record(job_dir)["tasks"]]
-    path = job_dir / AGGREGATE_NAME
-    return path, write_aggregate(path, runs)
-
-
-def find_job_dir(target: Path) -> Path:
-    """The job directory of a job directory itself, a run submitted with ml-slurm, or
-    a sweep file (which asks ml-train where the sweep lives)."""
+def find_job(target: Path) -> tuple[Path, dict[str, Any]]:
+    """The job directory and its record, found from the job directory itself, a run
+    submitted with ml-slurm, or a sweep file (which asks ml-train where it lives)."""
     if target.suffix in {".yaml", ".yml"} and target.is_file():
-        return sweep_dir(load_sweep(target))
-    target = target.resolve()
-    for candidate in (target, target.with_name(f"{target.name}.slurm")):
-        if (candidate / RECORD_NAME).is_file():
-            return candidate
-    raise SlurmInputError(
-        f"{target}: no ml-slurm job here (no {RECORD_NAME} in it or in "
-        f"{target.name}.slurm beside it) and not a sweep file"
-    )
-
-
-def read_record(job_dir: Path) -> dict[str, Any]:
+        job_dir = sweep_dir(load_sweep(target))
+    else:
+        target = target.resolve()
+        beside = target.with_name(f"{target.name}.slurm")
+        job_dir = target if (target / RECORD_NAME).is_file() else beside
+        if not (job_dir / RECORD_NAME).is_file():
+            raise SlurmInputError(
+                f"{target}: no ml-slurm job here (no {RECORD_NAME} in it or in "
+                f"{target.name}.slurm beside it) and not a sweep file"
+            )
     record = read_json(job_dir / RECORD_NAME)
     if record is None or not {"tasks", "submissions"} <= set(record):
         raise SlurmInputError(
             f"{job_dir / RECORD_NAME}: missing, unreadable or not an ml-slurm record"
         )
-    return record
+    return job_dir, record
 
 
-def _sbatch(
+def submit_tasks(
     job_dir: Path, record: dict[str, Any], indices: list[int]
 ) -> tuple[str, str]:
-    """Submit ``indices`` of the job script and append the submission to the record."""
-    extra = [f"--array={array_spec(indices, record['parallel'])}"]
-    line, job_id = sbatch(job_dir / SCRIPT_NAME, extra if record["array"] else [])
+    """sbatch ``indices`` of the job script and add the submission to the record;
+    return sbatch's line and the job id."""
+    script = job_dir / SCRIPT_NAME
+    options = []
+    if record["array"]:
+        options.append(f"--array={array_spec(indices, record['parallel'])}")
+    submitted = run_tool(["sbatch", *options, str(script)], timeout_s=60)
+    match = SUBMITTED_PATTERN.search(submitted.stdout)
+    if submitted.returncode != 0 or match is None:
+        message = (submitted.stderr or submitted.stdout).strip().replace("\n", " ")
+        raise SubmissionError(f"sbatch {script} failed: {message}")
     record["submissions"].append(
         {
-            "job_id": job_id,
+            "job_id": match.group(1),
             "indices": indices,
             "submitted": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     )
     write_json_atomic(job_dir / RECORD_NAME, record)
-    return line, job_id
+    return match.group(0), match.group(1)

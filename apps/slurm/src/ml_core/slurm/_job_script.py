@@ -104,18 +104,14 @@ def array_spec(indices: Sequence[int], parallel: int | None) -> str:
 
 def _resource_lines(preset: Preset, array: str | None) -> list[str]:
     """The ``#SBATCH`` lines for the preset's resources (validated by the preset)."""
-    tasks = (
-        ("ntasks", 1)
-        if preset.tasks == 1
-        else ("ntasks-per-node", preset.ntasks_per_node)
-    )
+    one_task = preset.tasks == 1
     options = [
         ("partition", preset.partition),
         ("account", preset.account),
         ("gpus", preset.gpus),
         ("gpus-per-node", preset.gpus_per_node),
         ("nodes", preset.nodes),
-        tasks,
+        ("ntasks", 1) if one_task else ("ntasks-per-node", preset.ntasks_per_node),
         ("cpus-per-task", preset.cpus_per_task),
         ("mem", preset.mem),
         ("time", preset.time),
@@ -152,12 +148,9 @@ def _task_selection(tasks: Sequence[Task], is_array: bool) -> str:
 
 def _launcher(preset: Preset) -> str:
     """The words before the trainer: ``srun`` starts one process per task (DDP).
-
-    ``--wait``: once one task has ended, the others get that long, then are killed, so
-    a rank that crashes does not leave the rest blocked in a collective. Not
-    ``--kill-on-bad-exit``: every rank exits 75 after a checkpoint, and killing the
-    slower ones would turn srun's exit status into 143.
-    """
+    ``--wait`` kills the others that long after one task ended, so that a crashed rank
+    leaves none blocked in a collective; not ``--kill-on-bad-exit``: every rank exits
+    75 after a checkpoint, and killing the slower ones would make srun's status 143."""
     if preset.tasks == 1:
         return ""
     # srun no longer inherits --cpus-per-task from the job (Slurm 22.05+): repeat it.

@@ -20,90 +20,7 @@ from ml_core.slurm._values import (
 )
 
 PRESETS_ENV = "ML_CORE_SLURM_PRESETS"
-
-
-@dataclass(frozen=True)
-class Preset:
-    """Resources and environment of one kind of job."""
-
-    name: str
-    description: str = ""
-    partition: str | None = None
-    account: str | None = None
-    gpus: int = 0
-    cpus_per_task: int = 1
-    nodes: int = 1
-    ntasks_per_node: int = 1
-    gpus_per_node: int = 0
-    mem: str = "1G"
-    time: str = "01:00:00"
-    modules: tuple[str, ...] = ()
-    constraint: str | None = None
-    stage_data: bool = False
-    staging_constraint: str | None = None
-    signal_lead_s: int = 300
-    max_requeues: int = 20
-
-    def with_overrides(self, **changes: Any) -> Preset:
-        """A copy with the non-None ``changes`` applied and validated."""
-        given = {key: value for key, value in changes.items() if value is not None}
-        return validate_preset(dataclasses.replace(self, **given))
-
-    @property
-    def constraints(self) -> str | None:
-        """The ``--constraint`` value, including the staging constraint when staging."""
-        parts = [self.constraint] if self.constraint else []
-        if self.stage_data and self.staging_constraint:
-            parts.append(self.staging_constraint)
-        return "&".join(parts) or None
-
-    @property
-    def tasks(self) -> int:
-        """Processes per job: more than one means ``srun`` starts a DDP run."""
-        return self.nodes * self.ntasks_per_node
-
-
-PRESET_FIELDS = {field.name for field in dataclasses.fields(Preset)} - {"name"}
-
-
-def user_presets_path() -> Path | None:
-    """$ML_CORE_SLURM_PRESETS, else ~/.config/ml_core/slurm_presets.toml if it exists."""
-    if os.environ.get(PRESETS_ENV):
-        return Path(os.environ[PRESETS_ENV])
-    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    candidate = config_home / "ml_core" / "slurm_presets.toml"
-    return candidate if candidate.is_file() else None
-
-
-def load_presets(user_file: Path | None = None) -> dict[str, Preset]:
-    """Built-in presets merged with ``user_file`` (or :func:`user_presets_path`)."""
-    builtin = resources.files("ml_core.slurm").joinpath("presets.toml").read_text()
-    tables = _preset_tables(tomllib.loads(builtin), "built-in presets.toml")
-    path = user_file if user_file is not None else user_presets_path()
-    if path is not None:
-        try:
-            loaded = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise SlurmInputError(f"{path}: presets file not found") from None
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            raise SlurmInputError(f"{path}: cannot read presets ({error})") from None
-        except RecursionError:  # tomllib parses nested arrays recursively
-            raise SlurmInputError(f"{path}: values nested too deeply") from None
-        for name, table in _preset_tables(loaded, str(path)).items():
-            tables[name] = {**tables.get(name, {}), **table}
-    source = "built-in presets.toml" if path is None else str(path)
-    return {name: _build(name, tables, source) for name in tables}
-
-
-def get_preset(name: str, user_file: Path | None = None) -> Preset:
-    """The preset called ``name``; SlurmInputError listing the known ones otherwise."""
-    presets = load_presets(user_file)
-    if name not in presets:
-        known = ", ".join(sorted(presets))
-        raise SlurmInputError(f"preset {name!r} is unknown (known: {known})")
-    return presets[name]
-
-
+BUILTIN_SOURCE = "built-in presets.toml"
 SLURM_WORD_PATTERN = re.compile(r"[A-Za-z0-9._+-]+")
 CONSTRAINT_PATTERN = re.compile(r"[A-Za-z0-9._&|+-]+")
 MODULE_PATTERN = re.compile(r"[A-Za-z0-9._/+-]+")
@@ -128,27 +45,105 @@ COUNT_FIELDS = {
 }
 
 
-def validate_preset(preset: Preset) -> Preset:
-    """Check every field that ends up in a job script; return the preset unchanged."""
-    what = f"preset {preset.name}"
-    check_name(preset.name, "preset name")
-    for field, (pattern, expected) in TEXT_FIELDS.items():
-        value = getattr(preset, field)
-        if value is not None:
-            check_pattern(value, pattern, f"{what}: {field}", expected)
-    for module in preset.modules:
-        check_pattern(module, MODULE_PATTERN, f"{what}: module")
-    for field, (minimum, maximum) in COUNT_FIELDS.items():
-        check_count(getattr(preset, field), f"{what}: {field}", minimum, maximum)
-    if not isinstance(preset.stage_data, bool):
-        raise SlurmInputError(f"{what}: stage_data must be true or false")
-    if preset.gpus and preset.gpus_per_node:
-        raise SlurmInputError(f"{what}: give gpus or gpus_per_node, not both")
-    if preset.stage_data and preset.nodes > 1:
-        raise SlurmInputError(
-            f"{what}: stage_data copies to one node's scratch; it needs nodes = 1"
-        )
-    return preset
+@dataclass(frozen=True)
+class Preset:
+    """Resources and environment of one kind of job; every field that ends up in a job
+    script is checked when a preset is made."""
+
+    name: str
+    description: str = ""
+    partition: str | None = None
+    account: str | None = None
+    gpus: int = 0
+    cpus_per_task: int = 1
+    nodes: int = 1
+    ntasks_per_node: int = 1
+    gpus_per_node: int = 0
+    mem: str = "1G"
+    time: str = "01:00:00"
+    modules: tuple[str, ...] = ()
+    constraint: str | None = None
+    stage_data: bool = False
+    staging_constraint: str | None = None
+    signal_lead_s: int = 300
+    max_requeues: int = 20
+
+    def __post_init__(self) -> None:
+        what = f"preset {self.name}"
+        check_name(self.name, "preset name")
+        for field, (pattern, expected) in TEXT_FIELDS.items():
+            value = getattr(self, field)
+            if value is not None:
+                check_pattern(value, pattern, f"{what}: {field}", expected)
+        for module in self.modules:
+            check_pattern(module, MODULE_PATTERN, f"{what}: module")
+        for field, (minimum, maximum) in COUNT_FIELDS.items():
+            check_count(getattr(self, field), f"{what}: {field}", minimum, maximum)
+        if not isinstance(self.stage_data, bool):
+            raise SlurmInputError(f"{what}: stage_data must be true or false")
+        if self.gpus and self.gpus_per_node:
+            raise SlurmInputError(f"{what}: give gpus or gpus_per_node, not both")
+        if self.stage_data and self.nodes > 1:
+            raise SlurmInputError(
+                f"{what}: stage_data copies to one node's scratch; it needs nodes = 1"
+            )
+
+    def with_overrides(self, **changes: Any) -> Preset:
+        """A copy with the non-None ``changes`` applied (and checked)."""
+        given = {key: value for key, value in changes.items() if value is not None}
+        return dataclasses.replace(self, **given)
+
+    @property
+    def constraints(self) -> str | None:
+        """The ``--constraint`` value, including the staging constraint when staging."""
+        staging = self.staging_constraint if self.stage_data else None
+        return "&".join(part for part in (self.constraint, staging) if part) or None
+
+    @property
+    def tasks(self) -> int:
+        """Processes per job: more than one means ``srun`` starts a DDP run."""
+        return self.nodes * self.ntasks_per_node
+
+
+PRESET_FIELDS = {field.name for field in dataclasses.fields(Preset)} - {"name"}
+
+
+def load_presets(user_file: Path | None = None) -> dict[str, Preset]:
+    """Built-in presets merged with ``user_file``, else $ML_CORE_SLURM_PRESETS, else
+    ~/.config/ml_core/slurm_presets.toml if it exists."""
+    builtin = resources.files("ml_core.slurm").joinpath("presets.toml").read_text()
+    tables = _preset_tables(tomllib.loads(builtin), BUILTIN_SOURCE)
+    path = user_file if user_file is not None else _user_presets_path()
+    if path is not None:
+        try:
+            loaded = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SlurmInputError(f"{path}: presets file not found") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise SlurmInputError(f"{path}: cannot read presets ({error})") from None
+        except RecursionError:  # tomllib parses nested arrays recursively
+            raise SlurmInputError(f"{path}: values nested too deeply") from None
+        for name, table in _preset_tables(loaded, str(path)).items():
+            tables[name] = {**tables.get(name, {}), **table}
+    source = BUILTIN_SOURCE if path is None else str(path)
+    return {name: _build(name, tables, source) for name in tables}
+
+
+def get_preset(name: str, user_file: Path | None = None) -> Preset:
+    """The preset called ``name``; SlurmInputError listing the known ones otherwise."""
+    presets = load_presets(user_file)
+    if name not in presets:
+        known = ", ".join(sorted(presets))
+        raise SlurmInputError(f"preset {name!r} is unknown (known: {known})")
+    return presets[name]
+
+
+def _user_presets_path() -> Path | None:
+    if os.environ.get(PRESETS_ENV):
+        return Path(os.environ[PRESETS_ENV])
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    candidate = config_home / "ml_core" / "slurm_presets.toml"
+    return candidate if candidate.is_file() else None
 
 
 def _preset_tables(loaded: dict[str, Any], source: str) -> dict[str, dict[str, Any]]:
@@ -163,7 +158,7 @@ def _preset_tables(loaded: dict[str, Any], source: str) -> dict[str, dict[str, A
             raise SlurmInputError(
                 f"{source}: presets.{name} has unknown keys {sorted(unknown)}"
             )
-    return {name: dict(table) for name, table in tables.items()}
+    return tables
 
 
 def _build(name: str, tables: dict[str, dict[str, Any]], source: str) -> Preset:
@@ -177,8 +172,7 @@ def _build(name: str, tables: dict[str, dict[str, Any]], source: str) -> Preset:
     for link in reversed(chain):  # the base first, each preset's own fields over it
         merged.update(tables[link])
     merged.pop("extends", None)
-    if "modules" in merged:
-        if not isinstance(merged["modules"], list):
-            raise SlurmInputError(f"{source}: presets.{name}.modules must be a list")
-        merged["modules"] = tuple(merged["modules"])
-    return validate_preset(Preset(name=name, **merged))
+    modules = merged.pop("modules", [])
+    if not isinstance(modules, list):
+        raise SlurmInputError(f"{source}: presets.{name}.modules must be a list")
+    return Preset(name=name, modules=tuple(modules), **merged)

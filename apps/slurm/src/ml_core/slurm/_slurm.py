@@ -3,15 +3,14 @@ uv.lock and git, then sbatch itself and job states from sacct and squeue."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ml_core.slurm._trainer import venv_script
-from ml_core.slurm._values import SubmissionError, run_tool, tool_error
+from ml_core.slurm._values import run_tool, tool_error
 
 # --inexact allows extra packages (dev tools); --no-default-groups checks only what jobs
 # need. Jobs never sync: they start this environment's own executables.
@@ -104,42 +103,18 @@ def _venv_sync_problem(project_root: Path | None) -> str | None:
     return f"{sys.prefix} is not synced with {project_root}/uv.lock: {detail}"
 
 
-SUBMITTED_PATTERN = re.compile(r"Submitted batch job (\d+)")
-# States in which Slurm still owns the job: not to be resubmitted.
+# States in which Slurm still owns the job, not to be resubmitted: queued or running,
+# and requeued, resized or paused.
 LIVE_STATES = frozenset(
-    {
-        "PENDING",
-        "RUNNING",
-        "CONFIGURING",
-        "COMPLETING",
-        "REQUEUED",
-        "REQUEUE_FED",
-        "REQUEUE_HOLD",
-        "RESIZING",
-        "SUSPENDED",
-        "STOPPED",
-        "SIGNALING",
-        "STAGE_OUT",
-    }
+    {"PENDING", "CONFIGURING", "RUNNING", "SIGNALING", "COMPLETING", "STAGE_OUT"}
+    | {"REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD", "RESIZING", "SUSPENDED", "STOPPED"}
 )
 
 
-def sbatch(script: Path, extra_args: Sequence[str] = ()) -> tuple[str, str]:
-    """Run ``sbatch [extra_args] script``; return sbatch's line and the job id."""
-    submitted = run_tool(["sbatch", *extra_args, str(script)], timeout_s=60)
-    match = SUBMITTED_PATTERN.search(submitted.stdout)
-    if submitted.returncode != 0 or match is None:
-        message = (submitted.stderr or submitted.stdout).strip().replace("\n", " ")
-        raise SubmissionError(f"sbatch {script} failed: {message}")
-    return match.group(0), match.group(1)
-
-
 def job_states(job_ids: Iterable[str]) -> dict[str, str]:
-    """``{"123": "RUNNING", "124_2": "PENDING", ...}`` from sacct, then squeue.
-
-    squeue knows jobs until MinJobAge after they end; sacct (where accounting is on)
-    knows them for longer. Missing tools or disabled accounting give fewer entries.
-    """
+    """``{"123": "RUNNING", "124_2": "PENDING", ...}`` from sacct, then squeue: squeue
+    knows jobs until MinJobAge after they end, sacct (where accounting is on) longer.
+    Missing tools or disabled accounting give fewer entries."""
     ids = ",".join(sorted(set(job_ids)))
     if not ids:
         return {}

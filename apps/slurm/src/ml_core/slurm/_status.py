@@ -24,7 +24,7 @@ from ml_core.contract import (
     write_json_atomic,
     write_text_atomic,
 )
-from ml_core.slurm._slurm import LIVE_STATES
+from ml_core.slurm._slurm import LIVE_STATES, job_states
 from ml_core.slurm._values import SlurmInputError
 
 AGGREGATE_COLUMNS = (
@@ -57,34 +57,31 @@ def read_metrics(run_dir: Path) -> dict[int, dict[str, Any]]:
     return rows
 
 
-def final_epoch(run_dir: Path) -> dict[str, Any] | None:
-    """The last row of ``metrics.csv``, or None before the first epoch."""
+def final_epoch(run_dir: Path) -> dict[str, Any]:
+    """The last row of ``metrics.csv``, {} before the first epoch."""
     rows = read_metrics(run_dir)
-    return rows[max(rows)] if rows else None
+    return rows[max(rows)] if rows else {}
 
 
 def write_aggregate(path: Path, runs: Iterable[tuple[str, Path]]) -> int:
     """One row per (group, epoch) over ``(group, run_dir)`` runs, written atomically;
     returns the rows, 0 and nothing written while no run has finished an epoch."""
-    grouped: dict[str, list[dict[int, dict[str, Any]]]] = {}
+    reached: dict[str, dict[int, list[dict[str, Any]]]] = {}
     for group, run_dir in runs:
-        metrics = read_metrics(run_dir)
-        if metrics:
-            grouped.setdefault(group, []).append(metrics)
+        for epoch, metrics in read_metrics(run_dir).items():
+            reached.setdefault(group, {}).setdefault(epoch, []).append(metrics)
     rows = []
-    for group, run_metrics in grouped.items():
-        epochs = sorted({epoch for metrics in run_metrics for epoch in metrics})
-        for epoch in epochs:
-            reached = [metrics[epoch] for metrics in run_metrics if epoch in metrics]
+    for group, epochs in reached.items():
+        for epoch, epoch_rows in sorted(epochs.items()):
             row: dict[str, object] = {"group": group, "epoch": epoch}
             for metric in NUMERIC_METRICS:
-                values = [m[metric] for m in reached if not math.isnan(m[metric])]
+                values = [m[metric] for m in epoch_rows if not math.isnan(m[metric])]
                 # Sample std (ddof=1), and 0 for a single run (as ml-viz draws it).
                 std = statistics.stdev(values) if len(values) > 1 else 0.0
                 row[f"{metric}_mean"] = statistics.fmean(values) if values else math.nan
                 row[f"{metric}_std"] = std if values else math.nan
-            row["n_runs"] = len(reached)
-            row["n_collapsed"] = sum(1 for m in reached if m["warning"])
+            row["n_runs"] = len(epoch_rows)
+            row["n_collapsed"] = sum(1 for m in epoch_rows if m["warning"])
             rows.append(row)
     if not rows:
         return 0
@@ -112,7 +109,7 @@ def write_status(
 ) -> None:
     """Write the status of the task running in this job."""
     try:
-        last = final_epoch(run_dir) or {}
+        last = final_epoch(run_dir)
     except SlurmInputError:
         last = {}  # a damaged metrics.csv must not keep the state from being recorded
     metrics = {
@@ -151,6 +148,7 @@ class TaskState:
     """A task as ``ml-slurm status`` shows it: Slurm's word on its job, its status
     file's state, and the last row of its metrics.csv ({} before the first epoch)."""
 
+    index: int
     label: str
     job_id: str | None
     slurm_state: str | None
@@ -175,6 +173,31 @@ class TaskState:
     @property
     def needs_resubmit(self) -> bool:
         return self.state != "COMPLETED" and self.state not in LIVE_STATES
+
+
+def task_states(record: dict[str, Any]) -> list[TaskState]:
+    """The state of every task of a submission record, from Slurm, the status files
+    and the run dirs."""
+    job_of = {}
+    for submission in record["submissions"]:
+        job_id = submission["job_id"]
+        for index in submission["indices"]:
+            job_of[index] = f"{job_id}_{index}" if record["array"] else job_id
+    states = job_states(job_of.values())
+    return [
+        TaskState(
+            index=task["index"],
+            label=f"{task['index']} {task['group']}"
+            if record["array"]
+            else record["name"],
+            job_id=job_of.get(task["index"]),
+            slurm_state=states.get(job_of.get(task["index"], "")),
+            file_state=(read_json(Path(task["status_file"])) or {}).get("state"),
+            run_dir=Path(task["run_dir"]),
+            last_epoch=final_epoch(Path(task["run_dir"])),
+        )
+        for task in record["tasks"]
+    ]
 
 
 def format_table(tasks: list[TaskState]) -> str:

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from ml_core.contract import ConfigError, read_yaml_file
-from ml_core.slurm._values import SlurmInputError, check_name
+from ml_core.slurm._values import SlurmInputError, check_count, check_name
 
 SWEEP_KEYS = {"name", "config", "set", "grid", "parallel", "preset"}
 # Grid keys that only repeat a run; the other keys form the grid point (the group).
 REPLICATE_KEYS = {"seed"}
+# Slurm's MaxArraySize is at most 4000001: no array runs more tasks at once.
+MAX_PARALLEL = 4_000_001
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,7 @@ class GridPoint:
     group: str
 
 
-WHOLE_RUN = GridPoint((), "all")
-"""The one point of a single run (``ml-slurm submit``): no grid overrides."""
+WHOLE_RUN = GridPoint((), "all")  # the one point of a single run: no grid overrides
 
 
 @dataclass(frozen=True)
@@ -107,16 +108,14 @@ def load_sweep(path: Path) -> SweepSpec:
         if len({json.dumps(item, sort_keys=True) for item in values}) != len(values):
             raise SlurmInputError(f"{path}: grid.{key}: values repeat")
     parallel = raw.get("parallel")
-    if parallel is not None and (
-        isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1
-    ):
-        raise SlurmInputError(f"{path}: parallel: expected an integer >= 1")
+    if parallel is not None:
+        check_count(parallel, f"{path}: parallel", 1, MAX_PARALLEL)
     preset = raw.get("preset")
     return SweepSpec(
         name=name,
         config=config,
         overrides=tuple(overrides),
-        grid={key: list(values) for key, values in grid.items()},
+        grid=grid,
         parallel=parallel,
         preset=None if preset is None else _text(preset, path, "preset"),
         source=path.resolve(),
