@@ -19,13 +19,13 @@ from ml_core.eda._eda_figures import (
     intensity_figure,
     sampler_figure,
 )
-from ml_core.eda._pcam_scan import (
+from ml_core.eda._measurements import (
     MEAN_BIN_EDGES,
+    check_sampler,
     open_pcam_splits,
     pick_examples,
     scan_split,
 )
-from ml_core.eda._sampler_check import check_sampler
 from ml_core.viz import VizInputError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -6,14 +6,15 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ml_core.eda._pcam_scan import (
+from ml_core.eda._measurements import (
     LEVELS,
     MEAN_BIN_EDGES,
+    MODES,
     OUTLIER_NAMES,
     PatchExamples,
+    SamplerCheck,
     SplitStats,
 )
-from ml_core.eda._sampler_check import MODES, SamplerCheck
 from ml_core.viz import CLASS_COLORS, CLASS_NAMES
 
 CHANNEL_NAMES = ("red", "green", "blue")

@@ -19,14 +19,14 @@ from ml_core.eda._eda_figures import (
     patch_mean_figure,
     sampler_figure,
 )
-from ml_core.eda._pcam_scan import (
+from ml_core.eda._measurements import (
     MEAN_BIN_EDGES,
     OUTLIER_NAMES,
+    check_sampler,
     open_pcam_splits,
     pick_examples,
     scan_split,
 )
-from ml_core.eda._sampler_check import check_sampler
 from ml_core.viz import VizInputError, figure_to_png
 
 # Options that count something: a zero or negative value cannot be meant.
