@@ -252,6 +252,6 @@ def _cell(value: object) -> str:
         return "<td>—</td>"
     if isinstance(value, float):
         return f"<td class='num'>{value:.4g}</td>"
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int):
         return f"<td class='num'>{value:,}</td>"
     return f"<td>{escape(str(value))}</td>"
