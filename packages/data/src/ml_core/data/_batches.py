@@ -202,10 +202,7 @@ def prefetched(host_batches: Iterator[Batch], device: torch.device) -> Iterator[
     def copy(images: torch.Tensor, labels: torch.Tensor) -> Batch:
         if stream is None:
             return images.to(device), labels.to(device)
-        pinned = [
-            torch.empty(host.shape, dtype=host.dtype, pin_memory=True).copy_(host)
-            for host in (images, labels)
-        ]
+        pinned = [host.pin_memory() for host in (images, labels)]
         with torch.cuda.device(device), torch.cuda.stream(stream):
             on_device = tuple(host.to(device, non_blocking=True) for host in pinned)
         # Waiting here (in the producer thread) keeps the consumer's stream free of
