@@ -165,18 +165,17 @@ class DeviceSplit:
         )
 
 
+@dataclass(frozen=True)
 class DeviceLoader:
     """Iterable of ``(uint8 images, long labels)`` batches on ``split.device``, one per
     position tensor of ``batch_sampler``."""
 
-    def __init__(
-        self,
-        split: DeviceSplit,
-        batch_sampler: EpochBatchSampler | Sequence[torch.Tensor],
-    ) -> None:
-        self.split = split
-        self.batch_sampler = batch_sampler
-        self.resident = split.resident
+    split: DeviceSplit
+    batch_sampler: EpochBatchSampler | Sequence[torch.Tensor]
+
+    @property
+    def resident(self) -> bool:
+        return self.split.resident
 
     def __len__(self) -> int:
         return len(self.batch_sampler)
