@@ -101,3 +101,14 @@ def test_directory_instead_of_file(tmp_path: Path) -> None:
     x_path, y_path = split_paths(tmp_path, "train")
     x_path.mkdir()
     _expect(x_path, y_path, x_path.name, "not a regular file")
+
+
+def test_filter_data_that_keeps_nothing(
+    tmp_path: Path, make_pcam_split: Callable, patches: Callable
+) -> None:
+    images = patches(2)
+    images[0], images[1] = 0, 255  # one blackout, one washout
+    paths = make_pcam_split(tmp_path, "train", images, [0, 1])
+    with pytest.raises(DataError, match="nothing left after filter_data") as raised:
+        PCAMDataset(*paths, filter_data=True)
+    assert paths[0].name in str(raised.value)

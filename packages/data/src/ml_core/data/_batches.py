@@ -165,18 +165,17 @@ class DeviceSplit:
         )
 
 
+@dataclass(frozen=True)
 class DeviceLoader:
     """Iterable of ``(uint8 images, long labels)`` batches on ``split.device``, one per
     position tensor of ``batch_sampler``."""
 
-    def __init__(
-        self,
-        split: DeviceSplit,
-        batch_sampler: EpochBatchSampler | Sequence[torch.Tensor],
-    ) -> None:
-        self.split = split
-        self.batch_sampler = batch_sampler
-        self.resident = split.resident
+    split: DeviceSplit
+    batch_sampler: EpochBatchSampler | Sequence[torch.Tensor]
+
+    @property
+    def resident(self) -> bool:
+        return self.split.resident
 
     def __len__(self) -> int:
         return len(self.batch_sampler)
@@ -202,10 +201,7 @@ def prefetched(host_batches: Iterator[Batch], device: torch.device) -> Iterator[
     def copy(images: torch.Tensor, labels: torch.Tensor) -> Batch:
         if stream is None:
             return images.to(device), labels.to(device)
-        pinned = [
-            torch.empty(host.shape, dtype=host.dtype, pin_memory=True).copy_(host)
-            for host in (images, labels)
-        ]
+        pinned = [host.pin_memory() for host in (images, labels)]
         with torch.cuda.device(device), torch.cuda.stream(stream):
             on_device = tuple(host.to(device, non_blocking=True) for host in pinned)
         # Waiting here (in the producer thread) keeps the consumer's stream free of

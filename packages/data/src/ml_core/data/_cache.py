@@ -17,13 +17,10 @@ _FINGERPRINT_BLOCK_BYTES = 64 * 1024
 
 def cache_dir() -> Path:
     """``$ML_CORE_CACHE``, else ``$XDG_CACHE_HOME/ml_core``, else ``~/.cache/ml_core``."""
-    explicit = os.environ.get("ML_CORE_CACHE")
-    if explicit:
+    if explicit := os.environ.get("ML_CORE_CACHE"):
         return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg:
-        return Path(xdg) / "ml_core"
-    return Path.home() / ".cache" / "ml_core"
+    caches = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(caches) / "ml_core"
 
 
 def file_fingerprint(path: Path | str) -> str:

@@ -50,14 +50,8 @@ class DatasetReport:
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        return {
-            "data_dir": str(self.data_dir),
-            "ok": self.ok,
-            "splits": {name: asdict(report) for name, report in self.splits.items()},
-            "problems": list(self.problems),
-            "notes": list(self.notes),
-        }
+        """JSON-able form: the fields (split reports as dicts), then ``ok``."""
+        return {**asdict(self), "data_dir": str(self.data_dir), "ok": self.ok}
 
 
 def check_dataset(data_dir: Path | str) -> DatasetReport:

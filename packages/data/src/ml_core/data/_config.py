@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ml_core.contract import SectionReader
 from ml_core.data._synthetic import ensure_synthetic_pcam
@@ -32,10 +32,7 @@ class DataConfig:
     filter_data: bool = False
     balance: bool = True
     normalize: bool = True
-
-    @property
-    def input_shape(self) -> tuple[int, int, int]:
-        return PCAM_INPUT_SHAPE
+    input_shape: ClassVar[tuple[int, int, int]] = PCAM_INPUT_SHAPE
 
     def directory(self) -> Path:
         """``data_path``, or the built-in synthetic PCAM (generated on first use)."""

@@ -7,7 +7,6 @@ import gzip
 import hashlib
 import http.client
 import re
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -84,12 +83,10 @@ def read_md5sum_file(path: Path) -> dict[str, str]:
 
 
 def md5_of_file(path: Path) -> str:
-    """md5 hex digest of a whole file, read in 1 MiB blocks."""
-    digest = hashlib.md5(usedforsecurity=False)
+    """md5 hex digest of a whole file."""
     with path.open("rb") as stream:
-        while block := stream.read(_BLOCK_BYTES):
-            digest.update(block)
-    return digest.hexdigest()
+        md5 = hashlib.file_digest(stream, lambda: hashlib.md5(usedforsecurity=False))
+    return md5.hexdigest()
 
 
 def file_url(base_url: str, name: str) -> str:
@@ -196,7 +193,6 @@ def _download_attempt(url: str, part: Path, settings: FetchSettings) -> None:
         if error.code == 416 and offset:
             return  # the part already holds the whole file
         raise
-    show = sys.stderr.isatty() if settings.progress is None else settings.progress
     with response:
         if offset and response.status != 206:
             offset = 0  # the server ignored the range: start over
@@ -211,7 +207,8 @@ def _download_attempt(url: str, part: Path, settings: FetchSettings) -> None:
                 unit="B",
                 unit_scale=True,
                 desc=part.name.removesuffix(".part"),
-                disable=not show,
+                # None: tqdm shows the bar when stderr is a terminal.
+                disable=None if settings.progress is None else not settings.progress,
             ) as bar,
         ):
             while block := response.read(_BLOCK_BYTES):

@@ -59,33 +59,29 @@ def mask_cache_path(x_path: Path) -> Path:
     return cache_dir() / "filter-masks" / name
 
 
-def kept_indices(x_path: Path) -> np.ndarray:
-    """Indices of the images that are neither blackout nor washout (cached)."""
-    cached = mask_cache_path(x_path)
-    if cached.is_file():
-        return np.flatnonzero(np.load(cached, allow_pickle=False))
-    blackout, washout = outlier_masks(x_path)
-    keep = ~(blackout | washout)
-    try:
-        with atomic_output(cached) as temp_path, temp_path.open("wb") as stream:
-            np.save(stream, keep, allow_pickle=False)
-    except OSError as error:
-        # A read-only cache costs a rescan next time, not a failed run.
-        logger.warning("cannot cache filter mask at %s: %s", cached, error.strerror)
-    return np.flatnonzero(keep)
-
-
 def kept_rows(split: SplitFiles, filter_data: bool) -> np.ndarray:
-    """The file rows a loader serves: all of them, or those ``filter_data`` keeps."""
+    """The file rows a loader serves: all of them, or those ``filter_data`` keeps (the
+    images that are neither blackout nor washout; the mask is cached)."""
     if not filter_data:
         return np.arange(split.num_samples, dtype=np.int64)
-    kept = kept_indices(split.x_path)
-    if len(kept) == 0:
+    cached = mask_cache_path(split.x_path)
+    if cached.is_file():
+        keep = np.load(cached, allow_pickle=False)
+    else:
+        blackout, washout = outlier_masks(split.x_path)
+        keep = ~(blackout | washout)
+        try:
+            with atomic_output(cached) as temp_path, temp_path.open("wb") as stream:
+                np.save(stream, keep, allow_pickle=False)
+        except OSError as error:
+            # A read-only cache costs a rescan next time, not a failed run.
+            logger.warning("cannot cache filter mask at %s: %s", cached, error.strerror)
+    if not keep.any():
         raise DataError(
             f"{split.x_path}: every image is blackout or washout, "
             "nothing left after filter_data"
         )
-    return kept
+    return np.flatnonzero(keep)
 
 
 def split_channel_statistics(

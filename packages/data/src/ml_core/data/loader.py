@@ -167,12 +167,9 @@ def _distributed(config: Mapping[str, Any]) -> tuple[int, int]:
             "distributed: expected a mapping with exactly rank and world_size, "
             f"got {section!r}"
         )
-    rank, world = section["rank"], section["world_size"]
-    for name, value in (("rank", rank), ("world_size", world)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"distributed.{name}: expected an integer, got {value!r}")
-    if world < 1 or not 0 <= rank < world:
-        raise ConfigError(
-            f"distributed.rank: {rank} is not a rank of world_size {world}"
-        )
-    return rank, world
+    reader = SectionReader(section, "distributed.", lambda _key: "")
+    world_size = reader.integer("world_size", None, minimum=1)
+    rank = reader.integer("rank", None, minimum=0)
+    if rank >= world_size:
+        reader.fail("rank", f"{rank} is not a rank of world_size {world_size}")
+    return rank, world_size

@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ml_core.data._h5files import H5Images, SplitFiles
-from ml_core.data._pixels import kept_indices, to_uint8
+from ml_core.data._pixels import kept_rows, to_uint8
 
 __all__ = ["PCAMDataset"]
 
@@ -34,11 +34,7 @@ class PCAMDataset(Dataset):
         self.y_path = self.split.y_path
         self.transform = transform
         self.filter_data = filter_data
-        self.indices = (
-            kept_indices(self.x_path)
-            if filter_data
-            else np.arange(self.split.num_samples)
-        )
+        self.indices = kept_rows(self.split, filter_data)
         self._images = H5Images(self.x_path)
 
     @property
