@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from ml_core.contract import (
     EXIT_BAD_INPUT,
@@ -27,7 +28,7 @@ from ml_core.train._evaluation import evaluate_run, format_confusion_matrix
 from ml_core.train._experiment import train
 from ml_core.train._fit import TrainingDivergedError
 from ml_core.train._progress import setup_logger
-from ml_core.train._request import RunRequest, resolve_run
+from ml_core.train._request import ResolvedRun, RunRequest, resolve_run
 from ml_core.train._run_directory import RunExistsError
 
 BAD_INPUT_ERRORS = (
@@ -50,10 +51,11 @@ def run_train(args: argparse.Namespace) -> int:
         auto_resume=args.auto_resume,
         device=args.device,
     )
-    if args.check:
-        return _check(request)
-    setup_logger("ml_core")
     try:
+        if args.check:
+            print(json.dumps(_check_summary(resolve_run(request))))
+            return 0
+        setup_logger("ml_core")
         outcome = train(request)
     except BAD_INPUT_ERRORS as error:
         report_error("ml-train", error)
@@ -89,15 +91,11 @@ def run_train(args: argparse.Namespace) -> int:
     return EXIT_INTERRUPTED if outcome.stopped_by == "SIGINT" else EXIT_REQUEUE
 
 
-def _check(request: RunRequest) -> int:
-    try:
-        resolved = resolve_run(request)
-    except BAD_INPUT_ERRORS as error:
-        report_error("ml-train", error)
-        return EXIT_BAD_INPUT
+def _check_summary(resolved: ResolvedRun) -> dict[str, Any]:
+    """What ``--check`` prints: the resolved run, paths absolute."""
     config = resolved.config
     data_path = config.data.data_path
-    summary = {
+    return {
         "experiment_name": config.experiment_name,
         "run_dir": str(config.run_dir.resolve()),
         "resume": resolved.resume_dir is not None,
@@ -105,8 +103,6 @@ def _check(request: RunRequest) -> int:
         "save_dir": str(Path(config.training.save_dir).resolve()),
         "config": config.to_dict(),
     }
-    print(json.dumps(summary))
-    return 0
 
 
 def run_eval(args: argparse.Namespace) -> int:

@@ -40,11 +40,11 @@ class ModelConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The section as YAML and ``build_model`` take it (lists, not tuples)."""
-        options = {
-            key: list(value) if isinstance(value, tuple) else value
-            for key, value in self.options
+        return {
+            "name": self.name,
+            **_plain(dict(self.options)),
+            "weights": self.weights,
         }
-        return {"name": self.name, **options, "weights": self.weights}
 
 
 def _model_section(section: SectionReader) -> ModelConfig:
@@ -165,9 +165,7 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The config in the course's key layout (lists, not tuples), for YAML and dicts."""
-        plain = _plain(dataclasses.asdict(self))
-        plain["model"] = self.model.to_dict()
-        return plain
+        return {**_plain(dataclasses.asdict(self)), "model": self.model.to_dict()}
 
     def model_options(self, *, weights: bool = True) -> dict[str, Any]:
         """The ``model:`` section as ``ml_core.models.build_model`` takes it; without

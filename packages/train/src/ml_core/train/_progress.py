@@ -7,7 +7,6 @@ import logging
 import sys
 import time
 from datetime import timedelta
-from typing import TextIO
 
 import torch
 from tqdm import tqdm
@@ -20,13 +19,9 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 class _CurrentStderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is at emit time (test capture, redirects)."""
 
-    @property
-    def stream(self) -> TextIO:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: TextIO) -> None:
-        """The stream is always the current ``sys.stderr``; nothing to store."""
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
 
 
 def setup_logger(name: str = "ml_core", level: int = logging.INFO) -> logging.Logger:

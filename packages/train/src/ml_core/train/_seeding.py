@@ -29,14 +29,14 @@ def epoch_seed(seed: int, epoch: int, rank: int) -> int:
 def capture_rng_state() -> dict[str, Any]:
     """Every generator's state as tensors and primitives (``weights_only``-loadable)."""
     version, internal, gauss = random.getstate()
-    numpy_state = np.random.get_state(legacy=False)  # noqa: NPY002
+    _, key, pos, has_gauss, cached_gaussian = np.random.get_state()  # noqa: NPY002
     return {
         "python": {"version": version, "state": list(internal), "gauss": gauss},
         "numpy": {
-            "key": torch.from_numpy(numpy_state["state"]["key"].astype(np.int64)),
-            "pos": int(numpy_state["state"]["pos"]),
-            "has_gauss": int(numpy_state["has_gauss"]),
-            "cached_gaussian": float(numpy_state["gauss"]),
+            "key": torch.from_numpy(key.astype(np.int64)),
+            "pos": pos,
+            "has_gauss": has_gauss,
+            "cached_gaussian": cached_gaussian,
         },
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
