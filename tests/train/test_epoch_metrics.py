@@ -9,6 +9,8 @@ import pytest
 import torch
 
 from ml_core.train import EpochAccumulator, auroc, binary_metrics
+from ml_core.train._evaluation import write_predictions
+from ml_core.train._metrics import confusion_matrix
 
 
 def _pairwise_auroc(probs: list[float], labels: list[int]) -> float:
@@ -79,3 +81,18 @@ def test_loss_is_the_batch_size_weighted_mean_and_nonfinite_losses_are_found() -
     accumulator.update(logits[:2], torch.tensor([0, 1]), torch.tensor(float("nan")))
     assert math.isnan(accumulator.first_nonfinite_loss())
     assert accumulator.first_nonfinite_loss() is None  # each loss is looked at once
+
+
+def test_predictions_file_and_confusion_matrix_agree_on_a_tie(tmp_path) -> None:
+    # Equal logits give P(positive) = 0.5 exactly: the tie must be called the same way
+    # in test_predictions.csv as in the confusion matrix of test_metrics.json.
+    accumulator = EpochAccumulator()
+    logits = torch.tensor([[0.0, 0.0], [2.0, -2.0], [-2.0, 2.0]])
+    accumulator.update(logits, torch.tensor([0, 0, 1]), torch.tensor(0.1))
+    path = tmp_path / "test_predictions.csv"
+    write_predictions(path, accumulator)
+    rows = path.read_text().splitlines()[1:]
+    predicted = [int(row.rsplit(",", 1)[1]) for row in rows]
+    (tn, fp), (fn, tp) = confusion_matrix(accumulator.probs, accumulator.labels)
+    assert predicted == [1, 0, 1]
+    assert (tn, fp, fn, tp) == (1, 1, 0, 1)

@@ -58,7 +58,7 @@ def write_predictions(path: Path, accumulator: EpochAccumulator) -> None:
     writer.writerow(["index", "label", "prob_positive", "prediction"])
     labels, probs = accumulator.labels.tolist(), accumulator.probs.tolist()
     for index, (label, prob) in enumerate(zip(labels, probs, strict=True)):
-        writer.writerow([index, label, repr(prob), int(prob > DECISION_THRESHOLD)])
+        writer.writerow([index, label, repr(prob), int(prob >= DECISION_THRESHOLD)])
     write_text_atomic(path, buffer.getvalue())
 
 
