@@ -58,7 +58,6 @@ class RunCheck:
     problem: str | None = None
     experiment_name: str = ""
     run_dir: Path = Path("/")
-    save_dir: Path = Path("/")
     data_path: Path | None = None
 
 
@@ -74,7 +73,7 @@ def sweep_dir(spec: SweepSpec) -> Path:
     answer = _ask_trainer(TrainArgs(spec.config, (*spec.overrides, probe), spec.device))
     if answer.problem is not None:
         raise SlurmInputError(answer.problem)
-    return answer.save_dir / str(spec.name)
+    return answer.run_dir.parent / str(spec.name)
 
 
 def check_data_dirs(data_dirs: Iterable[Path]) -> dict[Path, str | None]:
@@ -96,7 +95,6 @@ def _ask_trainer(args: TrainArgs, *extra: str) -> RunCheck:
             args,
             experiment_name=str(run["experiment_name"]),
             run_dir=Path(run["run_dir"]),
-            save_dir=Path(run["save_dir"]),
             data_path=None if data_path is None else Path(data_path),
         )
     except (ValueError, KeyError, TypeError):
