@@ -24,8 +24,8 @@ from ml_core.slurm._job_dir import (
     submit_plan,
     submit_tasks,
 )
+from ml_core.slurm._preflight import Check, check_environment
 from ml_core.slurm._presets import Preset, get_preset
-from ml_core.slurm._slurm import Check, check_environment
 from ml_core.slurm._status import format_table, task_states, write_aggregate
 from ml_core.slurm._sweep_file import SweepSpec, load_sweep
 from ml_core.slurm._values import SlurmInputError, SubmissionError, run_tool

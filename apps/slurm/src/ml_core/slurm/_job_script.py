@@ -13,9 +13,9 @@ from importlib import resources
 from pathlib import Path
 
 from ml_core.contract import EXIT_DIVERGED, EXIT_REQUEUE
+from ml_core.slurm._preflight import TrainArgs, venv_script
 from ml_core.slurm._presets import Preset
 from ml_core.slurm._sweep_file import WHOLE_RUN, GridPoint
-from ml_core.slurm._trainer import TrainArgs, venv_script
 from ml_core.slurm._values import check_name, check_pattern, quote
 
 INDENT = "        "
