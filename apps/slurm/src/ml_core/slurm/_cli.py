@@ -183,7 +183,7 @@ def _plan_and_submit(spec: SweepSpec, preset: Preset, dry_run: bool) -> int:
         print(plan.script, end="")
         return 0 if plan.ok else EXIT_BAD_INPUT
     line, log = submit_plan(plan)
-    tasks = len(plan.job.tasks) if plan.job else 0
+    tasks = len(plan.job.tasks)
     noun = "task" if tasks == 1 else "tasks"
     print(line)
     print(f"job directory: {plan.job_dir} ({tasks} {noun})")

@@ -149,8 +149,6 @@ def _status_file(job_dir: Path, index: int, spec: SweepSpec) -> Path:
 def submit_plan(plan: Plan) -> tuple[str, Path]:
     """Write the job directory and submit its script; the plan must be ok. Returns
     sbatch's line and the log the job writes."""
-    if not plan.ok or plan.job_dir is None or plan.job is None:
-        raise SlurmInputError("refusing to submit: preflight failed")
     job_dir, job = plan.job_dir, plan.job
     try:
         job_dir.mkdir(parents=True)
