@@ -87,7 +87,10 @@ def test_string_and_list_values_keep_their_yaml_type(tmp_path: Path) -> None:
         ("name: x\nconfig: c.yaml\ngrid: {seed: []}\n", "non-empty list"),
         ("name: x\nconfig: c.yaml\ngrid: {seed: [1, 1]}\n", "repeat"),
         ("name: x\nconfig: c.yaml\ngrid: {seed: [1]}\nparallel: 0\n", "parallel"),
-        ("name: x\nconfig: c.yaml\ngrid: {seed: [1]}\nextra: 1\n", "unknown keys"),
+        (
+            "name: x\nconfig: c.yaml\ngrid: {seed: [1]}\nextra: 1\n",
+            "extra: unknown key",
+        ),
         ("name: x\nconfig: c.yaml\ngrid: {seed: [1]}\nset: [epochs]\n", "set"),
         ("- not a mapping\n", "mapping"),
         ("", "mapping"),

@@ -24,8 +24,8 @@ from ml_core.slurm._job_dir import (
     submit_plan,
     submit_tasks,
 )
+from ml_core.slurm._preflight import Check, check_environment
 from ml_core.slurm._presets import Preset, get_preset
-from ml_core.slurm._slurm import Check, check_environment
 from ml_core.slurm._status import format_table, task_states, write_aggregate
 from ml_core.slurm._sweep_file import SweepSpec, load_sweep
 from ml_core.slurm._values import SlurmInputError, SubmissionError, run_tool
@@ -183,7 +183,7 @@ def _plan_and_submit(spec: SweepSpec, preset: Preset, dry_run: bool) -> int:
         print(plan.script, end="")
         return 0 if plan.ok else EXIT_BAD_INPUT
     line, log = submit_plan(plan)
-    tasks = len(plan.job.tasks) if plan.job else 0
+    tasks = len(plan.job.tasks)
     noun = "task" if tasks == 1 else "tasks"
     print(line)
     print(f"job directory: {plan.job_dir} ({tasks} {noun})")

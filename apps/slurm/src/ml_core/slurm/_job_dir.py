@@ -16,17 +16,20 @@ from typing import Any
 
 from ml_core.contract import create_text, write_json_atomic
 from ml_core.slurm._job_script import JobSpec, Task, array_spec, render_job_script
-from ml_core.slurm._presets import Preset
-from ml_core.slurm._slurm import (
+from ml_core.slurm._preflight import (
     Check,
     GitState,
+    TrainArgs,
+    check_data_dirs,
     check_environment,
+    check_runs,
     find_project_root,
     git_state,
+    sweep_dir,
 )
+from ml_core.slurm._presets import Preset
 from ml_core.slurm._status import read_json
 from ml_core.slurm._sweep_file import SweepSpec, format_override, load_sweep
-from ml_core.slurm._trainer import TrainArgs, check_data_dirs, check_runs, sweep_dir
 from ml_core.slurm._values import SlurmInputError, SubmissionError, run_tool
 
 SCRIPT_NAME = "job.sbatch"
@@ -146,8 +149,6 @@ def _status_file(job_dir: Path, index: int, spec: SweepSpec) -> Path:
 def submit_plan(plan: Plan) -> tuple[str, Path]:
     """Write the job directory and submit its script; the plan must be ok. Returns
     sbatch's line and the log the job writes."""
-    if not plan.ok or plan.job_dir is None or plan.job is None:
-        raise SlurmInputError("refusing to submit: preflight failed")
     job_dir, job = plan.job_dir, plan.job
     try:
         job_dir.mkdir(parents=True)

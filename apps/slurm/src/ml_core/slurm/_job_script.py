@@ -13,9 +13,9 @@ from importlib import resources
 from pathlib import Path
 
 from ml_core.contract import EXIT_DIVERGED, EXIT_REQUEUE
+from ml_core.slurm._preflight import TrainArgs, venv_script
 from ml_core.slurm._presets import Preset
 from ml_core.slurm._sweep_file import WHOLE_RUN, GridPoint
-from ml_core.slurm._trainer import TrainArgs, venv_script
 from ml_core.slurm._values import check_name, check_pattern, quote
 
 INDENT = "        "
@@ -71,7 +71,7 @@ def render_job_script(spec: JobSpec) -> str:
     )
     template = resources.files("ml_core.slurm").joinpath("job_template.sh").read_text()
     array = None if spec.array is None else array_spec(spec.array, spec.parallel)
-    script = JobTemplate(template).substitute(
+    return JobTemplate(template).substitute(
         command="submit" if array is None else "sweep",
         git_commit=spec.git_commit,
         job_name=spec.job_name,
@@ -90,7 +90,6 @@ def render_job_script(spec: JobSpec) -> str:
         workdir=quote(spec.workdir),
         module_lines=_module_lines(spec.preset.modules),
     )
-    return script if script.endswith("\n") else script + "\n"
 
 
 def array_spec(indices: Sequence[int], parallel: int | None) -> str:

@@ -1,5 +1,6 @@
 """What a run and its job leave behind, read back: ``metrics.csv``, the status file the
-job rewrites at every turn (see ``_record``), ``aggregate.csv`` and each task's state."""
+job rewrites at every turn (see ``_record``), ``aggregate.csv``, and each task's state
+from Slurm (sacct, squeue) and its files."""
 
 from __future__ import annotations
 
@@ -24,8 +25,7 @@ from ml_core.contract import (
     write_json_atomic,
     write_text_atomic,
 )
-from ml_core.slurm._slurm import LIVE_STATES, job_states
-from ml_core.slurm._values import SlurmInputError
+from ml_core.slurm._values import SlurmInputError, run_tool
 
 AGGREGATE_COLUMNS = (
     "group",
@@ -141,6 +141,41 @@ def read_json(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return loaded if isinstance(loaded, dict) else None
+
+
+# States in which Slurm still owns the job, not to be resubmitted: queued or running,
+# and requeued, resized or paused.
+LIVE_STATES = frozenset(
+    {"PENDING", "CONFIGURING", "RUNNING", "SIGNALING", "COMPLETING", "STAGE_OUT"}
+    | {"REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD", "RESIZING", "SUSPENDED", "STOPPED"}
+)
+
+
+def job_states(job_ids: Iterable[str]) -> dict[str, str]:
+    """``{"123": "RUNNING", "124_2": "PENDING", ...}`` from sacct, then squeue: squeue
+    knows jobs until MinJobAge after they end, sacct (where accounting is on) longer.
+    Missing tools or disabled accounting give fewer entries."""
+    ids = ",".join(sorted(set(job_ids)))
+    if not ids:
+        return {}
+    states = _pairs(["sacct", "-n", "-P", "-X", "-o", "JobID,State", "-j", ids])
+    # squeue is asked last: while it knows a job, its word is the current one.
+    states.update(_pairs(["squeue", "-h", "-r", "-t", "all", "-o", "%i|%T", "-j", ids]))
+    return states
+
+
+def _pairs(argv: list[str]) -> dict[str, str]:
+    """``job|state`` lines of a Slurm query; {} if the tool is missing or fails."""
+    shown = run_tool(argv, timeout_s=60)
+    if shown.returncode != 0:
+        return {}
+    states = {}
+    for line in shown.stdout.splitlines():
+        job_id, _, state = line.strip().partition("|")
+        if job_id and state:
+            # sacct writes "CANCELLED by 0"; keep the state word.
+            states[job_id] = state.split()[0]
+    return states
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ml_core.contract import ConfigError, read_yaml_file
-from ml_core.slurm._values import SlurmInputError, check_count, check_name
+from ml_core.contract import ConfigError, SectionReader, read_yaml_file
+from ml_core.slurm._values import SlurmInputError, check_name
 
-SWEEP_KEYS = {"name", "config", "set", "grid", "parallel", "preset"}
 # Grid keys that only repeat a run; the other keys form the grid point (the group).
 REPLICATE_KEYS = {"seed"}
 # Slurm's MaxArraySize is at most 4000001: no array runs more tasks at once.
@@ -79,53 +78,48 @@ def format_override(key: str, value: Any) -> str:
 def load_sweep(path: Path) -> SweepSpec:
     """Read and validate a sweep file; SlurmInputError names the key that is wrong."""
     try:
-        raw = read_yaml_file(path, "sweep file")
+        return _read_sweep(path)
     except ConfigError as error:
         raise SlurmInputError(str(error)) from None
+
+
+def _read_sweep(path: Path) -> SweepSpec:
+    raw = read_yaml_file(path, "sweep file")
     if not isinstance(raw, dict):
         raise SlurmInputError(f"{path}: the sweep file must be a mapping of keys")
-    unknown = set(raw) - SWEEP_KEYS
-    if unknown:
-        raise SlurmInputError(f"{path}: unknown keys {sorted(unknown)}")
+    sweep = SectionReader(raw, "", lambda _key: str(path))
     for key in ("name", "config", "grid"):
         if key not in raw:
-            raise SlurmInputError(f"{path}: {key}: required")
-    name = check_name(_text(raw["name"], path, "name"), f"{path}: name")
-    config = (path.parent / _text(raw["config"], path, "config")).resolve()
-    overrides = raw.get("set", [])
+            sweep.fail(key, "required")
+    name = check_name(sweep.text("name", None), f"{path}: name")
+    config = (path.parent / sweep.text("config", None)).resolve()
+    overrides = sweep.take("set", [])
     if not isinstance(overrides, list) or not all(
         isinstance(item, str) and "=" in item for item in overrides
     ):
-        raise SlurmInputError(f"{path}: set: expected a list of key.path=value")
-    grid = raw["grid"]
+        sweep.fail("set", "expected a list of key.path=value")
+    grid = sweep.take("grid", None)
     if not isinstance(grid, dict) or not grid:
-        raise SlurmInputError(f"{path}: grid: expected a mapping of key: [values]")
+        sweep.fail("grid", "expected a mapping of key: [values]")
     for key, values in grid.items():
         if not isinstance(key, str) or not all(key.split(".")):
-            raise SlurmInputError(f"{path}: grid: {key!r} is not a key.path")
+            sweep.fail("grid", f"{key!r} is not a key.path")
         if not isinstance(values, list) or not values:
-            raise SlurmInputError(f"{path}: grid.{key}: expected a non-empty list")
+            sweep.fail(f"grid.{key}", "expected a non-empty list")
         if len({json.dumps(item, sort_keys=True) for item in values}) != len(values):
-            raise SlurmInputError(f"{path}: grid.{key}: values repeat")
-    parallel = raw.get("parallel")
-    if parallel is not None:
-        check_count(parallel, f"{path}: parallel", 1, MAX_PARALLEL)
-    preset = raw.get("preset")
+            sweep.fail(f"grid.{key}", "values repeat")
+    parallel = sweep.integer("parallel", None, 1, optional=True, maximum=MAX_PARALLEL)
+    preset = sweep.text("preset", None, optional=True)
+    sweep.finish()
     return SweepSpec(
         name=name,
         config=config,
         overrides=tuple(overrides),
         grid=grid,
         parallel=parallel,
-        preset=None if preset is None else _text(preset, path, "preset"),
+        preset=preset,
         source=path.resolve(),
     )
-
-
-def _text(value: Any, path: Path, key: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise SlurmInputError(f"{path}: {key}: expected text, got {value!r}")
-    return value
 
 
 def _label(value: Any) -> str:

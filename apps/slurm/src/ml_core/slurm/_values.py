@@ -19,17 +19,14 @@ class SubmissionError(RuntimeError):
     """sbatch or scontrol refused or failed; the message carries Slurm's own words."""
 
 
-NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
+# Not only dots: "." and ".." are directories, not names.
+NAME_PATTERN = re.compile(r"(?!\.+\Z)[A-Za-z0-9._-]+")
 
 
 def check_name(value: str, what: str) -> str:
-    """A job, experiment or sweep name: ``[A-Za-z0-9._-]+`` and not only dots."""
-    valid = isinstance(value, str) and NAME_PATTERN.fullmatch(value)
-    if not valid or set(value) == {"."}:
-        raise SlurmInputError(
-            f"{what} {value!r}: use only letters, digits, '.', '_' and '-'"
-        )
-    return value
+    """A job, experiment or sweep name."""
+    rule = "only letters, digits, '.', '_' and '-', not only dots"
+    return check_pattern(value, NAME_PATTERN, what, rule)
 
 
 def check_pattern(
