@@ -14,7 +14,6 @@ Without ``slurmctld`` on PATH the tests skip, except under ``CI=true`` where the
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -338,22 +337,7 @@ def tiny_config(tmp_path: Path, tiny_pcam: Path) -> Path:
     )
 
 
-TIMING_COLUMNS = {"epoch_seconds", "samples_per_second"}
 WAIT_S = 150.0
-
-
-def metrics_rows(run_dir: Path) -> list[dict[str, str]]:
-    """The rows of ``run_dir/metrics.csv`` so far (none before the first epoch)."""
-    path = run_dir / "metrics.csv"
-    if not path.exists():
-        return []
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def without_timing(rows: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The rows without the columns that measure time (never equal across runs)."""
-    return [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in rows]
 
 
 def wait_until(

@@ -26,15 +26,9 @@ from typing import Any
 import pytest
 
 from ml_core.slurm import main
+from tests.metrics_rows import metrics_rows, without_timing
 
-from .conftest import (
-    MAX_CLI_SECONDS,
-    WAIT_S,
-    metrics_rows,
-    run_fresh_cli,
-    wait_until,
-    without_timing,
-)
+from .conftest import MAX_CLI_SECONDS, WAIT_S, run_fresh_cli, wait_until
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 

@@ -31,8 +31,9 @@ from ml_core.slurm import (
     main,
     render_job_script,
 )
+from tests.metrics_rows import metrics_rows, without_timing
 
-from .conftest import WAIT_S, metrics_rows, wait_until, without_timing
+from .conftest import WAIT_S, wait_until
 
 EPOCHS = 5
 # 256 samples / (2 ranks x 4): 32 steps per epoch, long enough to signal mid-run.

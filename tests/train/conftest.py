@@ -7,7 +7,6 @@ pointing at the session's temporary cache (set by tests/conftest.py).
 
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -19,9 +18,9 @@ import torch
 from ml_core.contract import METRIC_COLUMNS
 from ml_core.data import write_synthetic_pcam
 from tests.forked_cli import run_forked
+from tests.metrics_rows import metrics_rows
 
 BIN = Path(sys.executable).parent
-TIMING_COLUMNS = ("epoch_seconds", "samples_per_second")
 
 # Small enough to be quick, big enough that the MLP learns and an epoch has 64 steps
 # (a signal sent at step 5 lands well inside the epoch).
@@ -113,18 +112,10 @@ def run_installed(
 
 def read_metrics(run_dir: Path) -> list[dict[str, str]]:
     """metrics.csv rows, checking the header is the contract's column order."""
-    with (run_dir / "metrics.csv").open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        assert tuple(reader.fieldnames or ()) == METRIC_COLUMNS
-        return list(reader)
-
-
-def without_timing(rows: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The rows with the wall-clock columns removed."""
-    return [
-        {key: value for key, value in row.items() if key not in TIMING_COLUMNS}
-        for row in rows
-    ]
+    rows = metrics_rows(run_dir)
+    assert rows, f"{run_dir}: no metrics.csv rows"
+    assert tuple(rows[0]) == METRIC_COLUMNS
+    return rows
 
 
 def run_directory_line(stdout: str) -> Path:

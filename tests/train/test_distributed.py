@@ -26,14 +26,9 @@ import torch
 from ml_core.cli.train import train_main as ml_train_main
 from ml_core.train._distributed import Launch, detect_launch
 from ml_core.train._fit import PARAMETER_TRACE_VARIABLE
+from tests.metrics_rows import without_timing
 
-from .conftest import (
-    cli,
-    read_metrics,
-    run_cli,
-    small_run_overrides,
-    without_timing,
-)
+from .conftest import cli, read_metrics, run_cli, small_run_overrides
 
 pytestmark = pytest.mark.slow
 

@@ -17,8 +17,9 @@ import torch
 
 from ml_core.cli.train import train_main
 from ml_core.contract import EXIT_REQUEUE, RunPaths
+from tests.metrics_rows import without_timing
 
-from .conftest import read_metrics, run_overrides, without_timing
+from .conftest import read_metrics, run_overrides
 
 STEPS = 12  # 96 train samples in batches of 8
 

@@ -19,14 +19,9 @@ from ml_core.data import (
 from ml_core.models import build_model
 from ml_core.train import build_config
 from ml_core.train._loop import InputNormalization, autocast, to_device
+from tests.metrics_rows import without_timing
 
-from .conftest import (
-    read_metrics,
-    run_cli,
-    run_directory_line,
-    small_run_overrides,
-    without_timing,
-)
+from .conftest import read_metrics, run_cli, run_directory_line, small_run_overrides
 
 needs_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason="needs a CUDA device"

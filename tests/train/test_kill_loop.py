@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from tests.forked_cli import ForkedRun, run_forked
+from tests.metrics_rows import without_timing
 
-from .conftest import read_metrics, run_overrides, without_timing
+from .conftest import read_metrics, run_overrides
 
 KILLS = 20
 

@@ -19,6 +19,7 @@ import torch
 
 from ml_core.cli.train import train_main as ml_train_main
 from ml_core.contract import EXIT_REQUEUE as REQUEUE_EXIT_CODE
+from tests.metrics_rows import without_timing
 
 from .conftest import (
     cli,
@@ -26,7 +27,6 @@ from .conftest import (
     run_cli,
     run_directory_line,
     small_run_overrides,
-    without_timing,
 )
 
 pytestmark = pytest.mark.slow
