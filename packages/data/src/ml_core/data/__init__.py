@@ -9,7 +9,12 @@ from ml_core.data._errors import DataError
 from ml_core.data._fetch import FetchError, FetchSettings, fetch_pcam
 from ml_core.data._h5files import H5Images, SplitFiles, image_chunks
 from ml_core.data._layout import SPLITS, has_split, official_file_names, split_paths
-from ml_core.data._pixels import outlier_masks, split_channel_statistics, to_uint8
+from ml_core.data._pixels import (
+    blackout_washout,
+    outlier_masks,
+    split_channel_statistics,
+    to_uint8,
+)
 from ml_core.data._sampler import EpochBatchSampler
 from ml_core.data._synthetic import (
     DEFAULT_SYNTHETIC_SIZES,
@@ -40,6 +45,7 @@ __all__ = [
     "H5Images",
     "PCAMDataset",
     "SplitFiles",
+    "blackout_washout",
     "cache_dir",
     "check_dataset",
     "dataset_fingerprint",

@@ -16,6 +16,7 @@ from ml_core.cli.viz import EdaOptions
 from ml_core.data import (
     SPLITS,
     SplitFiles,
+    blackout_washout,
     get_dataloaders,
     has_split,
     image_chunks,
@@ -162,7 +163,7 @@ def _chunks(
 
 def _outlier_flags(raw: np.ndarray, cleaned: np.ndarray) -> dict[str, np.ndarray]:
     # NaN and > 255 as stored; all-0 / all-255 after cleaning, as filter_data sees them.
-    flat = cleaned.reshape(len(raw), -1)
+    all_0, all_255 = blackout_washout(cleaned)
     if raw.dtype.kind == "f":
         flat_raw = raw.reshape(len(raw), -1)
         nan, over = np.isnan(flat_raw).any(axis=1), (flat_raw > 255).any(axis=1)
@@ -171,8 +172,8 @@ def _outlier_flags(raw: np.ndarray, cleaned: np.ndarray) -> dict[str, np.ndarray
     return {
         "nan": nan,
         "over_255": over,
-        "all_0": flat.max(axis=1) == 0,
-        "all_255": flat.min(axis=1) == 255,
+        "all_0": all_0,
+        "all_255": all_255,
     }
 
 
