@@ -18,14 +18,20 @@ from ml_core.contract.config_files import ConfigError
 _FLOAT_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
+def _no_source(_dotted: str) -> str:
+    return ""
+
+
 class SectionReader:
-    """Take typed values out of one mapping; :meth:`finish` rejects what is left."""
+    """Take typed values out of one mapping; :meth:`finish` rejects what is left.
+    ``source_of(dotted key)`` names where a value came from (a file, ``--set``) in
+    errors; by default nothing is named (a dict handed in by code)."""
 
     def __init__(
         self,
         raw: Any,
         prefix: str,
-        source_of: Callable[[str], str],
+        source_of: Callable[[str], str] = _no_source,
     ) -> None:
         self.prefix = prefix
         self.source_of = source_of

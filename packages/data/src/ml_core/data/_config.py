@@ -76,7 +76,7 @@ def read_data_section(section: SectionReader) -> DataConfig:
 
 def read_data_config(data: Mapping[str, Any]) -> DataConfig:
     """A course-style ``data`` dict as :class:`DataConfig` (ConfigError if invalid)."""
-    return read_data_section(SectionReader(data, "data.", lambda _key: ""))
+    return read_data_section(SectionReader(data, "data."))
 
 
 def _split_location(section: SectionReader, dataset_type: str) -> str:

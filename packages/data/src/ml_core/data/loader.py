@@ -146,7 +146,7 @@ def _course_data_config(config: Mapping[str, Any]) -> tuple[DataConfig, bool]:
     if section.get("data_path") is None:
         # The trainer falls back to the built-in data; a course script never should.
         raise ConfigError("data.data_path: required (the directory of the PCAM files)")
-    reader = SectionReader(section, "data.", lambda _key: "")
+    reader = SectionReader(section, "data.")
     uint8 = reader.boolean("uint8_batches", default=False)
     return read_data_section(reader), uint8
 
@@ -167,7 +167,7 @@ def _distributed(config: Mapping[str, Any]) -> tuple[int, int]:
             "distributed: expected a mapping with exactly rank and world_size, "
             f"got {section!r}"
         )
-    reader = SectionReader(section, "distributed.", lambda _key: "")
+    reader = SectionReader(section, "distributed.")
     world_size = reader.integer("world_size", None, minimum=1)
     rank = reader.integer("rank", None, minimum=0)
     if rank >= world_size:
