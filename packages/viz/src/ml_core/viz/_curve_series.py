@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,9 +87,10 @@ def load_curves_input(paths: Sequence[Path | str]) -> CurvesInput:
 
 def _runs_input(run_dirs: list[Path]) -> CurvesInput:
     tables = {run_dir: read_metrics_csv(run_dir) for run_dir in run_dirs}
+    configs = [(run_dir, read_run_config(run_dir)) for run_dir in run_dirs]
     series = [
         series_over_runs([tables[run_dir] for run_dir in dirs], label)
-        for label, dirs in group_runs(run_dirs)
+        for label, dirs in group_runs(configs)
     ]
     if len(run_dirs) > 1:
         return CurvesInput(
@@ -96,7 +98,7 @@ def _runs_input(run_dirs: list[Path]) -> CurvesInput:
             f"Learning curves: {len(run_dirs)} runs in {len(series)} group(s)",
             run_dirs[0].parent / f"curves_{len(run_dirs)}runs.png",
         )
-    training = (read_run_config(run_dirs[0]) or {}).get("training")
+    training = (configs[0][1] or {}).get("training")
     planned = training.get("epochs") if isinstance(training, dict) else None
     return CurvesInput(
         series,
@@ -106,13 +108,15 @@ def _runs_input(run_dirs: list[Path]) -> CurvesInput:
     )
 
 
-def group_runs(run_dirs: Sequence[Path]) -> list[tuple[str, list[Path]]]:
+def group_runs(
+    run_configs: Sequence[tuple[Path, dict[str, Any] | None]],
+) -> list[tuple[str, list[Path]]]:
     """(legend label, runs) per config without seed / experiment name, in input order;
-    a run without ``config.yaml`` cannot be shown to repeat another: it stands alone."""
+    a run without ``config.yaml`` (None) cannot be shown to repeat another: it stands
+    alone."""
     groups: dict[str, list[Path]] = {}
     configs: dict[str, dict] = {}
-    for run_dir in run_dirs:
-        config = read_run_config(run_dir)
+    for run_dir, config in run_configs:
         if config is None:
             key, flat = f"run:{run_dir}", {}
         else:
